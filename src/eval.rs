@@ -1,0 +1,156 @@
+//! Measures processed results against synthetic ground truth: records found, field
+//! character error rate (overall and per field), exact matches, skew error, the
+//! eligibility confusion matrix, and how many wrong characters sit in flagged fields.
+
+use crate::model::{PageResult, PageStatus};
+use crate::synth::TruthPage;
+use crate::template::edit_distance;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use unicode_normalization::UnicodeNormalization;
+
+/// The evaluation figures.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Evaluation {
+    /// Pages with truth.
+    pub pages: usize,
+    /// Pages whose result was missing.
+    pub pages_missing: usize,
+    /// Records on readable truth pages.
+    pub records_expected: usize,
+    /// Of those, records found.
+    pub records_found: usize,
+    /// Character error rate over all fields of readable pages (edit distance / truth chars).
+    pub field_cer: f64,
+    /// CER per field id.
+    pub field_cer_by_field: BTreeMap<String, f64>,
+    /// Share of fields whose value is exactly right, per field id.
+    pub exact_by_field: BTreeMap<String, f64>,
+    /// Share of wrong characters that sit in fields flagged doubtful.
+    pub errors_in_flagged: f64,
+    /// Mean absolute skew error on readable pages, degrees.
+    pub skew_error_mean: f64,
+    /// Largest skew error, degrees.
+    pub skew_error_max: f64,
+    /// Eligibility confusion: `truth/result` → count (`eligible/ok`, `unreadable/not_eligible`, …).
+    pub eligibility: BTreeMap<String, usize>,
+}
+
+/// Why evaluation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The truth folder could not be read.
+    #[error("cannot read truth folder {0}: {1}")]
+    Truth(String, std::io::Error),
+    /// A truth file is not valid.
+    #[error("invalid truth file {0}: {1}")]
+    BadTruth(String, serde_json::Error),
+}
+
+/// Evaluates `out` (a `sohoa process` output folder) against `truth` (`synth`'s truth folder).
+pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
+    let mut e = Evaluation::default();
+    let (mut err_chars, mut total_chars, mut flagged_err) = (0usize, 0usize, 0usize);
+    let mut per: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new(); // errors, chars, exact, count
+    let mut skew = Vec::new();
+    let books = std::fs::read_dir(truth).map_err(|x| EvalError::Truth(truth.display().to_string(), x))?;
+    let mut files = Vec::new();
+    for b in books.flatten() {
+        if !b.path().is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(b.path())
+            .map_err(|x| EvalError::Truth(b.path().display().to_string(), x))?
+            .flatten()
+        {
+            if f.path().extension().is_some_and(|x| x == "json") {
+                files.push((b.file_name().to_string_lossy().into_owned(), f.path()));
+            }
+        }
+    }
+    files.sort();
+    for (book, path) in files {
+        let text = std::fs::read(&path).map_err(|x| EvalError::Truth(path.display().to_string(), x))?;
+        let t: TruthPage =
+            serde_json::from_slice(&text).map_err(|x| EvalError::BadTruth(path.display().to_string(), x))?;
+        e.pages += 1;
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let result: Option<PageResult> = std::fs::read(out.join(&book).join("pages").join(format!("{stem}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let Some(r) = result else {
+            e.pages_missing += 1;
+            continue;
+        };
+        let key = format!(
+            "{}/{}",
+            if t.eligible { "eligible" } else { "unreadable" },
+            r.status.as_str()
+        );
+        *e.eligibility.entry(key).or_default() += 1;
+        if !t.eligible {
+            continue;
+        }
+        skew.push((r.skew_deg - t.skew_deg).abs() as f64);
+        e.records_expected += t.records.len();
+        let found = if r.status == PageStatus::Ok {
+            r.records.len().min(t.records.len())
+        } else {
+            0
+        };
+        e.records_found += found;
+        for (i, tr) in t.records.iter().enumerate() {
+            for (id, tf) in tr {
+                let truth_v: Vec<char> = tf.value.nfc().collect();
+                if truth_v.is_empty() {
+                    continue;
+                }
+                let (got, flagged) = match r
+                    .records
+                    .get(i)
+                    .filter(|_| r.status == PageStatus::Ok)
+                    .and_then(|rec| rec.fields.get(id))
+                {
+                    Some(f) => (f.value.nfc().collect::<Vec<char>>(), !f.flags.is_empty()),
+                    None => (Vec::new(), true),
+                };
+                let d = edit_distance(&got, &truth_v).min(truth_v.len().max(got.len()));
+                err_chars += d;
+                total_chars += truth_v.len();
+                if flagged {
+                    flagged_err += d;
+                }
+                let p = per.entry(id.clone()).or_default();
+                p.0 += d;
+                p.1 += truth_v.len();
+                p.2 += usize::from(d == 0);
+                p.3 += 1;
+            }
+        }
+    }
+    e.field_cer = ratio(err_chars, total_chars);
+    e.errors_in_flagged = ratio(flagged_err, err_chars);
+    for (k, (d, n, exact, count)) in per {
+        e.field_cer_by_field.insert(k.clone(), ratio(d, n));
+        e.exact_by_field.insert(k, ratio(exact, count));
+    }
+    if !skew.is_empty() {
+        e.skew_error_mean = round3(skew.iter().sum::<f64>() / skew.len() as f64);
+        e.skew_error_max = round3(skew.iter().copied().fold(0.0, f64::max));
+    }
+    Ok(e)
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        round3(a as f64 / b as f64)
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,164 @@
+//! Stage 7: the book's records in the Ministry's import layout — `records.xlsx` (sheet
+//! "DL Import": STT + the template's columns, all cells text) and the same rows as
+//! `records.csv` (UTF-8 with a byte-order mark so that Excel opens it as UTF-8).
+
+use crate::model::{PageResult, PageStatus};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
+
+/// One exported row: the record's values by export column, plus where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportRow {
+    /// Values in export-column order.
+    pub values: Vec<String>,
+    /// Source page name.
+    pub page: String,
+    /// Row number on the page.
+    pub row: u32,
+    /// Field ids that deserve a look.
+    pub doubtful: Vec<String>,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The spreadsheet writer failed.
+    #[error("cannot write the spreadsheet: {0}")]
+    Xlsx(#[from] XlsxError),
+}
+
+/// Builds the export rows of a book from its page results, in page and row order.
+pub fn rows_for_book(pages: &[PageResult], columns: &[String], book_type: &str) -> Vec<ExportRow> {
+    let mut rows = Vec::new();
+    for page in pages.iter().filter(|p| p.status == PageStatus::Ok) {
+        for rec in &page.records {
+            let values = columns
+                .iter()
+                .map(|c| match rec.fields.get(c) {
+                    Some(f) => f.value.clone(),
+                    None => default_value(c, book_type, page),
+                })
+                .collect();
+            let doubtful = rec
+                .fields
+                .iter()
+                .filter(|(_, f)| !f.flags.is_empty() && f.flags != ["empty"])
+                .map(|(k, _)| k.clone())
+                .collect();
+            rows.push(ExportRow {
+                values,
+                page: page.name.clone(),
+                row: rec.row,
+                doubtful,
+            });
+        }
+    }
+    rows
+}
+
+/// Values known without reading a cell: the page number, and "unknown" codes.
+fn default_value(column: &str, book_type: &str, page: &PageResult) -> String {
+    match column {
+        "trangSo" => page.page.to_string(),
+        "loaiDangKy" if book_type.eq_ignore_ascii_case("ks") => "6".to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Writes the workbook: "DL Import" in the Ministry's layout, and "Kiểm tra" listing
+/// each row's source page and doubtful fields.
+/// `created` (Unix seconds) is written as the workbook's creation time, so that the same
+/// records give the same file.
+pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Result<Vec<u8>, ExportError> {
+    let mut wb = Workbook::new();
+    let props = DocProperties::new()
+        .set_creation_datetime(&ExcelDateTime::from_timestamp(created)?)
+        .set_author(crate::pdf::producer());
+    wb.set_properties(&props);
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format("@");
+    {
+        let ws = wb.add_worksheet().set_name("DL Import")?;
+        ws.write_string_with_format(0, 0, "STT", &bold)?;
+        for (c, name) in columns.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16 + 1, name, &bold)?;
+            ws.set_column_format(c as u16 + 1, &text)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            ws.write_number(r, 0, r as f64)?;
+            for (c, v) in row.values.iter().enumerate() {
+                if !v.is_empty() {
+                    ws.write_string_with_format(r, c as u16 + 1, v, &text)?;
+                }
+            }
+        }
+        ws.set_freeze_panes(1, 0)?;
+    }
+    {
+        let ws = wb.add_worksheet().set_name("Kiểm tra")?;
+        for (c, h) in ["STT", "trang", "hàng", "cần kiểm tra"].iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            ws.write_number(r, 0, r as f64)?;
+            ws.write_string(r, 1, &row.page)?;
+            ws.write_number(r, 2, row.row as f64)?;
+            ws.write_string(r, 3, row.doubtful.join(", "))?;
+        }
+    }
+    Ok(wb.save_to_buffer()?)
+}
+
+/// The same rows as CSV: header `STT,<columns>`, UTF-8 with BOM, RFC 4180 quoting.
+pub fn write_csv(rows: &[ExportRow], columns: &[String]) -> Vec<u8> {
+    let mut out = String::from("\u{feff}");
+    let header: Vec<String> = std::iter::once("STT".to_string())
+        .chain(columns.iter().cloned())
+        .collect();
+    push_csv_line(&mut out, &header);
+    for (i, row) in rows.iter().enumerate() {
+        let line: Vec<String> = std::iter::once((i + 1).to_string())
+            .chain(row.values.iter().cloned())
+            .collect();
+        push_csv_line(&mut out, &line);
+    }
+    out.into_bytes()
+}
+
+fn push_csv_line(out: &mut String, cells: &[String]) {
+    let quoted: Vec<String> = cells
+        .iter()
+        .map(|c| {
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    out.push_str(&quoted.join(","));
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_commas_and_keeps_diacritics() {
+        let cols = vec!["so".to_string(), "nksNoiSinh".to_string()];
+        let rows = vec![ExportRow {
+            values: vec!["05/1983".into(), "Xã Yên Sở, huyện Hoài Đức".into()],
+            page: "p1".into(),
+            row: 1,
+            doubtful: vec![],
+        }];
+        let csv = String::from_utf8(write_csv(&rows, &cols)).unwrap();
+        assert_eq!(
+            csv,
+            "\u{feff}STT,so,nksNoiSinh\r\n1,05/1983,\"Xã Yên Sở, huyện Hoài Đức\"\r\n"
+        );
+    }
+}

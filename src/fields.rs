@@ -1,0 +1,327 @@
+//! Stage 4: turn the text read from each cell into a checked field value.
+//!
+//! Each field kind has its normalization (NFC text, `dd.mm.yyyy` dates, sex codes,
+//! `NN/YYYY` registration numbers) and its checks (real dates, closed vocabularies, birth
+//! before registration, the year in `so` equal to the registration year). A failed check
+//! becomes a flag on the field and lowers its confidence; the text as read is kept.
+
+use crate::model::{FieldResult, RecordResult};
+use crate::template::{fold, similarity, FieldKind, Template, Vocabulary};
+use unicode_normalization::UnicodeNormalization;
+
+/// Below this confidence a field is flagged `low_confidence`.
+pub const DOUBTFUL: f32 = 0.6;
+
+/// Normalizes one field's text. Returns the export value and the flags raised.
+pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Vec<String>) {
+    let text = clean(text);
+    let mut flags = Vec::new();
+    if text.is_empty() {
+        return (String::new(), vec!["empty".to_string()]);
+    }
+    let value = match kind {
+        FieldKind::RegistrationNumber => {
+            let digits: String = text
+                .chars()
+                .take_while(|c| *c != '/')
+                .filter(|c| c.is_ascii_digit())
+                .collect();
+            if digits.is_empty() {
+                flags.push("not_a_number".to_string());
+                text.clone()
+            } else {
+                pad2(digits.trim_start_matches('0'))
+            }
+        }
+        FieldKind::Date => match parse_date(&text) {
+            Some(d) => {
+                if d.day.is_none() {
+                    flags.push("year_only".to_string());
+                }
+                d.to_export()
+            }
+            None => {
+                flags.push("invalid_date".to_string());
+                text.clone()
+            }
+        },
+        FieldKind::Sex => match fold(&text).as_str() {
+            "nam" | "trai" => "1".to_string(),
+            "nu" | "gai" => "2".to_string(),
+            f => {
+                let best = [("nam", "1"), ("nu", "2")]
+                    .iter()
+                    .map(|(w, c)| (similarity(f, w), *c))
+                    .fold((0.0, ""), |a, b| if b.0 > a.0 { b } else { a });
+                if best.0 >= 0.5 {
+                    flags.push("snapped".to_string());
+                    best.1.to_string()
+                } else {
+                    flags.push("unknown_value".to_string());
+                    "3".to_string()
+                }
+            }
+        },
+        FieldKind::Ethnicity => snap(&text, &vocab.ethnicities, &mut flags),
+        FieldKind::Nationality => snap(&text, &vocab.nationalities, &mut flags),
+        FieldKind::Name => {
+            if text.chars().any(|c| c.is_ascii_digit()) {
+                flags.push("digits_in_name".to_string());
+            }
+            title_case(&text)
+        }
+        FieldKind::Place | FieldKind::Text => text.clone(),
+    };
+    (value, flags)
+}
+
+/// Registration numbers are written with at least two digits.
+fn pad2(n: &str) -> String {
+    format!("{n:0>2}")
+}
+
+/// NFC, collapsed white space, stray edge punctuation removed.
+pub fn clean(text: &str) -> String {
+    let s: String = text.nfc().collect();
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    s.trim_matches(|c: char| {
+        matches!(
+            c,
+            '|' | '_' | '—' | '-' | ',' | ';' | ':' | '‘' | '’' | '"' | '\'' | '.' | '[' | ']' | '(' | ')'
+        ) || c.is_whitespace()
+    })
+    .to_string()
+}
+
+/// Capitalizes each word ("nguyễn văn AN" → "Nguyễn Văn An").
+pub fn title_case(s: &str) -> String {
+    s.split(' ')
+        .map(|w| {
+            let mut cs = w.chars();
+            match cs.next() {
+                Some(f) => f.to_uppercase().chain(cs.flat_map(|c| c.to_lowercase())).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
+        .nfc()
+        .collect()
+}
+
+/// Snaps `text` to the closest vocabulary entry when close enough.
+fn snap(text: &str, vocab: &[String], flags: &mut Vec<String>) -> String {
+    let f = fold(text);
+    let mut best = (0.0f32, "");
+    for v in vocab {
+        let s = similarity(&f, &fold(v));
+        if s > best.0 {
+            best = (s, v);
+        }
+    }
+    if best.1 == text {
+        best.1.to_string()
+    } else if best.0 >= 0.6 {
+        flags.push("snapped".to_string());
+        best.1.to_string()
+    } else {
+        flags.push("unknown_value".to_string());
+        text.to_string()
+    }
+}
+
+/// A calendar date, possibly a year alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date {
+    /// Day of month, when known.
+    pub day: Option<u32>,
+    /// Month, when known.
+    pub month: Option<u32>,
+    /// Year.
+    pub year: u32,
+}
+
+impl Date {
+    /// `dd.mm.yyyy`, or `yyyy` for a year alone.
+    pub fn to_export(self) -> String {
+        match (self.day, self.month) {
+            (Some(d), Some(m)) => format!("{d:02}.{m:02}.{:04}", self.year),
+            _ => format!("{:04}", self.year),
+        }
+    }
+
+    fn key(self) -> (u32, u32, u32) {
+        (self.year, self.month.unwrap_or(0), self.day.unwrap_or(0))
+    }
+}
+
+/// Parses a written date: `12/03/1983`, `12-3-1983`, `12.03.1983`, `12031983`,
+/// `ngày 12 tháng 3 năm 1983`, or a year alone. Rejects impossible dates.
+pub fn parse_date(text: &str) -> Option<Date> {
+    let groups: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    let (d, m, y) = match groups.as_slice() {
+        [y] if y.len() == 4 => {
+            let year: u32 = y.parse().ok()?;
+            return (1850..=2100).contains(&year).then_some(Date {
+                day: None,
+                month: None,
+                year,
+            });
+        }
+        [all] if all.len() == 8 => (&all[0..2], &all[2..4], &all[4..8]),
+        [d, m, y] => (*d, *m, *y),
+        _ => return None,
+    };
+    let (day, month): (u32, u32) = (d.parse().ok()?, m.parse().ok()?);
+    let year: u32 = match y.len() {
+        4 => y.parse().ok()?,
+        _ => return None,
+    };
+    if !(1850..=2100).contains(&year) || !(1..=12).contains(&month) {
+        return None;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let dim = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(month - 1) as usize];
+    if day == 0 || day > dim {
+        return None;
+    }
+    Some(Date {
+        day: Some(day),
+        month: Some(month),
+        year,
+    })
+}
+
+/// Builds a field from the text read and the OCR confidence.
+pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vocab: &Vocabulary) -> FieldResult {
+    let (value, flags) = normalize(kind, text, vocab);
+    let mut f = FieldResult {
+        text: clean(text),
+        value,
+        confidence: ocr_conf.clamp(0.0, 1.0),
+        bbox,
+        flags,
+    };
+    settle_confidence(&mut f);
+    f
+}
+
+/// Lowers confidence for failed checks and flags doubtful fields.
+fn settle_confidence(f: &mut FieldResult) {
+    let failed = f
+        .flags
+        .iter()
+        .any(|x| x != "low_confidence" && x != "year_only" && x != "empty");
+    if failed {
+        f.confidence = f.confidence.min(0.5);
+    }
+    if f.confidence < DOUBTFUL && !f.flags.iter().any(|x| x == "low_confidence") && !f.value.is_empty() {
+        f.flags.push("low_confidence".to_string());
+    }
+}
+
+/// Checks that span fields of one record: the registration number takes the year of the
+/// registration date (`NN/YYYY`) and that year must match; birth ≤ registration.
+pub fn check_record(record: &mut RecordResult, template: &Template) {
+    let reg = record.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value));
+    let birth = record.fields.get("nksNgaySinh").and_then(|f| parse_date(&f.value));
+    if let (Some(r), Some(b)) = (reg, birth) {
+        if b.key() > r.key() {
+            for id in ["nksNgaySinh", "ngayDangKy"] {
+                if let Some(f) = record.fields.get_mut(id) {
+                    f.flags.push("birth_after_registration".to_string());
+                    settle_confidence(f);
+                }
+            }
+        }
+    }
+    for (id, f) in record.fields.iter_mut() {
+        if template.kind_of(id) != Some(FieldKind::RegistrationNumber) || f.value.is_empty() {
+            continue;
+        }
+        if f.flags.iter().any(|x| x == "not_a_number") {
+            continue;
+        }
+        let written_year: Option<u32> = f.text.split('/').nth(1).and_then(|y| {
+            let d: String = y.chars().filter(|c| c.is_ascii_digit()).collect();
+            d.parse().ok()
+        });
+        match (reg, written_year) {
+            (Some(r), Some(y)) if y != r.year => {
+                f.flags.push("year_mismatch".to_string());
+                f.value = format!("{}/{}", f.value, y);
+                settle_confidence(f);
+            }
+            (Some(r), _) => f.value = format!("{}/{}", f.value, r.year),
+            (None, Some(y)) => f.value = format!("{}/{}", f.value, y),
+            (None, None) => {
+                f.flags.push("year_unknown".to_string());
+                settle_confidence(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_normalize_to_dd_mm_yyyy_and_impossible_ones_are_flagged() {
+        let v = Vocabulary::builtin();
+        assert_eq!(normalize(FieldKind::Date, "4/2/1983", &v).0, "04.02.1983");
+        assert_eq!(
+            normalize(FieldKind::Date, "ngày 12 tháng 3 năm 1983", &v).0,
+            "12.03.1983"
+        );
+        assert_eq!(
+            normalize(FieldKind::Date, "1975", &v),
+            ("1975".to_string(), vec!["year_only".to_string()])
+        );
+        let (_, flags) = normalize(FieldKind::Date, "31/02/1983", &v);
+        assert_eq!(flags, vec!["invalid_date"]);
+    }
+
+    #[test]
+    fn sex_and_ethnicity_snap_to_codes_and_names() {
+        let v = Vocabulary::builtin();
+        assert_eq!(normalize(FieldKind::Sex, "Nữ", &v).0, "2");
+        assert_eq!(normalize(FieldKind::Sex, "Nam", &v).0, "1");
+        assert_eq!(normalize(FieldKind::Ethnicity, "Kinh", &v).0, "Kinh");
+        let (val, flags) = normalize(FieldKind::Ethnicity, "Mưòng", &v);
+        assert_eq!(val, "Mường");
+        assert_eq!(flags, vec!["snapped"]);
+    }
+
+    #[test]
+    fn registration_number_takes_the_year_of_registration() {
+        let v = Vocabulary::builtin();
+        let t = Template::for_book_type("ks").unwrap();
+        let mut r = RecordResult {
+            row: 1,
+            bbox: [0; 4],
+            fields: Default::default(),
+        };
+        r.fields.insert(
+            "so".into(),
+            make_field(FieldKind::RegistrationNumber, "5", 0.9, [0; 4], &v),
+        );
+        r.fields.insert(
+            "ngayDangKy".into(),
+            make_field(FieldKind::Date, "04/02/1983", 0.9, [0; 4], &v),
+        );
+        r.fields.insert(
+            "nksNgaySinh".into(),
+            make_field(FieldKind::Date, "20/02/1983", 0.9, [0; 4], &v),
+        );
+        check_record(&mut r, &t);
+        assert_eq!(r.fields["so"].value, "05/1983");
+        assert!(r.fields["nksNgaySinh"]
+            .flags
+            .contains(&"birth_after_registration".to_string()));
+        assert!(r.fields["nksNgaySinh"].confidence <= 0.5);
+    }
+}

@@ -1,0 +1,349 @@
+//! Stage 2: find the ruled table on a restored page, its row bands and column bands.
+//!
+//! Input is the black-and-white restored page; output is a [`Layout`] of plain numbers.
+//! Ruling lines are found as long horizontal (vertical) runs of ink after closing small
+//! gaps, so broken and faded lines still count; handwriting seldom makes such runs.
+
+use crate::model::BBox;
+use image::GrayImage;
+use serde::{Deserialize, Serialize};
+
+/// A ruling line: its centre, thickness and extent, in page pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleLine {
+    /// Centre across the line (y for horizontal lines, x for vertical ones).
+    pub pos: u32,
+    /// First pixel across the line.
+    pub from: u32,
+    /// Last pixel across the line.
+    pub to: u32,
+}
+
+/// The space between two ruling lines, lines excluded.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// First pixel inside.
+    pub start: u32,
+    /// One past the last pixel inside.
+    pub end: u32,
+}
+
+impl Band {
+    /// Extent in pixels.
+    pub fn len(&self) -> u32 {
+        self.end.saturating_sub(self.start)
+    }
+    /// True when the band has no extent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The table found on a page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Layout {
+    /// The table's outer box.
+    pub table: Option<BBox>,
+    /// Horizontal ruling lines, top to bottom.
+    pub h_lines: Vec<RuleLine>,
+    /// Vertical ruling lines, left to right.
+    pub v_lines: Vec<RuleLine>,
+    /// Row bands, top to bottom; the first is the header.
+    pub rows: Vec<Band>,
+    /// Column bands, left to right.
+    pub columns: Vec<Band>,
+}
+
+impl Layout {
+    /// The box of cell (`row`, `col`), lines excluded.
+    pub fn cell(&self, row: usize, col: usize) -> BBox {
+        let r = self.rows[row];
+        let c = self.columns[col];
+        [c.start, r.start, c.len(), r.len()]
+    }
+
+    /// The box of a whole row across the table.
+    pub fn row_box(&self, row: usize) -> BBox {
+        let r = self.rows[row];
+        let first = self.columns.first().map(|c| c.start).unwrap_or(0);
+        let last = self.columns.last().map(|c| c.end).unwrap_or(first);
+        [first, r.start, last - first, r.len()]
+    }
+}
+
+/// Finds the table. `dpi` scales the minimum sizes. `expected_columns` (with relative
+/// widths summing to 1) is used when the vertical lines cannot be found.
+pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Layout {
+    let (w, h) = binary.dimensions();
+    let gap = ((dpi / 40.0) as u32).max(3);
+    let h_cover = run_coverage(binary, true, (w / 12).max(40), gap);
+    let h_lines = pick_lines(&h_cover, w as f32 * 0.25);
+    let v_cover = run_coverage(binary, false, (h / 20).max(40), gap);
+    let v_lines = pick_lines(&v_cover, h as f32 * 0.12);
+    if h_lines.len() < 3 {
+        return Layout {
+            h_lines,
+            v_lines,
+            ..Layout::default()
+        };
+    }
+    let top = h_lines[0].from;
+    let bottom = h_lines[h_lines.len() - 1].to + 1;
+    // Vertical lines must span a good part of the table height to count.
+    let table_h = (bottom - top) as f32;
+    let v_lines: Vec<RuleLine> = v_lines
+        .into_iter()
+        .filter(|l| vertical_extent(binary, l, top, bottom, gap) >= table_h * 0.5)
+        .collect();
+    // With column rules present, the table is where they run: horizontal lines above or
+    // below them (a page edge, a title underline, a stain) are not table rows.
+    let h_lines = if v_lines.len() >= 2 {
+        let mut spans: Vec<(u32, u32)> = v_lines.iter().map(|l| longest_run(binary, l.pos, false, gap)).collect();
+        spans.sort_by_key(|s| s.1 - s.0);
+        let (vt, vb) = spans[spans.len() / 2];
+        let tol = gap * 3;
+        let kept: Vec<RuleLine> = h_lines
+            .iter()
+            .copied()
+            .filter(|l| l.pos + tol >= vt && l.pos <= vb + tol)
+            .collect();
+        if kept.len() >= 3 {
+            kept
+        } else {
+            h_lines
+        }
+    } else {
+        h_lines
+    };
+    let top = h_lines[0].from;
+    let bottom = h_lines[h_lines.len() - 1].to + 1;
+    let (left, right) = horizontal_extent(binary, &h_lines, gap);
+    let min_row = (dpi * 0.10) as u32;
+    let rows = bands_between(&h_lines, min_row);
+    let min_col = (dpi * 0.12) as u32;
+    let mut columns = if v_lines.len() >= 2 {
+        bands_between(&v_lines, min_col)
+    } else {
+        Vec::new()
+    };
+    if columns.len() + 1 < expected_columns.len() && !expected_columns.is_empty() {
+        // Faded or missing column rules: lay the template's proportions across the table.
+        let span = (right - left) as f32;
+        let mut x = left as f32;
+        columns = expected_columns
+            .iter()
+            .map(|f| {
+                let start = x;
+                x += f * span;
+                Band {
+                    start: start as u32 + gap,
+                    end: (x as u32).saturating_sub(gap),
+                }
+            })
+            .collect();
+    }
+    let left = v_lines.first().map(|l| l.from).unwrap_or(left);
+    let right = v_lines.last().map(|l| l.to + 1).unwrap_or(right);
+    Layout {
+        table: Some([left, top, right.saturating_sub(left), bottom - top]),
+        h_lines,
+        v_lines,
+        rows,
+        columns,
+    }
+}
+
+/// For every row (`horizontal`) or column of the page, the number of pixels covered by
+/// ink runs at least `min_run` long once gaps up to `gap` are closed.
+fn run_coverage(img: &GrayImage, horizontal: bool, min_run: u32, gap: u32) -> Vec<u32> {
+    let (w, h) = img.dimensions();
+    let raw = img.as_raw();
+    let (outer, inner) = if horizontal { (h, w) } else { (w, h) };
+    let at = |o: u32, i: u32| -> bool {
+        let (x, y) = if horizontal { (i, o) } else { (o, i) };
+        raw[(y * w + x) as usize] == 0
+    };
+    (0..outer)
+        .map(|o| {
+            let mut covered = 0;
+            let mut run_start: Option<u32> = None;
+            let mut last_ink = 0;
+            for i in 0..inner {
+                if at(o, i) {
+                    match run_start {
+                        Some(_) if i - last_ink <= gap + 1 => {}
+                        Some(s) => {
+                            if last_ink + 1 - s >= min_run {
+                                covered += last_ink + 1 - s;
+                            }
+                            run_start = Some(i);
+                        }
+                        None => run_start = Some(i),
+                    }
+                    last_ink = i;
+                }
+            }
+            if let Some(s) = run_start {
+                if last_ink + 1 - s >= min_run {
+                    covered += last_ink + 1 - s;
+                }
+            }
+            covered
+        })
+        .collect()
+}
+
+/// Groups consecutive positions whose coverage passes `min_cover` into lines.
+fn pick_lines(cover: &[u32], min_cover: f32) -> Vec<RuleLine> {
+    let max = cover.iter().copied().max().unwrap_or(0) as f32;
+    let thr = min_cover.max(max * 0.35);
+    let mut lines = Vec::new();
+    let mut i = 0;
+    while i < cover.len() {
+        if cover[i] as f32 >= thr {
+            let from = i;
+            while i < cover.len() && cover[i] as f32 >= thr {
+                i += 1;
+            }
+            let to = i - 1;
+            lines.push(RuleLine {
+                pos: ((from + to) / 2) as u32,
+                from: from as u32,
+                to: to as u32,
+            });
+        } else {
+            i += 1;
+        }
+    }
+    // Merge lines closer than a few pixels (a thick or doubled rule).
+    let mut merged: Vec<RuleLine> = Vec::new();
+    for l in lines {
+        match merged.last_mut() {
+            Some(m) if l.from <= m.to + 4 => {
+                m.to = l.to;
+                m.pos = (m.from + m.to) / 2;
+            }
+            _ => merged.push(l),
+        }
+    }
+    merged
+}
+
+/// Leftmost and rightmost ink of the horizontal lines (the table's width).
+fn horizontal_extent(img: &GrayImage, lines: &[RuleLine], gap: u32) -> (u32, u32) {
+    let w = img.width();
+    let mut left = w;
+    let mut right = 0;
+    for l in lines {
+        let (a, b) = longest_run(img, l.pos, true, gap);
+        left = left.min(a);
+        right = right.max(b);
+    }
+    if right <= left {
+        (0, w)
+    } else {
+        (left, right)
+    }
+}
+
+fn vertical_extent(img: &GrayImage, line: &RuleLine, top: u32, bottom: u32, gap: u32) -> f32 {
+    let (a, b) = longest_run(img, line.pos, false, gap);
+    let a = a.max(top);
+    let b = b.min(bottom);
+    b.saturating_sub(a) as f32
+}
+
+/// The longest gap-closed run along row (or column) `pos`: (first, one past last).
+fn longest_run(img: &GrayImage, pos: u32, horizontal: bool, gap: u32) -> (u32, u32) {
+    let (w, h) = img.dimensions();
+    let n = if horizontal { w } else { h };
+    let raw = img.as_raw();
+    let ink = |i: u32| -> bool {
+        // Look one pixel either side of the centre: the line may drift.
+        (pos.saturating_sub(1)..=(pos + 1).min(if horizontal { h - 1 } else { w - 1 })).any(|p| {
+            let (x, y) = if horizontal { (i, p) } else { (p, i) };
+            raw[(y * w + x) as usize] == 0
+        })
+    };
+    let mut best = (0, 0);
+    let mut start: Option<u32> = None;
+    let mut last = 0;
+    for i in 0..n {
+        if ink(i) {
+            match start {
+                Some(_) if i - last <= gap + 1 => {}
+                _ => start = Some(i),
+            }
+            last = i;
+            let s = start.unwrap_or(i);
+            if last + 1 - s > best.1 - best.0 {
+                best = (s, last + 1);
+            }
+        }
+    }
+    best
+}
+
+/// The bands between consecutive lines, dropping those thinner than `min`.
+fn bands_between(lines: &[RuleLine], min: u32) -> Vec<Band> {
+    lines
+        .windows(2)
+        .map(|p| Band {
+            start: p[0].to + 1,
+            end: p[1].from,
+        })
+        .filter(|b| b.len() >= min)
+        .collect()
+}
+
+/// Fraction of ink in a box of the binary page (0..1).
+pub fn ink_fraction(binary: &GrayImage, b: BBox) -> f32 {
+    let [x, y, w, h] = b;
+    if w == 0 || h == 0 {
+        return 0.0;
+    }
+    let mut ink = 0u32;
+    for yy in y..(y + h).min(binary.height()) {
+        for xx in x..(x + w).min(binary.width()) {
+            if binary.get_pixel(xx, yy).0[0] == 0 {
+                ink += 1;
+            }
+        }
+    }
+    ink as f32 / (w * h) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+
+    #[test]
+    fn grid_with_broken_lines_gives_rows_and_columns() {
+        let mut img = GrayImage::from_pixel(800, 600, Luma([255]));
+        let ys = [50u32, 110, 170, 230, 290, 350];
+        let xs = [40u32, 200, 420, 760];
+        for &y in &ys {
+            for x in 40..=760 {
+                // Break the line every 100 px for 4 px, as faded rules do.
+                if x % 100 < 4 {
+                    continue;
+                }
+                img.put_pixel(x, y, Luma([0]));
+                img.put_pixel(x, y + 1, Luma([0]));
+            }
+        }
+        for &x in &xs {
+            for y in 50..=351 {
+                img.put_pixel(x, y, Luma([0]));
+            }
+        }
+        let l = find_table(&img, 150.0, &[]);
+        assert_eq!(l.h_lines.len(), 6);
+        assert_eq!(l.rows.len(), 5);
+        assert_eq!(l.columns.len(), 3);
+        let t = l.table.unwrap();
+        assert!((t[0] as i32 - 40).abs() <= 1 && (t[1] as i32 - 50).abs() <= 1, "{t:?}");
+        assert_eq!(l.cell(1, 1), [201, 112, 219, 58]);
+    }
+}

@@ -1,0 +1,245 @@
+//! The `sohoa` command: a thin layer that parses flags and calls the library.
+//!
+//! Exit codes: 0 success (pages that are `not_eligible` or `error` are results, not
+//! failures); 1 the run could not be done (unreadable input, OCR unavailable, output not
+//! writable); 2 bad command-line usage; 3 `eval` found the results below the bar asked.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use sohoa::batch::{self, BatchOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Turn scanned pages of civil-registry books into checked records and PDF/A files.
+#[derive(Parser)]
+#[command(name = "sohoa", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process a folder of scanned books: every folder that holds page images is one book.
+    ///
+    /// Writes, per book, OUT/<book>/pages/<page>.json (one result per page),
+    /// OUT/<book>/images/<page>.jpg (the restored page), OUT/<book>/records.xlsx and
+    /// records.csv (the Ministry's import layout), OUT/<book>/<book>.pdf (PDF/A-2b with a
+    /// text layer), and OUT/report.json. Running again skips pages already done.
+    Process {
+        /// Folder of scans (PNG, JPEG, TIFF).
+        input: PathBuf,
+        /// Output folder.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Book type: ks (birth).
+        #[arg(long, default_value = "ks")]
+        book_type: String,
+        /// Worker threads (default: one per core).
+        #[arg(long, short, default_value_t = 0)]
+        jobs: usize,
+        /// Tesseract language(s), e.g. vie or vie+eng.
+        #[arg(long, default_value = "vie")]
+        lang: String,
+        /// Resolution assumed for files that state none.
+        #[arg(long, default_value_t = 300.0)]
+        dpi: f32,
+        /// Redo pages even when their result exists.
+        #[arg(long)]
+        force: bool,
+        /// No progress bar (one log line per page instead).
+        #[arg(long)]
+        no_progress: bool,
+        /// JPEG quality of the restored page images and PDF pages.
+        #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(1..=100))]
+        jpeg_quality: u8,
+    },
+    /// Restore page images (deskew, flatten, optionally binarize) and print one JSON line each.
+    Enhance {
+        /// Images or folders.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output folder for <stem>.png.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Write the black-and-white page (text 0, paper 255) instead of the grey one.
+        #[arg(long)]
+        binarize: bool,
+        /// Resolution assumed for files that state none.
+        #[arg(long, default_value_t = 300.0)]
+        dpi: f32,
+    },
+    /// Generate synthetic damaged ledger pages with ground truth.
+    Synth {
+        /// Output folder: pages go to OUT/books/<book>/, truth to OUT/truth/<book>/.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Book folder name.
+        #[arg(long, default_value = "ks-1983")]
+        book: String,
+    },
+    /// Compare processed results with synthetic ground truth: records found, field CER.
+    Eval {
+        /// Output folder of `sohoa process`.
+        out: PathBuf,
+        /// Truth folder written by `sohoa synth` (its OUT/truth).
+        truth: PathBuf,
+        /// Exit with code 3 when the field CER is above this.
+        #[arg(long)]
+        max_cer: Option<f64>,
+    },
+}
+
+fn main() -> ExitCode {
+    limit_openmp_threads();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("sohoa: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Tesseract's OpenMP threads would compete with the worker pool, so each engine must run
+/// on one thread. The OpenMP runtime reads `OMP_THREAD_LIMIT` once, when it is loaded,
+/// before `main`: when it is unset, start again with it set.
+fn limit_openmp_threads() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    #[cfg(unix)]
+    if let Ok(exe) = std::env::current_exe() {
+        use std::os::unix::process::CommandExt;
+        let err = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("OMP_THREAD_LIMIT", "1")
+            .exec();
+        eprintln!("sohoa: warning: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR will be slower");
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Process {
+            input,
+            out,
+            book_type,
+            jobs,
+            lang,
+            dpi,
+            force,
+            no_progress,
+            jpeg_quality,
+        } => {
+            if !input.is_dir() {
+                anyhow::bail!("input folder {} does not exist or is not a folder", input.display());
+            }
+            let opts = BatchOptions {
+                input,
+                out: out.clone(),
+                book_type,
+                jobs,
+                lang,
+                default_dpi: dpi,
+                force,
+                progress: !no_progress,
+                jpeg_quality,
+            };
+            let report = batch::process(&opts)?;
+            let counts: Vec<String> = report.status_counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            eprintln!(
+                "sohoa: {} books, {} pages ({}), {} records; {} pages read in {:.1} s ({:.1} pages/min), {} kept from earlier runs. Results in {}",
+                report.books,
+                report.pages,
+                counts.join(", "),
+                report.records,
+                report.pages_processed,
+                report.elapsed_s,
+                report.pages_per_minute,
+                report.pages_skipped,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Enhance {
+            inputs,
+            out,
+            binarize,
+            dpi,
+        } => {
+            sohoa_enhance(&inputs, &out, binarize, dpi)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Synth { out, book } => {
+            let files = sohoa::synth::write_book(&out, &book, &sohoa::synth::sample_specs())?;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { out, truth, max_cer } => {
+            let e = sohoa::eval::evaluate(&out, &truth).context("evaluation failed")?;
+            println!("{}", serde_json::to_string_pretty(&e)?);
+            match max_cer {
+                Some(m) if e.field_cer > m => {
+                    eprintln!("sohoa: field CER {:.3} is above {m}", e.field_cer);
+                    Ok(ExitCode::from(3))
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
+    }
+}
+
+fn sohoa_enhance(inputs: &[PathBuf], out: &std::path::Path, binarize: bool, dpi: f32) -> Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut files = Vec::new();
+    for i in inputs {
+        if i.is_dir() {
+            for b in sohoa::ingest::discover_books(i)? {
+                files.extend(b.files);
+            }
+        } else {
+            files.push(i.clone());
+        }
+    }
+    let stdout = std::io::stdout();
+    for f in files {
+        let line = match std::fs::read(&f)
+            .map_err(sohoa::ingest::DecodeError::from)
+            .and_then(|b| sohoa::ingest::decode(&b))
+        {
+            Ok(frames) => {
+                let frame = &frames[0];
+                let d = frame.dpi.unwrap_or(dpi);
+                let r = sohoa::restore::restore(&frame.gray, d, &Default::default());
+                let stem = f.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                let path = out.join(format!("{stem}.png"));
+                let img = if binarize {
+                    sohoa::restore::unrotate_to(&r.binary, r.skew_deg, frame.gray.dimensions())
+                } else {
+                    r.gray.clone()
+                };
+                let bytes = sohoa::synth::encode(&img, "x.png", d);
+                batch::write_atomic(&path, &bytes)?;
+                serde_json::json!({
+                    "source": f.display().to_string(),
+                    "output": path.display().to_string(),
+                    "skew_deg": r.skew_deg,
+                    "quality": r.quality,
+                })
+            }
+            Err(e) => serde_json::json!({ "source": f.display().to_string(), "error": e.to_string() }),
+        };
+        writeln!(stdout.lock(), "{line}")?;
+    }
+    Ok(())
+}

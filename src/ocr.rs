@@ -1,0 +1,173 @@
+//! Stage 3: read text from image regions. Tesseract sits behind the [`Recognizer`] trait;
+//! this module is the only one that sees its API.
+//!
+//! The engine is fed 8-bit grey pixels straight from memory (no encode/decode round trip)
+//! and answers with words, boxes and confidences parsed from its TSV output.
+
+use crate::model::WordBox;
+use image::GrayImage;
+use std::ffi::CString;
+
+/// How a region should be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadMode {
+    /// One line of text (Tesseract PSM 7).
+    Line,
+    /// A block of text, possibly several lines (PSM 6).
+    Block,
+    /// Digits and date separators only, one line.
+    Digits,
+    /// A whole page with its own layout analysis (PSM 3).
+    Page,
+}
+
+/// Why recognition failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OcrError {
+    /// The engine could not start (missing language data, usually).
+    #[error("Tesseract could not start with language '{lang}': is tesseract-ocr-{lang} installed? (TESSDATA_PREFIX={prefix})")]
+    Init {
+        /// Language asked for.
+        lang: String,
+        /// TESSDATA_PREFIX as set, or `unset`.
+        prefix: String,
+    },
+    /// The engine refused the image or returned nothing.
+    #[error("Tesseract failed: {0}")]
+    Engine(String),
+}
+
+/// Something that reads words from a grey image.
+pub trait Recognizer: Send {
+    /// Reads `img` (paper light, ink dark) at `dpi` and returns its words with boxes in
+    /// `img`'s pixels, in reading order.
+    fn read(&mut self, img: &GrayImage, dpi: u32, mode: ReadMode) -> Result<Vec<WordBox>, OcrError>;
+}
+
+/// Tesseract through leptess, one instance per worker thread.
+pub struct Tesseract {
+    api: leptess::tesseract::TessApi,
+    mode: Option<ReadMode>,
+}
+
+impl Tesseract {
+    /// Starts Tesseract with `lang` (e.g. `vie`). Set `OMP_THREAD_LIMIT=1` before the first
+    /// call when several engines run in parallel.
+    pub fn new(lang: &str) -> Result<Tesseract, OcrError> {
+        let api = leptess::tesseract::TessApi::new(None, lang).map_err(|_| OcrError::Init {
+            lang: lang.to_string(),
+            prefix: std::env::var("TESSDATA_PREFIX").unwrap_or_else(|_| "unset".into()),
+        })?;
+        let mut t = Tesseract { api, mode: None };
+        // Keep Tesseract quiet and predictable.
+        t.set("debug_file", "/dev/null");
+        t.set("preserve_interword_spaces", "1");
+        Ok(t)
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        let (n, v) = (
+            CString::new(name).expect("no NUL"),
+            CString::new(value).expect("no NUL"),
+        );
+        // An unknown variable is not fatal: the default stays.
+        let _ = self.api.raw.set_variable(&n, &v);
+    }
+
+    fn apply_mode(&mut self, mode: ReadMode) {
+        if self.mode == Some(mode) {
+            return;
+        }
+        let (psm, whitelist) = match mode {
+            ReadMode::Line => ("7", ""),
+            ReadMode::Block => ("6", ""),
+            ReadMode::Digits => ("7", "0123456789/.-"),
+            ReadMode::Page => ("3", ""),
+        };
+        self.set("tessedit_pageseg_mode", psm);
+        self.set("tessedit_char_whitelist", whitelist);
+        self.mode = Some(mode);
+    }
+}
+
+impl Recognizer for Tesseract {
+    fn read(&mut self, img: &GrayImage, dpi: u32, mode: ReadMode) -> Result<Vec<WordBox>, OcrError> {
+        let (w, h) = img.dimensions();
+        if w < 4 || h < 4 {
+            return Ok(Vec::new());
+        }
+        self.apply_mode(mode);
+        self.api
+            .raw
+            .set_image(img.as_raw(), w as i32, h as i32, 1, w as i32)
+            .map_err(|e| OcrError::Engine(format!("{e:?}")))?;
+        self.api.raw.set_source_resolution(dpi as i32);
+        let tsv = self
+            .api
+            .raw
+            .get_tsv_text(0)
+            .map_err(|_| OcrError::Engine("no result".into()))?;
+        let tsv = tsv.as_ref().to_string_lossy().into_owned();
+        Ok(parse_tsv(&tsv))
+    }
+}
+
+/// Parses Tesseract's TSV (level 5 rows are words) into words in reading order.
+pub fn parse_tsv(tsv: &str) -> Vec<WordBox> {
+    use unicode_normalization::UnicodeNormalization;
+    tsv.lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 12 || cols[0] != "5" {
+                return None;
+            }
+            let text: String = cols[11].trim().nfc().collect();
+            if text.is_empty() {
+                return None;
+            }
+            let n = |i: usize| cols[i].parse::<i64>().unwrap_or(0).max(0) as u32;
+            let conf: f32 = cols[10].parse().unwrap_or(0.0);
+            Some(WordBox {
+                text,
+                bbox: [n(6), n(7), n(8), n(9)],
+                confidence: (conf / 100.0).clamp(0.0, 1.0),
+            })
+        })
+        .collect()
+}
+
+/// Joins words into text: a new line where a word starts left of the previous one or well
+/// below it, a space otherwise.
+pub fn words_to_text(words: &[WordBox]) -> String {
+    let mut out = String::new();
+    let mut prev: Option<&WordBox> = None;
+    for w in words {
+        if let Some(p) = prev {
+            let new_line = w.bbox[1] > p.bbox[1] + p.bbox[3] / 2 || w.bbox[0] + 2 < p.bbox[0];
+            out.push(if new_line { '\n' } else { ' ' });
+        }
+        out.push_str(&w.text);
+        prev = Some(w);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_words_are_parsed_with_boxes_and_confidence() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   1\t1\t0\t0\t0\t0\t0\t0\t100\t30\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t3\t4\t40\t20\t91.5\tNguyễn\n\
+                   5\t1\t1\t1\t1\t2\t50\t4\t30\t20\t80\tVăn\n";
+        let w = parse_tsv(tsv);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].text, "Nguyễn");
+        assert_eq!(w[0].bbox, [3, 4, 40, 20]);
+        assert!((w[0].confidence - 0.915).abs() < 1e-4);
+        assert_eq!(words_to_text(&w), "Nguyễn Văn");
+    }
+}

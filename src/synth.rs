@@ -1,0 +1,790 @@
+//! Synthetic damaged ledger pages with ground truth, for samples, tests and benchmarks.
+//!
+//! A page is a birth-register ledger (landscape, ruled table, printed headings) filled with
+//! plausible records, then aged: yellowed and unevenly lit paper, faded ink, stains, noise,
+//! blur, skew, a dark scanner border, torn corners. The truth (every field's printed text
+//! and export value, the skew, whether the page is readable) is written beside the images.
+
+use crate::restore::rotate;
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use image::{GrayImage, Luma};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the fonts are looked for.
+pub const FONT_DIRS: &[&str] = &["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"];
+
+/// Why synthesis failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SynthError {
+    /// A font file is missing.
+    #[error("font {0} not found in {dirs:?}: install fonts-dejavu-core and fonts-dejavu-extra", dirs = FONT_DIRS)]
+    FontMissing(String),
+    /// A font file is not a font.
+    #[error("font {0} cannot be parsed")]
+    FontInvalid(String),
+    /// Writing failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// How the values are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hand {
+    /// Typed (upright sans serif).
+    Typed,
+    /// Handwriting-like: slanted serif italic with a wandering baseline and size.
+    Hand,
+}
+
+/// The damage applied to a page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Damage {
+    /// Ink strength 0..1 (1: full black ink, 0.2: barely visible).
+    pub ink: f32,
+    /// Paper grey level (255 white … 190 dark yellowed).
+    pub paper: u8,
+    /// Number of stains.
+    pub stains: u32,
+    /// Noise standard deviation, grey levels.
+    pub noise: f32,
+    /// Box blur radius in pixels (0: none).
+    pub blur: u32,
+    /// Content angle, degrees, counter-clockwise positive.
+    pub skew_deg: f32,
+    /// Dark border around the page.
+    pub border: bool,
+    /// Fraction of the page torn away from one side (0..1).
+    pub torn: f32,
+}
+
+impl Damage {
+    /// Clean paper, no damage.
+    pub fn none() -> Damage {
+        Damage {
+            ink: 1.0,
+            paper: 245,
+            stains: 0,
+            noise: 0.0,
+            blur: 0,
+            skew_deg: 0.0,
+            border: false,
+            torn: 0.0,
+        }
+    }
+}
+
+/// The truth about one field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TruthField {
+    /// As printed on the page.
+    pub text: String,
+    /// As it should be exported.
+    pub value: String,
+}
+
+/// The truth about one page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TruthPage {
+    /// File name of the page image.
+    pub file: String,
+    /// Skew applied, degrees counter-clockwise.
+    pub skew_deg: f32,
+    /// Whether the page is readable (`false`: expect `not_eligible`).
+    pub eligible: bool,
+    /// Writing style.
+    pub hand: Hand,
+    /// Damage applied.
+    pub damage: Damage,
+    /// Records, one per body row, field id → truth.
+    pub records: Vec<BTreeMap<String, TruthField>>,
+}
+
+/// One page to make.
+#[derive(Clone, Debug)]
+pub struct PageSpec {
+    /// File name (extension picks the format: `.png`, `.jpg`, `.tif`).
+    pub file: String,
+    /// Resolution.
+    pub dpi: f32,
+    /// Writing style.
+    pub hand: Hand,
+    /// Damage.
+    pub damage: Damage,
+    /// Body rows filled with records (the rest stay empty).
+    pub records: u32,
+    /// Registration year of the book.
+    pub year: u32,
+    /// First registration number on the page.
+    pub first_number: u32,
+    /// Random seed.
+    pub seed: u64,
+}
+
+struct Fonts {
+    regular: Vec<u8>,
+    bold: Vec<u8>,
+    italic: Vec<u8>,
+}
+
+fn load_font(name: &str) -> Result<Vec<u8>, SynthError> {
+    for d in FONT_DIRS {
+        if let Ok(b) = std::fs::read(Path::new(d).join(name)) {
+            FontRef::try_from_slice(&b).map_err(|_| SynthError::FontInvalid(name.to_string()))?;
+            return Ok(b);
+        }
+    }
+    Err(SynthError::FontMissing(name.to_string()))
+}
+
+impl Fonts {
+    fn load() -> Result<Fonts, SynthError> {
+        Ok(Fonts {
+            regular: load_font("DejaVuSans.ttf")?,
+            bold: load_font("DejaVuSansCondensed-Bold.ttf")?,
+            italic: load_font("DejaVuSerifCondensed-Italic.ttf")?,
+        })
+    }
+}
+
+const FAMILY: &[&str] = &[
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương",
+    "Lý",
+];
+const MIDDLE_M: &[&str] = &["Văn", "Hữu", "Đức", "Minh", "Quốc", "Xuân", "Thành", "Công"];
+const MIDDLE_F: &[&str] = &["Thị", "Ngọc", "Thanh", "Thu", "Kim", "Diệu", "Mỹ"];
+const GIVEN_M: &[&str] = &[
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hùng",
+    "Quang",
+    "Sơn",
+    "Tuấn",
+    "Thượng",
+    "Lượng",
+    "Khoa",
+    "Hiếu",
+    "Đạt",
+    "Phước",
+    "Trọng",
+];
+const GIVEN_F: &[&str] = &[
+    "Hương", "Lan", "Mai", "Nga", "Phương", "Thảo", "Yến", "Ánh", "Hằng", "Nguyệt", "Ngữ", "Hợp", "Ước", "Duyên", "Lụa",
+];
+const PLACES: &[&str] = &[
+    "Xã Yên Sở, huyện Hoài Đức, Hà Tây",
+    "Phường Bến Nghé, Quận 1, TP Hồ Chí Minh",
+    "Xã Nghĩa Hưng, huyện Lạng Giang, Hà Bắc",
+    "Thị trấn Đông Anh, Hà Nội",
+    "Xã Quỳnh Lưu, Nghệ Tĩnh",
+    "Bệnh viện huyện Thủy Nguyên, Hải Phòng",
+    "Xã Tân Phước, huyện Gò Công, Tiền Giang",
+    "Phường Vĩnh Ninh, Huế, Bình Trị Thiên",
+    "Xã Ea Tu, Buôn Ma Thuột, Đắk Lắk",
+    "Xã Mường Lò, Nghĩa Lộ, Hoàng Liên Sơn",
+];
+const ETHNIC: &[(&str, u32)] = &[
+    ("Kinh", 70),
+    ("Tày", 6),
+    ("Thái", 6),
+    ("Mường", 6),
+    ("Hoa", 4),
+    ("Nùng", 4),
+    ("Khơ-me", 2),
+    ("Ê-đê", 2),
+];
+const NOTES: &[&str] = &["", "", "", "", "Đăng ký lại", "Quá hạn", "Con thứ hai", ""];
+
+/// The table's columns: field id, heading as printed.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("so", "Số"),
+    ("nksHoTen", "Họ, chữ đệm, tên"),
+    ("nksNgaySinh", "Ngày, tháng, năm sinh"),
+    ("nksGioiTinh", "Giới tính"),
+    ("nksDanToc", "Dân tộc"),
+    ("nksQuocTich", "Quốc tịch"),
+    ("nksNoiSinh", "Nơi sinh"),
+    ("meHoTen", "Họ, chữ đệm, tên mẹ"),
+    ("chaHoTen", "Họ, chữ đệm, tên cha"),
+    ("ngayDangKy", "Ngày đăng ký"),
+    ("ghiChu", "Ghi chú"),
+];
+
+fn pick<'a, T>(rng: &mut SmallRng, v: &'a [T]) -> &'a T {
+    &v[rng.gen_range(0..v.len())]
+}
+
+fn person(rng: &mut SmallRng, female: bool, family: Option<&str>) -> String {
+    let fam = family
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| pick(rng, FAMILY).to_string());
+    let (mid, given) = if female {
+        (MIDDLE_F, GIVEN_F)
+    } else {
+        (MIDDLE_M, GIVEN_M)
+    };
+    format!("{fam} {} {}", pick(rng, mid), pick(rng, given))
+}
+
+/// A plausible birth record: field id → (printed text, export value).
+fn record(rng: &mut SmallRng, number: u32, year: u32) -> BTreeMap<String, TruthField> {
+    let female = rng.gen_bool(0.5);
+    let father_family = pick(rng, FAMILY).to_string();
+    let reg_month = rng.gen_range(1..=12u32);
+    let reg_day = rng.gen_range(1..=28u32);
+    // Born up to ~60 days before registration.
+    let back = rng.gen_range(3..60u32);
+    let (mut bd, mut bm, mut by) = (reg_day as i32 - back as i32, reg_month as i32, year as i32);
+    while bd < 1 {
+        bm -= 1;
+        if bm < 1 {
+            bm = 12;
+            by -= 1;
+        }
+        bd += 28;
+    }
+    let eth = {
+        let total: u32 = ETHNIC.iter().map(|e| e.1).sum();
+        let mut r = rng.gen_range(0..total);
+        ETHNIC
+            .iter()
+            .find(|e| {
+                if r < e.1 {
+                    true
+                } else {
+                    r -= e.1;
+                    false
+                }
+            })
+            .map(|e| e.0)
+            .unwrap_or("Kinh")
+    };
+    let mut m = BTreeMap::new();
+    let mut put = |k: &str, text: String, value: String| {
+        m.insert(k.to_string(), TruthField { text, value });
+    };
+    put("so", format!("{number}"), format!("{number:02}/{year}"));
+    put("nksHoTen", person(rng, female, Some(&father_family)), String::new());
+    put(
+        "nksNgaySinh",
+        format!("{bd:02}/{bm:02}/{by}"),
+        format!("{bd:02}.{bm:02}.{by}"),
+    );
+    put(
+        "nksGioiTinh",
+        if female { "Nữ" } else { "Nam" }.into(),
+        if female { "2" } else { "1" }.into(),
+    );
+    put("nksDanToc", eth.into(), eth.into());
+    put("nksQuocTich", "Việt Nam".into(), "Việt Nam".into());
+    put("nksNoiSinh", pick(rng, PLACES).to_string(), String::new());
+    put("meHoTen", person(rng, true, None), String::new());
+    put("chaHoTen", person(rng, false, Some(&father_family)), String::new());
+    put(
+        "ngayDangKy",
+        format!("{reg_day:02}/{reg_month:02}/{year}"),
+        format!("{reg_day:02}.{reg_month:02}.{year}"),
+    );
+    put("ghiChu", pick(rng, NOTES).to_string(), String::new());
+    for f in m.values_mut() {
+        if f.value.is_empty() {
+            f.value = f.text.clone();
+        }
+    }
+    m
+}
+
+/// Registration dates must rise with the number: sort the page's records by date.
+fn sort_by_registration(recs: &mut [BTreeMap<String, TruthField>]) {
+    let key = |r: &BTreeMap<String, TruthField>| {
+        let v = &r["ngayDangKy"].value;
+        (v[6..10].to_string(), v[3..5].to_string(), v[0..2].to_string())
+    };
+    let mut numbers: Vec<TruthField> = recs.iter().map(|r| r["so"].clone()).collect();
+    recs.sort_by_key(key);
+    for (r, n) in recs.iter_mut().zip(numbers.drain(..)) {
+        r.insert("so".into(), n);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Draws `text` with its baseline at (`x`, `y`); returns the advance. `jitter` wobbles
+/// the baseline and size per character (handwriting-like).
+fn draw_text(
+    img: &mut GrayImage,
+    font: &FontRef,
+    px: f32,
+    x: f32,
+    y: f32,
+    text: &str,
+    ink: u8,
+    mut jitter: Option<&mut SmallRng>,
+) -> f32 {
+    let mut cx = x;
+    let (w, h) = img.dimensions();
+    for c in text.chars() {
+        let (dy, ds) = match jitter.as_deref_mut() {
+            Some(r) => (r.gen_range(-0.04..0.04) * px, r.gen_range(0.94..1.06)),
+            None => (0.0, 1.0),
+        };
+        let scale = PxScale::from(px * ds);
+        let sf = font.as_scaled(scale);
+        let id = font.glyph_id(c);
+        let g = id.with_scale_and_position(scale, ab_glyph::point(cx, y + dy));
+        if let Some(og) = font.outline_glyph(g) {
+            let b = og.px_bounds();
+            og.draw(|gx, gy, cov| {
+                let px_x = b.min.x as i32 + gx as i32;
+                let px_y = b.min.y as i32 + gy as i32;
+                if px_x >= 0 && px_y >= 0 && (px_x as u32) < w && (px_y as u32) < h {
+                    let p = img.get_pixel_mut(px_x as u32, px_y as u32);
+                    let v = p.0[0] as f32 * (1.0 - cov) + ink as f32 * cov;
+                    p.0[0] = p.0[0].min(v.round() as u8);
+                }
+            });
+        }
+        cx += sf.h_advance(id);
+    }
+    cx - x
+}
+
+fn text_width(font: &FontRef, px: f32, text: &str) -> f32 {
+    let sf = font.as_scaled(PxScale::from(px));
+    text.chars().map(|c| sf.h_advance(font.glyph_id(c))).sum()
+}
+
+/// Splits text into lines that fit `width`.
+fn wrap(font: &FontRef, px: f32, text: &str, width: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let cand = if cur.is_empty() {
+            word.to_string()
+        } else {
+            format!("{cur} {word}")
+        };
+        if !cur.is_empty() && text_width(font, px, &cand) > width {
+            lines.push(std::mem::take(&mut cur));
+            cur = word.to_string();
+        } else {
+            cur = cand;
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+fn fill_rect(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32, v: u8) {
+    for y in y0..y1.min(img.height()) {
+        for x in x0..x1.min(img.width()) {
+            img.put_pixel(x, y, Luma([v]));
+        }
+    }
+}
+
+/// Renders one page and its truth.
+pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError> {
+    let fonts = Fonts::load()?;
+    let regular = FontRef::try_from_slice(&fonts.regular).map_err(|_| SynthError::FontInvalid("regular".into()))?;
+    let bold = FontRef::try_from_slice(&fonts.bold).map_err(|_| SynthError::FontInvalid("bold".into()))?;
+    let italic = FontRef::try_from_slice(&fonts.italic).map_err(|_| SynthError::FontInvalid("italic".into()))?;
+    let mut rng = SmallRng::seed_from_u64(spec.seed);
+    let mm = spec.dpi / 25.4;
+    let (w, h) = ((297.0 * mm) as u32, (210.0 * mm) as u32);
+    let mut img = GrayImage::from_pixel(w, h, Luma([255]));
+    let pt = spec.dpi / 72.0;
+    let line_w = ((spec.dpi / 100.0).round() as u32).max(1);
+
+    // Title.
+    let title = format!("SỔ ĐĂNG KÝ KHAI SINH — NĂM {}", spec.year);
+    let tpx = 14.0 * pt;
+    let tw = text_width(&bold, tpx, &title);
+    draw_text(&mut img, &bold, tpx, (w as f32 - tw) / 2.0, 16.0 * mm, &title, 0, None);
+
+    // Table geometry.
+    let (left, right) = (10.0 * mm, w as f32 - 10.0 * mm);
+    let top = 22.0 * mm;
+    let header_h = 13.0 * mm;
+    let body_rows = 10u32;
+    let row_h = ((h as f32 - 8.0 * mm) - (top + header_h)) / body_rows as f32;
+    let widths: Vec<f32> = {
+        let t = crate::template::Template::for_book_type("ks").expect("built-in template");
+        t.widths()
+    };
+    let mut xs = vec![left];
+    for f in &widths {
+        xs.push(xs.last().copied().unwrap_or(left) + f * (right - left));
+    }
+    let mut ys = vec![top, top + header_h];
+    for i in 1..=body_rows {
+        ys.push(top + header_h + i as f32 * row_h);
+    }
+    for &y in &ys {
+        fill_rect(
+            &mut img,
+            left as u32,
+            y as u32,
+            right as u32 + line_w,
+            y as u32 + line_w,
+            0,
+        );
+    }
+    for &x in &xs {
+        fill_rect(
+            &mut img,
+            x as u32,
+            top as u32,
+            x as u32 + line_w,
+            *ys.last().unwrap_or(&top) as u32 + line_w,
+            0,
+        );
+    }
+    // Headings, wrapped and centred.
+    let hpx = 7.5 * pt;
+    for (c, (_, heading)) in COLUMNS.iter().enumerate() {
+        let cw = xs[c + 1] - xs[c] - 4.0 * pt;
+        let lines = wrap(&bold, hpx, heading, cw);
+        let total = lines.len() as f32 * hpx * 1.15;
+        let mut y = top + (header_h - total) / 2.0 + hpx * 0.95;
+        for l in &lines {
+            let lw = text_width(&bold, hpx, l);
+            draw_text(
+                &mut img,
+                &bold,
+                hpx,
+                xs[c] + (xs[c + 1] - xs[c] - lw) / 2.0,
+                y,
+                l,
+                0,
+                None,
+            );
+            y += hpx * 1.15;
+        }
+    }
+    // Records.
+    let mut records: Vec<BTreeMap<String, TruthField>> = (0..spec.records.min(body_rows))
+        .map(|i| record(&mut rng, spec.first_number + i, spec.year))
+        .collect();
+    sort_by_registration(&mut records);
+    let (font, vpx, ink) = match spec.hand {
+        Hand::Typed => (&regular, 8.0 * pt, 10u8),
+        Hand::Hand => (&italic, 9.0 * pt, 40u8),
+    };
+    for (r, rec) in records.iter().enumerate() {
+        let row_top = ys[r + 1];
+        for (c, (id, _)) in COLUMNS.iter().enumerate() {
+            let text = &rec[*id].text;
+            if text.is_empty() {
+                continue;
+            }
+            let cw = xs[c + 1] - xs[c] - 6.0 * pt;
+            let lines = wrap(font, vpx, text, cw);
+            let lh = vpx * 1.25;
+            let total = lines.len() as f32 * lh;
+            let mut y = row_top + (row_h - total) / 2.0 + vpx * 0.95;
+            for l in &lines {
+                let jit = if spec.hand == Hand::Hand { Some(&mut rng) } else { None };
+                draw_text(&mut img, font, vpx, xs[c] + 3.0 * pt, y, l, ink, jit);
+                y += lh;
+            }
+        }
+    }
+    let img = age(img, &spec.damage, spec.dpi, &mut rng);
+    let eligible = spec.damage.ink >= 0.3 && spec.damage.torn <= 0.4 && !records.is_empty();
+    Ok((
+        img,
+        TruthPage {
+            file: spec.file.clone(),
+            skew_deg: spec.damage.skew_deg,
+            eligible,
+            hand: spec.hand,
+            damage: spec.damage.clone(),
+            records,
+        },
+    ))
+}
+
+/// Applies the damage to a clean page (ink 0 … paper 255).
+fn age(clean: GrayImage, d: &Damage, dpi: f32, rng: &mut SmallRng) -> GrayImage {
+    let (w, h) = clean.dimensions();
+    let paper = d.paper as f32;
+    // Uneven light: a gentle gradient across the page.
+    let gx = rng.gen_range(-12.0..12.0f32);
+    let gy = rng.gen_range(-8.0..8.0f32);
+    let stains: Vec<(f32, f32, f32, f32)> = (0..d.stains)
+        .map(|_| {
+            (
+                rng.gen_range(0.0..w as f32),
+                rng.gen_range(0.0..h as f32),
+                rng.gen_range(0.04..0.12) * w as f32,
+                rng.gen_range(25.0..60.0),
+            )
+        })
+        .collect();
+    let mut out = GrayImage::new(w, h);
+    for (x, y, p) in clean.enumerate_pixels() {
+        let fx = x as f32 / w as f32 - 0.5;
+        let fy = y as f32 / h as f32 - 0.5;
+        let mut bg = paper + gx * fx + gy * fy;
+        for &(sx, sy, r, depth) in &stains {
+            let dist = ((x as f32 - sx).powi(2) + (y as f32 - sy).powi(2)).sqrt() / r;
+            if dist < 1.0 {
+                bg -= depth * (1.0 - dist * dist);
+            }
+        }
+        let ink_amount = 1.0 - p.0[0] as f32 / 255.0; // 0 paper … 1 full ink
+        let v = bg - ink_amount * d.ink * (bg - 15.0);
+        let n = if d.noise > 0.0 { gauss(rng) * d.noise } else { 0.0 };
+        out.put_pixel(x, y, Luma([(v + n).clamp(0.0, 255.0) as u8]));
+    }
+    if d.blur > 0 {
+        out = box_blur(&out, d.blur);
+    }
+    if d.skew_deg.abs() > 0.0 {
+        out = rotate(&out, -d.skew_deg, d.paper);
+    }
+    if d.torn > 0.0 {
+        // A ragged tear from the right edge: the scanner's dark lid shows through.
+        let (w, h) = out.dimensions();
+        let base = w as f32 * (1.0 - d.torn);
+        let mut edge = base;
+        for y in 0..h {
+            edge = (edge + rng.gen_range(-3.0..3.0f32)).clamp(base - 0.05 * w as f32, base + 0.05 * w as f32);
+            for x in edge.max(0.0) as u32..w {
+                out.put_pixel(x, y, Luma([25]));
+            }
+        }
+    }
+    if d.border {
+        let m = (dpi * 0.3) as u32;
+        let (w, h) = out.dimensions();
+        let mut canvas = GrayImage::from_pixel(w + 2 * m, h + 2 * m, Luma([30]));
+        image::imageops::replace(&mut canvas, &out, m as i64, (m / 2) as i64);
+        out = canvas;
+    }
+    out
+}
+
+fn gauss(rng: &mut SmallRng) -> f32 {
+    // Box–Muller.
+    let u1: f32 = rng.gen_range(1e-6..1.0);
+    let u2: f32 = rng.gen_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
+}
+
+fn box_blur(img: &GrayImage, r: u32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let pass = |src: &GrayImage, horizontal: bool| -> GrayImage {
+        let mut out = GrayImage::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let (mut s, mut n) = (0u32, 0u32);
+                for k in -(r as i32)..=(r as i32) {
+                    let (xx, yy) = if horizontal {
+                        (x as i32 + k, y as i32)
+                    } else {
+                        (x as i32, y as i32 + k)
+                    };
+                    if xx >= 0 && yy >= 0 && (xx as u32) < w && (yy as u32) < h {
+                        s += src.get_pixel(xx as u32, yy as u32).0[0] as u32;
+                        n += 1;
+                    }
+                }
+                out.put_pixel(x, y, Luma([(s / n) as u8]));
+            }
+        }
+        out
+    };
+    pass(&pass(img, true), false)
+}
+
+/// Encodes a page by the file's extension: PNG, JPEG (quality 80) or TIFF (Deflate).
+pub fn encode(img: &GrayImage, file: &str, dpi: f32) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let lower = file.to_lowercase();
+    if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
+        let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 80);
+        e.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(dpi as u16));
+        e.encode_image(img).expect("encode to memory");
+    } else if lower.ends_with(".tif") || lower.ends_with(".tiff") {
+        use tiff::encoder::{colortype, Compression, DeflateLevel, Rational, TiffEncoder};
+        let mut cur = std::io::Cursor::new(&mut buf);
+        let mut enc = TiffEncoder::new(&mut cur)
+            .expect("tiff to memory")
+            .with_compression(Compression::Deflate(DeflateLevel::Best));
+        let mut im = enc
+            .new_image::<colortype::Gray8>(img.width(), img.height())
+            .expect("tiff image");
+        im.resolution(tiff::tags::ResolutionUnit::Inch, Rational { n: dpi as u32, d: 1 });
+        im.write_data(img.as_raw()).expect("tiff data");
+    } else {
+        let enc = image::codecs::png::PngEncoder::new_with_quality(
+            &mut buf,
+            image::codecs::png::CompressionType::Best,
+            image::codecs::png::FilterType::Adaptive,
+        );
+        image::ImageEncoder::write_image(
+            enc,
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::L8,
+        )
+        .expect("encode to memory");
+        buf = with_png_dpi(buf, dpi);
+    }
+    buf
+}
+
+/// Inserts a pHYs chunk after IHDR.
+fn with_png_dpi(png: Vec<u8>, dpi: f32) -> Vec<u8> {
+    let ppm = (dpi / 0.0254).round() as u32;
+    let mut data = Vec::new();
+    data.extend(ppm.to_be_bytes());
+    data.extend(ppm.to_be_bytes());
+    data.push(1);
+    let mut chunk = Vec::new();
+    chunk.extend((data.len() as u32).to_be_bytes());
+    let mut body = b"pHYs".to_vec();
+    body.extend(&data);
+    chunk.extend(&body);
+    chunk.extend(crc32(&body).to_be_bytes());
+    let ihdr_end = 8 + 8 + 13 + 4;
+    let mut out = png[..ihdr_end].to_vec();
+    out.extend(chunk);
+    out.extend(&png[ihdr_end..]);
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The bundled sample book: five pages of increasing damage, one unreadable.
+pub fn sample_specs() -> Vec<PageSpec> {
+    let base = |file: &str, hand, damage, records, first, seed| PageSpec {
+        file: file.to_string(),
+        dpi: 150.0,
+        hand,
+        damage,
+        records,
+        year: 1983,
+        first_number: first,
+        seed,
+    };
+    vec![
+        base(
+            "trang-1.png",
+            Hand::Typed,
+            Damage {
+                paper: 232,
+                noise: 0.0,
+                skew_deg: 0.8,
+                ..Damage::none()
+            },
+            10,
+            1,
+            11,
+        ),
+        base(
+            "trang-2.jpg",
+            Hand::Typed,
+            Damage {
+                ink: 0.55,
+                paper: 214,
+                stains: 3,
+                noise: 4.0,
+                skew_deg: -2.6,
+                border: true,
+                ..Damage::none()
+            },
+            10,
+            11,
+            12,
+        ),
+        base(
+            "trang-3.tif",
+            Hand::Hand,
+            Damage {
+                ink: 0.8,
+                paper: 225,
+                stains: 1,
+                skew_deg: 1.7,
+                ..Damage::none()
+            },
+            8,
+            21,
+            13,
+        ),
+        base(
+            "trang-10.jpg",
+            Hand::Typed,
+            Damage {
+                ink: 0.08,
+                paper: 205,
+                noise: 3.0,
+                stains: 2,
+                ..Damage::none()
+            },
+            10,
+            29,
+            14,
+        ),
+    ]
+}
+
+/// Writes pages to `out/books/<book>/` and their truth to `out/truth/<book>/<stem>.json`.
+pub fn write_book(out: &Path, book: &str, specs: &[PageSpec]) -> Result<Vec<PathBuf>, SynthError> {
+    let dir = out.join("books").join(book);
+    let truth_dir = out.join("truth").join(book);
+    let mut written = Vec::new();
+    for spec in specs {
+        let (img, truth) = render_page(spec)?;
+        let bytes = encode(&img, &spec.file, spec.dpi);
+        let path = dir.join(&spec.file);
+        write(&path, &bytes)?;
+        let stem = Path::new(&spec.file)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let json = serde_json::to_vec_pretty(&truth).expect("truth serializes");
+        write(&truth_dir.join(format!("{stem}.json")), &json)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
+    let io = |source| SynthError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(io)?;
+    std::fs::write(path, bytes).map_err(io)
+}

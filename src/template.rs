@@ -1,0 +1,320 @@
+//! Book templates: which field each table column holds, and the Ministry's export columns.
+//!
+//! Templates live in `models/` (one JSON file per book type and layout) and are compiled
+//! into the binary, so a processed batch never depends on files beside the executable.
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// What kind of value a field holds; decides OCR settings, normalization and checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// `so`: a registration number, exported as `NN/YYYY`.
+    RegistrationNumber,
+    /// A person's full name.
+    Name,
+    /// A date (`dd.mm.yyyy`, or a year alone).
+    Date,
+    /// Sex, exported as its code.
+    Sex,
+    /// One of the 54 ethnic groups, exported as its name.
+    Ethnicity,
+    /// A nationality, exported as its name.
+    Nationality,
+    /// A place, kept as written.
+    Place,
+    /// Free text.
+    Text,
+}
+
+/// One column of a ledger table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    /// Ministry field id (`so`, `nksHoTen`, …).
+    pub field: String,
+    /// Value kind.
+    pub kind: FieldKind,
+    /// Typical share of the table width (used when column rules cannot be found).
+    pub width: f32,
+    /// Column headings seen in books of this type, any era.
+    pub headings: Vec<String>,
+}
+
+/// A book template.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Template {
+    /// Book type code: `ks`, `kh`, `kt`, …
+    pub book_type: String,
+    /// `ledger` (one record per row) or `form` (one record per page).
+    pub layout: String,
+    /// Human-readable title.
+    pub title: String,
+    /// The table's columns, left to right, in the usual order.
+    pub columns: Vec<ColumnSpec>,
+}
+
+/// Closed vocabularies and the Ministry's export columns.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Vocabulary {
+    /// The 54 ethnic groups, by name.
+    pub ethnicities: Vec<String>,
+    /// Nationalities, by name.
+    pub nationalities: Vec<String>,
+    /// Export columns per book type (`KS`, `KH`, …), in template order.
+    pub export_columns: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Why a template could not be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TemplateError {
+    /// No template for that book type.
+    #[error("no template for book type '{0}' (known: {1})")]
+    Unknown(String, String),
+}
+
+const BUILTIN: &[&str] = &[include_str!("../models/ks-ledger.json")];
+const VOCAB: &str = include_str!("../models/vocab.json");
+
+impl Template {
+    /// The built-in ledger template for a book type (`ks`, …).
+    pub fn for_book_type(book_type: &str) -> Result<Template, TemplateError> {
+        let all: Vec<Template> = BUILTIN
+            .iter()
+            .map(|s| serde_json::from_str(s).expect("built-in template is valid JSON"))
+            .collect();
+        let known = all.iter().map(|t| t.book_type.clone()).collect::<Vec<_>>().join(", ");
+        all.into_iter()
+            .find(|t| t.book_type.eq_ignore_ascii_case(book_type))
+            .ok_or_else(|| TemplateError::Unknown(book_type.to_string(), known))
+    }
+
+    /// Relative column widths, summing to 1.
+    pub fn widths(&self) -> Vec<f32> {
+        let total: f32 = self.columns.iter().map(|c| c.width).sum();
+        self.columns.iter().map(|c| c.width / total).collect()
+    }
+
+    /// The kind of a field id, if the template has it.
+    pub fn kind_of(&self, field: &str) -> Option<FieldKind> {
+        self.columns.iter().find(|c| c.field == field).map(|c| c.kind)
+    }
+
+    /// Maps the header texts read from the table's columns to field ids. Returns the ids
+    /// in column order and whether the header was used (`false`: the template's order).
+    pub fn map_columns(&self, headers: &[String]) -> (Vec<String>, bool) {
+        let n = headers.len();
+        let m = self.columns.len();
+        let template_order = || -> Vec<String> {
+            (0..n)
+                .map(|i| {
+                    self.columns
+                        .get(i)
+                        .map(|c| c.field.clone())
+                        .unwrap_or_else(|| format!("col{}", i + 1))
+                })
+                .collect()
+        };
+        if n == 0 {
+            return (Vec::new(), false);
+        }
+        // Similarity of each detected column to each template column.
+        let sim: Vec<Vec<f32>> = headers
+            .iter()
+            .map(|h| {
+                let h = fold(h);
+                self.columns
+                    .iter()
+                    .map(|c| c.headings.iter().map(|g| similarity(&h, &fold(g))).fold(0.0, f32::max))
+                    .collect()
+            })
+            .collect();
+        // Order-preserving alignment (columns keep their order; some may be missing on
+        // either side) maximizing the total similarity.
+        let mut dp = vec![vec![0f32; m + 1]; n + 1];
+        for i in 1..=n {
+            for j in 1..=m {
+                let take = dp[i - 1][j - 1]
+                    + if sim[i - 1][j - 1] >= 0.5 {
+                        sim[i - 1][j - 1]
+                    } else {
+                        0.0
+                    };
+                dp[i][j] = take.max(dp[i - 1][j]).max(dp[i][j - 1]);
+            }
+        }
+        let mut assigned: Vec<Option<usize>> = vec![None; n];
+        let (mut i, mut j) = (n, m);
+        while i > 0 && j > 0 {
+            let s = sim[i - 1][j - 1];
+            if s >= 0.5 && (dp[i][j] - (dp[i - 1][j - 1] + s)).abs() < 1e-5 {
+                assigned[i - 1] = Some(j - 1);
+                i -= 1;
+                j -= 1;
+            } else if (dp[i][j] - dp[i - 1][j]).abs() < 1e-5 {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+        }
+        let matched = assigned.iter().filter(|a| a.is_some()).count();
+        fill_gaps(&mut assigned, m);
+        if matched * 2 < n {
+            return (template_order(), false);
+        }
+        let ids = assigned
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match a {
+                Some(j) => self.columns[*j].field.clone(),
+                None => format!("col{}", i + 1),
+            })
+            .collect();
+        (ids, true)
+    }
+}
+
+impl Vocabulary {
+    /// The built-in vocabulary.
+    pub fn builtin() -> Vocabulary {
+        serde_json::from_str(VOCAB).expect("built-in vocabulary is valid JSON")
+    }
+
+    /// Export columns for a book type (`ks` → `KS`).
+    pub fn export_columns(&self, book_type: &str) -> Option<&Vec<String>> {
+        self.export_columns.get(&book_type.to_uppercase())
+    }
+}
+
+/// Columns whose header could not be read sit between two matched ones: when the gap
+/// holds exactly as many template columns, they take those in order.
+fn fill_gaps(assigned: &mut [Option<usize>], m: usize) {
+    let n = assigned.len();
+    let mut i = 0;
+    while i < n {
+        if assigned[i].is_some() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && assigned[i].is_none() {
+            i += 1;
+        }
+        let before = if start == 0 { None } else { assigned[start - 1] };
+        let after = if i < n { assigned[i] } else { None };
+        let first = before.map(|b| b + 1).unwrap_or(0);
+        let end = after.unwrap_or(m);
+        // Only when both sides pin the gap (or the gap runs to a table edge that the
+        // template also ends at) do the counts agree.
+        let pinned = (before.is_some() || start == 0) && (after.is_some() || i == n);
+        if pinned && end >= first && end - first == i - start {
+            for (k, slot) in assigned[start..i].iter_mut().enumerate() {
+                *slot = Some(first + k);
+            }
+        }
+    }
+}
+
+/// Lower-case, diacritics removed, `đ` → `d`, punctuation to spaces, spaces collapsed:
+/// the form used to compare Vietnamese text loosely.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        let c = match c {
+            'đ' | 'Đ' => 'd',
+            c if c.is_alphanumeric() => c.to_lowercase().next().unwrap_or(c),
+            _ => ' ',
+        };
+        out.push(c);
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// 1 − normalized edit distance between two strings (by characters).
+pub fn similarity(a: &str, b: &str) -> f32 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let n = a.len().max(b.len());
+    if n == 0 {
+        return 1.0;
+    }
+    1.0 - edit_distance(&a, &b) as f32 / n as f32
+}
+
+/// Levenshtein distance.
+pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_read_with_errors_map_to_the_right_fields() {
+        let t = Template::for_book_type("ks").unwrap();
+        let headers: Vec<String> = [
+            "Số",
+            "Ho, chữ đêm, tên",
+            "Ngày, tháng, năm sinh",
+            "Giới tinh",
+            "Dân tộc",
+            "Quốc tịch",
+            "Nơi sinh",
+            "Họ, chữ đệm, tên mẹ",
+            "Họ, chữ đệm, tên cha",
+            "Ngày đăng ký",
+            "Ghi chú",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (ids, used) = t.map_columns(&headers);
+        assert!(used);
+        assert_eq!(ids[1], "nksHoTen");
+        assert_eq!(ids[3], "nksGioiTinh");
+        assert_eq!(ids[7], "meHoTen");
+        assert_eq!(ids[8], "chaHoTen");
+        assert_eq!(ids[10], "ghiChu");
+    }
+
+    #[test]
+    fn one_unreadable_heading_takes_the_template_field_between_its_neighbours() {
+        let t = Template::for_book_type("ks").unwrap();
+        let mut headers: Vec<String> = t.columns.iter().map(|c| c.headings[0].clone()).collect();
+        headers[2] = "¬".to_string();
+        let (ids, used) = t.map_columns(&headers);
+        assert!(used);
+        assert_eq!(ids[2], "nksNgaySinh");
+    }
+
+    #[test]
+    fn unreadable_header_falls_back_on_template_order() {
+        let t = Template::for_book_type("ks").unwrap();
+        let headers = vec!["~~".to_string(); 11];
+        let (ids, used) = t.map_columns(&headers);
+        assert!(!used);
+        assert_eq!(ids[0], "so");
+        assert_eq!(ids[10], "ghiChu");
+    }
+
+    #[test]
+    fn fold_removes_vietnamese_diacritics() {
+        assert_eq!(fold("Họ, chữ đệm, TÊN"), "ho chu dem ten");
+        assert_eq!(fold("Đắk Lắk"), "dak lak");
+    }
+}

@@ -1,0 +1,294 @@
+//! End-to-end tests: the real binary, real Tesseract, real files, an independent PDF/A
+//! validator and poppler's text extraction.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sohoa() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sohoa"));
+    c.env("OMP_THREAD_LIMIT", "1");
+    c
+}
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("sohoa runs");
+    assert!(
+        out.status.success(),
+        "sohoa failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("valid JSON")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The sample book plus the bad inputs a batch meets in the field.
+fn book_with_bad_files(dir: &Path) -> PathBuf {
+    let input = dir.join("in");
+    copy_dir(&samples().join("books"), &input);
+    let book = input.join("ks-1983");
+    let jpg = std::fs::read(book.join("trang-2.jpg")).unwrap();
+    std::fs::write(book.join("trang-20-truncated.jpg"), &jpg[..jpg.len() / 3]).unwrap();
+    std::fs::write(book.join("trang-21-empty.png"), b"").unwrap();
+    std::fs::write(book.join("trang-22-notes.txt"), "ghi chú của cán bộ\n").unwrap();
+    input
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(|w| w.to_string()).collect()
+}
+
+#[test]
+fn sample_book_is_processed_end_to_end_with_checked_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = book_with_bad_files(tmp.path());
+    let out = tmp.path().join("out");
+    run_ok(
+        sohoa()
+            .args(["process", "--no-progress", "--out"])
+            .arg(&out)
+            .arg(&input),
+    );
+    let book = out.join("ks-1983");
+
+    // A result for every file; broken files are errors with the decoder's reason.
+    let status = |name: &str| read_json(&book.join("pages").join(format!("{name}.json")));
+    for (name, want) in [
+        ("trang-20-truncated", "damaged or truncated JPEG"),
+        ("trang-21-empty", "empty file"),
+        ("trang-22-notes", "not a supported image"),
+    ] {
+        let p = status(name);
+        assert_eq!(p["status"], "error", "{name}");
+        assert!(
+            p["reasons"][0].as_str().unwrap().contains(want),
+            "{name}: {}",
+            p["reasons"]
+        );
+        assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
+    }
+    // Pages in natural order: trang-1, 2, 3, 10, 20, 21, 22.
+    assert_eq!(status("trang-1")["page"], 1);
+    assert_eq!(status("trang-10")["page"], 4);
+    assert_eq!(status("trang-22-notes")["page"], 7);
+    // The faded-out page is not eligible, with a reason.
+    let faded = status("trang-10");
+    assert_eq!(faded["status"], "not_eligible");
+    let why = faded["reasons"][0].as_str().unwrap();
+    assert!(why.contains("faded") || why.contains("unreadable"), "{why}");
+
+    // Against the truth: records found, field error rate, skew.
+    let eval = run_ok(sohoa().arg("eval").arg(&out).arg(samples().join("truth")));
+    let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let expected = e["records_expected"].as_f64().unwrap();
+    assert!(expected >= 28.0);
+    assert!(e["records_found"].as_f64().unwrap() >= 0.97 * expected, "{e}");
+    assert!(e["field_cer"].as_f64().unwrap() <= 0.08, "{e}");
+    assert!(e["skew_error_max"].as_f64().unwrap() <= 0.1, "{e}");
+    assert_eq!(e["eligibility"]["unreadable/not_eligible"], 1, "{e}");
+
+    // The spreadsheet and CSV hold one row per record in the Ministry's layout.
+    let csv = std::fs::read_to_string(book.join("records.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("\u{feff}STT,so,quyenSo,trangSo,ngayDangKy"),
+        "{header}"
+    );
+    assert_eq!(header.split(',').count(), 70);
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(lines.count() as u64, report["records"].as_u64().unwrap());
+    assert_eq!(report["status_counts"]["error"], 3);
+    let xlsx = std::fs::read(book.join("records.xlsx")).unwrap();
+    assert!(xlsx.starts_with(b"PK\x03\x04"));
+
+    // The book PDF is PDF/A-2b for an independent validator ...
+    let pdf = book.join("ks-1983.pdf");
+    let opts = page_validation::ValidationOptions::default().profile(page_validation::ValidationProfile::PdfA2b);
+    let report = page_validation::validate_pdf(&pdf, &opts).expect("validator reads the PDF");
+    assert!(report.is_compliant, "PDF/A-2b failures: {:#?}", report.failures);
+
+    // ... and its text layer gives back the OCR text of each page, diacritics included.
+    let text = Command::new("pdftotext")
+        .args(["-raw", "-enc", "UTF-8"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    let text = String::from_utf8(text.stdout).unwrap();
+    let pdf_pages: Vec<&str> = text.split('\u{c}').collect();
+    for (i, name) in ["trang-1", "trang-2", "trang-3"].into_iter().enumerate() {
+        let p = status(name);
+        assert_eq!(words(pdf_pages[i]), words(p["text"].as_str().unwrap()), "page {name}");
+    }
+    // The unreadable page is in the book, without a text layer.
+    assert!(words(pdf_pages[3]).is_empty(), "{}", pdf_pages[3]);
+    assert!(text.contains("Việt Nam"));
+}
+
+#[test]
+fn second_run_reads_nothing_again_and_a_killed_run_resumes_to_the_same_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    copy_dir(&samples().join("books"), &input);
+    let full = tmp.path().join("full");
+    let env = [("SOURCE_DATE_EPOCH", "1700000000")];
+    run_ok(
+        sohoa()
+            .envs(env)
+            .args(["process", "--no-progress", "-j", "1", "--out"])
+            .arg(&full)
+            .arg(&input),
+    );
+
+    // Again over the same input: nothing is read again, outputs stay the same.
+    let before = snapshot(&full);
+    run_ok(
+        sohoa()
+            .envs(env)
+            .args(["process", "--no-progress", "-j", "1", "--out"])
+            .arg(&full)
+            .arg(&input),
+    );
+    let report = read_json(&full.join("report.json"));
+    assert_eq!(report["pages_processed"], 0);
+    assert_eq!(report["pages_skipped"], 4);
+    assert_eq!(before, snapshot(&full));
+
+    // Killed (SIGKILL) once the first page is written, then started again.
+    let part = tmp.path().join("part");
+    let mut child = sohoa()
+        .envs(env)
+        .args(["process", "--no-progress", "-j", "1", "--out"])
+        .arg(&part)
+        .arg(&input)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pages = part.join("ks-1983").join("pages");
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(&pages).map(|d| d.count()).unwrap_or(0) == 0 && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before = std::fs::read_dir(&pages).map(|d| d.count()).unwrap_or(0);
+    assert!(done_before < 5, "the run was not interrupted");
+    run_ok(
+        sohoa()
+            .envs(env)
+            .args(["process", "--no-progress", "-j", "1", "--out"])
+            .arg(&part)
+            .arg(&input),
+    );
+    assert_eq!(snapshot(&full), snapshot(&part));
+}
+
+/// Every output file of a run except the report, with its bytes. Temporary files left by
+/// a killed run would show up here too.
+fn snapshot(out: &Path) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for e in walk(out) {
+        let rel = e.strip_prefix(out).unwrap().to_string_lossy().into_owned();
+        if rel == "report.json" {
+            continue;
+        }
+        v.push((rel, sohoa::ingest::sha256_hex(&std::fs::read(&e).unwrap())));
+    }
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            v.extend(walk(&e.path()));
+        } else {
+            v.push(e.path());
+        }
+    }
+    v
+}
+
+#[test]
+fn bad_command_lines_get_clear_errors_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sohoa()
+        .args(["process", "/nonexistent/folder", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = sohoa()
+        .args(["process", "--out"])
+        .arg(tmp.path().join("o"))
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no files found"));
+
+    let out = sohoa()
+        .args(["process", "--book-type", "zz", "--out"])
+        .arg(tmp.path().join("o"))
+        .arg(samples().join("books"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no template for book type 'zz'"));
+
+    let out = sohoa().args(["process"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_validator_rejects_a_pdf_that_lacks_what_pdfa_needs() {
+    // Control for the PDF/A assertions above: a plain PDF with an uncalibrated image, no
+    // output intent and no XMP metadata must fail.
+    use pdf_writer::{Finish, Name, Pdf, Rect, Ref};
+    let mut pdf = Pdf::new();
+    pdf.catalog(Ref::new(1)).pages(Ref::new(2));
+    pdf.pages(Ref::new(2)).kids([Ref::new(3)]).count(1);
+    let mut page = pdf.page(Ref::new(3));
+    page.parent(Ref::new(2))
+        .media_box(Rect::new(0.0, 0.0, 100.0, 100.0))
+        .contents(Ref::new(4));
+    page.resources().x_objects().pair(Name(b"Im0"), Ref::new(5));
+    page.finish();
+    pdf.stream(Ref::new(4), b"q 100 0 0 100 0 0 cm /Im0 Do Q");
+    let mut img = pdf.image_xobject(Ref::new(5), &[0, 0, 0]);
+    img.width(1).height(1).bits_per_component(8);
+    img.color_space().device_rgb();
+    img.finish();
+    let bytes = pdf.finish();
+    let opts = page_validation::ValidationOptions::default().profile(page_validation::ValidationProfile::PdfA2b);
+    let report = page_validation::validate_pdf_bytes(&bytes, &opts).expect("validator reads the PDF");
+    assert!(!report.is_compliant);
+    assert!(report.failures.len() >= 2, "{:#?}", report.failures);
+}
