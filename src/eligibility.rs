@@ -8,8 +8,8 @@ use crate::model::{PageQuality, PageStatus};
 
 /// Below this ink fraction the page is blank.
 pub const MIN_INK: f32 = 0.002;
-/// Below this paper–ink contrast (grey levels) the ink is too faded to read.
-pub const MIN_CONTRAST: f32 = 22.0;
+/// Below this ink depth (grey levels below the flattened paper) the ink is too faded to read.
+pub const MIN_CONTRAST: f32 = 40.0;
 /// Above this fraction the page is mostly missing.
 pub const MAX_MISSING: f32 = 0.5;
 /// Below this mean OCR confidence nothing useful was read.
@@ -25,9 +25,9 @@ pub fn judge_image(q: &PageQuality) -> Option<Vec<String>> {
             MAX_MISSING * 100.0
         ));
     }
-    if q.ink_fraction < MIN_INK && q.contrast < MIN_CONTRAST * 2.0 {
+    if q.ink_fraction < MIN_INK && q.contrast < MIN_CONTRAST * 1.5 {
         reasons.push(format!(
-            "ink faded past reading or blank page: ink covers {:.2}% of the page, paper–ink contrast {:.0} grey levels",
+            "ink faded past reading or blank page: ink covers {:.2}% of the page, {:.0} grey levels below the paper",
             q.ink_fraction * 100.0,
             q.contrast
         ));
@@ -39,7 +39,7 @@ pub fn judge_image(q: &PageQuality) -> Option<Vec<String>> {
         ));
     } else if q.contrast < MIN_CONTRAST {
         reasons.push(format!(
-            "ink too faded: paper–ink contrast {:.0} grey levels (needs {:.0})",
+            "ink too faded: ink lies {:.0} grey levels below the paper (needs {:.0})",
             q.contrast, MIN_CONTRAST
         ));
     }

@@ -225,7 +225,9 @@ fn settle_confidence(f: &mut FieldResult) {
 
 /// Checks that span fields of one record: the registration number takes the year of the
 /// registration date (`NN/YYYY`) and that year must match; birth ≤ registration.
-pub fn check_record(record: &mut RecordResult, template: &Template) {
+/// `page_year`, the registration year most records of the page share, stands in when the
+/// record's own date could not be read.
+pub fn check_record(record: &mut RecordResult, template: &Template, page_year: Option<u32>) {
     let reg = record.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value));
     let birth = record.fields.get("nksNgaySinh").and_then(|f| parse_date(&f.value));
     if let (Some(r), Some(b)) = (reg, birth) {
@@ -257,10 +259,73 @@ pub fn check_record(record: &mut RecordResult, template: &Template) {
             }
             (Some(r), _) => f.value = format!("{}/{}", f.value, r.year),
             (None, Some(y)) => f.value = format!("{}/{}", f.value, y),
+            (None, None) if page_year.is_some() => {
+                f.value = format!("{}/{}", f.value, page_year.unwrap_or_default());
+                f.flags.push("year_from_page".to_string());
+                settle_confidence(f);
+            }
             (None, None) => {
                 f.flags.push("year_unknown".to_string());
                 settle_confidence(f);
             }
+        }
+    }
+}
+
+/// The registration year most records of a page share.
+pub fn page_year(records: &[RecordResult]) -> Option<u32> {
+    let mut votes: std::collections::BTreeMap<u32, usize> = Default::default();
+    for r in records {
+        if let Some(d) = r.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value)) {
+            *votes.entry(d.year).or_default() += 1;
+        }
+    }
+    votes.into_iter().max_by_key(|(_, n)| *n).map(|(y, _)| y)
+}
+
+/// Registration numbers run in sequence down a page. When most rows agree on the run
+/// (`number − row` is the same), a row whose number is missing or breaks the run takes
+/// the run's number, flagged `from_sequence` for the reviewer. Call before
+/// [`check_record`] (which appends the year).
+pub fn fill_number_sequence(records: &mut [RecordResult], template: &Template) {
+    let Some(id) = template
+        .columns
+        .iter()
+        .find(|c| c.kind == FieldKind::RegistrationNumber)
+        .map(|c| c.field.clone())
+    else {
+        return;
+    };
+    let number = |r: &RecordResult| -> Option<i64> {
+        let f = r.fields.get(&id)?;
+        if f.flags.iter().any(|x| x == "not_a_number" || x == "empty") {
+            return None;
+        }
+        f.value.parse().ok()
+    };
+    let mut votes: std::collections::HashMap<i64, usize> = Default::default();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(n) = number(r) {
+            *votes.entry(n - i as i64).or_default() += 1;
+        }
+    }
+    let Some((&base, &count)) = votes.iter().max_by_key(|(b, c)| (**c, -**b)) else {
+        return;
+    };
+    if records.len() < 3 || count * 5 < records.len() * 3 {
+        return;
+    }
+    for (i, r) in records.iter_mut().enumerate() {
+        let expected = base + i as i64;
+        if expected <= 0 || number(r) == Some(expected) {
+            continue;
+        }
+        if let Some(f) = r.fields.get_mut(&id) {
+            f.value = pad2(&expected.to_string());
+            f.flags.retain(|x| x != "empty" && x != "not_a_number");
+            f.flags.push("from_sequence".to_string());
+            f.confidence = f.confidence.min(0.5);
+            settle_confidence(f);
         }
     }
 }
@@ -297,6 +362,33 @@ mod tests {
     }
 
     #[test]
+    fn a_misread_number_in_a_run_takes_the_run_value_and_is_flagged() {
+        let v = Vocabulary::builtin();
+        let t = Template::for_book_type("ks").unwrap();
+        let mut recs: Vec<RecordResult> = ["52", "03", "54", "s5", "56"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut r = RecordResult {
+                    row: i as u32 + 1,
+                    bbox: [0; 4],
+                    fields: Default::default(),
+                };
+                r.fields.insert(
+                    "so".into(),
+                    make_field(FieldKind::RegistrationNumber, n, 0.9, [0; 4], &v),
+                );
+                r
+            })
+            .collect();
+        fill_number_sequence(&mut recs, &t);
+        let got: Vec<&str> = recs.iter().map(|r| r.fields["so"].value.as_str()).collect();
+        assert_eq!(got, vec!["52", "53", "54", "55", "56"]);
+        assert!(recs[1].fields["so"].flags.contains(&"from_sequence".to_string()));
+        assert!(recs[0].fields["so"].flags.is_empty());
+    }
+
+    #[test]
     fn registration_number_takes_the_year_of_registration() {
         let v = Vocabulary::builtin();
         let t = Template::for_book_type("ks").unwrap();
@@ -317,7 +409,7 @@ mod tests {
             "nksNgaySinh".into(),
             make_field(FieldKind::Date, "20/02/1983", 0.9, [0; 4], &v),
         );
-        check_record(&mut r, &t);
+        check_record(&mut r, &t, None);
         assert_eq!(r.fields["so"].value, "05/1983");
         assert!(r.fields["nksNgaySinh"]
             .flags

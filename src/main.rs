@@ -77,6 +77,16 @@ enum Command {
         /// Book folder name.
         #[arg(long, default_value = "ks-1983")]
         book: String,
+        /// Which pages: `samples` (the bundled book) or `varied` (random damage, style,
+        /// resolution and format).
+        #[arg(long, default_value = "samples")]
+        set: String,
+        /// Pages of the `varied` set.
+        #[arg(long, default_value_t = 12)]
+        pages: u32,
+        /// Seed of the `varied` set.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Compare processed results with synthetic ground truth: records found, field CER.
     Eval {
@@ -177,8 +187,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sohoa_enhance(&inputs, &out, binarize, dpi)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Synth { out, book } => {
-            let files = sohoa::synth::write_book(&out, &book, &sohoa::synth::sample_specs())?;
+        Command::Synth {
+            out,
+            book,
+            set,
+            pages,
+            seed,
+        } => {
+            let specs = match set.as_str() {
+                "samples" => sohoa::synth::sample_specs(),
+                "varied" => sohoa::synth::varied_specs(pages, seed),
+                other => anyhow::bail!("unknown set '{other}': use samples or varied"),
+            };
+            let files = sohoa::synth::write_book(&out, &book, &specs)?;
             for f in files {
                 println!("{}", f.display());
             }
@@ -233,7 +254,7 @@ fn sohoa_enhance(inputs: &[PathBuf], out: &std::path::Path, binarize: bool, dpi:
                 serde_json::json!({
                     "source": f.display().to_string(),
                     "output": path.display().to_string(),
-                    "skew_deg": r.skew_deg,
+                    "skew_deg": (r.skew_deg as f64 * 100.0).round() / 100.0,
                     "quality": r.quality,
                 })
             }

@@ -66,7 +66,8 @@ pub struct PageQuality {
     pub missing_fraction: f32,
     /// Fraction of the page area that is ink after binarization (0..1).
     pub ink_fraction: f32,
-    /// Median grey-level difference between paper and ink (0..255); faded pages score low.
+    /// How far ink lies below the flattened paper, median grey levels (0..255); faded
+    /// pages score low.
     pub contrast: f32,
     /// Mean OCR word confidence over the page (0..1), once read.
     pub ocr_confidence: f32,

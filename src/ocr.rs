@@ -17,6 +17,8 @@ pub enum ReadMode {
     Block,
     /// Digits and date separators only, one line.
     Digits,
+    /// Digits and date separators only, as a block.
+    DigitsBlock,
     /// A whole page with its own layout analysis (PSM 3).
     Page,
 }
@@ -83,6 +85,7 @@ impl Tesseract {
             ReadMode::Line => ("7", ""),
             ReadMode::Block => ("6", ""),
             ReadMode::Digits => ("7", "0123456789/.-"),
+            ReadMode::DigitsBlock => ("6", "0123456789/.-"),
             ReadMode::Page => ("3", ""),
         };
         self.set("tessedit_pageseg_mode", psm);

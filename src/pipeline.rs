@@ -128,6 +128,7 @@ pub fn read_page(
                 let cell = layout.cell(r, c);
                 let mode = match kind {
                     FieldKind::Date | FieldKind::RegistrationNumber => ReadMode::Digits,
+                    FieldKind::Sex | FieldKind::Ethnicity | FieldKind::Nationality => ReadMode::Line,
                     _ => ReadMode::Block,
                 };
                 let (text, conf, words) = reader.read_cell(cell, mode, ocr)?;
@@ -136,21 +137,27 @@ pub fn read_page(
                     fields_map.insert(id.clone(), fields::make_field(kind, &text, conf, cell, &ctx.vocab));
                 }
             }
-            if fields_map
+            // A record has values in several cells; marks in one cell (a stain, the edge
+            // of a tear, a stray stroke) do not make one.
+            let filled = fields_map
                 .values()
-                .all(|f: &crate::model::FieldResult| f.text.is_empty())
-            {
-                continue; // marks in the row, but nothing that reads as a value
+                .filter(|f: &&crate::model::FieldResult| !f.text.is_empty() && f.confidence >= 0.3)
+                .count();
+            if filled < 2 {
+                continue;
             }
-            let mut record = RecordResult {
+            read.records.push(RecordResult {
                 row: read.records.len() as u32 + 1,
                 bbox: row_box,
                 fields: fields_map,
-            };
-            fields::check_record(&mut record, &ctx.template);
+            });
             push_line(&mut lines, &row_words);
             read.words.extend(row_words);
-            read.records.push(record);
+        }
+        fields::fill_number_sequence(&mut read.records, &ctx.template);
+        let year = fields::page_year(&read.records);
+        for record in &mut read.records {
+            fields::check_record(record, &ctx.template, year);
         }
         read.columns = columns;
     } else {
@@ -197,6 +204,9 @@ fn mean_confidence(words: &[WordBox]) -> f32 {
     }
 }
 
+/// Cells read with less confidence than this are read again in another mode.
+const RETRY_BELOW: f32 = 0.75;
+
 fn inset(b: BBox, by: u32) -> BBox {
     [
         b[0] + by,
@@ -237,12 +247,22 @@ impl CellReader<'_> {
             crop
         };
         image::imageops::replace(&mut canvas, &scaled, margin as i64, margin as i64);
-        let mode = if mode == ReadMode::Block && text_lines(&self.page.binary, b, self.dpi) <= 1 {
-            ReadMode::Line
-        } else {
-            mode
-        };
-        let words = ocr.read(&canvas, (self.dpi as u32) * scale, mode)?;
+        let dpi = (self.dpi as u32) * scale;
+        let mut words = ocr.read(&canvas, dpi, mode)?;
+        // A doubtful reading gets a second look in the other segmentation mode (one line
+        // ↔ a block); the more confident reading wins.
+        if mean_confidence(&words) < RETRY_BELOW {
+            let other = match mode {
+                ReadMode::Line => ReadMode::Block,
+                ReadMode::Block | ReadMode::Page => ReadMode::Line,
+                ReadMode::Digits => ReadMode::DigitsBlock,
+                ReadMode::DigitsBlock => ReadMode::Digits,
+            };
+            let second = ocr.read(&canvas, dpi, other)?;
+            if mean_confidence(&second) > mean_confidence(&words) + 0.05 {
+                words = second;
+            }
+        }
         let words: Vec<WordBox> = words
             .into_iter()
             .map(|w| {
@@ -259,22 +279,23 @@ impl CellReader<'_> {
         Ok((text, if words.is_empty() { 0.0 } else { conf }, words))
     }
 
-    /// The grey crop with leftover ruling (rows or columns that are nearly all ink) erased.
+    /// The grey crop with leftover ruling erased: rows (columns) holding one unbroken ink
+    /// run across most of the crop. Text never makes such runs, though bold or blurred
+    /// text can cover most of a row in total.
     fn clean_crop(&self, b: BBox) -> GrayImage {
         let [x, y, w, h] = b;
         let mut crop = image::imageops::crop_imm(&self.page.gray, x, y, w, h).to_image();
         let bin = &self.page.binary;
+        let ink = |xx: u32, yy: u32| bin.get_pixel(x + xx, y + yy).0[0] == 0;
         for yy in 0..h {
-            let ink = (0..w).filter(|&xx| bin.get_pixel(x + xx, y + yy).0[0] == 0).count();
-            if ink as f32 > w as f32 * 0.6 {
+            if longest_run((0..w).map(|xx| ink(xx, yy))) as f32 > w as f32 * 0.6 {
                 for xx in 0..w {
                     crop.put_pixel(xx, yy, Luma([255]));
                 }
             }
         }
         for xx in 0..w {
-            let ink = (0..h).filter(|&yy| bin.get_pixel(x + xx, y + yy).0[0] == 0).count();
-            if ink as f32 > h as f32 * 0.5 {
+            if longest_run((0..h).map(|yy| ink(xx, yy))) as f32 > h as f32 * 0.6 {
                 for yy in 0..h {
                     crop.put_pixel(xx, yy, Luma([255]));
                 }
@@ -284,25 +305,20 @@ impl CellReader<'_> {
     }
 }
 
-/// Number of separate text lines in a box of the binary page (bands of rows with ink).
-fn text_lines(bin: &GrayImage, b: BBox, dpi: f32) -> usize {
-    let min_gap = ((dpi / 30.0) as u32).max(3);
-    let [x, y, w, h] = b;
-    let mut lines = 0;
-    let mut in_line = false;
-    let mut gap = 0;
-    for yy in y..y + h {
-        let ink = (x..x + w).filter(|&xx| bin.get_pixel(xx, yy).0[0] == 0).count();
-        if ink > 0 && (ink as f32) < w as f32 * 0.6 {
-            if !in_line && (lines == 0 || gap >= min_gap) {
-                lines += 1;
-            }
-            in_line = true;
+/// Length of the longest run of `true`, bridging gaps of up to 2 (a broken rule).
+fn longest_run(bits: impl Iterator<Item = bool>) -> usize {
+    let (mut best, mut run, mut gap) = (0, 0, 0);
+    for b in bits {
+        if b {
+            run += gap + 1;
             gap = 0;
-        } else {
-            in_line = false;
+            best = best.max(run);
+        } else if run > 0 && gap < 2 {
             gap += 1;
+        } else {
+            run = 0;
+            gap = 0;
         }
     }
-    lines
+    best
 }

@@ -52,9 +52,9 @@ pub fn restore(gray: &GrayImage, dpi: f32, opts: &RestoreOptions) -> RestoredPag
     let bg = Background::estimate(&rotated, block);
     let (mut norm, outside) = bg.normalize(&rotated);
     let missing_fraction = outside.iter().filter(|&&o| o).count() as f32 / outside.len().max(1) as f32;
-    let contrast = bg.contrast(&rotated, &outside);
-    stretch_ink(&mut norm);
+    let gain = stretch_ink(&mut norm);
     let binary = sauvola(&norm, window_size(dpi), opts.sauvola_k);
+    let contrast = ink_depth(&norm, &binary, gain);
     let page_area = (norm.width() as f32 * norm.height() as f32) * (1.0 - missing_fraction);
     let ink = binary.as_raw().iter().filter(|&&p| p == 0).count() as f32;
     RestoredPage {
@@ -124,17 +124,34 @@ pub fn estimate_skew(gray: &GrayImage, dpi: f32, max_deg: f32) -> f32 {
     (best * 100.0).round() / 100.0
 }
 
-/// Dark pixels of a small page, as (x, y) with weight from darkness, at most ~200k.
+/// Dark pixels of a small page, as (x, y), at most ~200k. Background around the page
+/// (and the page edge next to it) is left out: its long straight edges are not the
+/// content's lines.
 fn ink_points(small: &GrayImage) -> Vec<(f32, f32)> {
     let bin = sauvola(small, 15, 0.25);
     let (w, h) = small.dimensions();
+    let block = 16;
+    let bg = Background::estimate(small, block);
+    let near_outside = |x: u32, y: u32| -> bool {
+        let (bx, by) = ((x / block) as i64, (y / block) as i64);
+        (-1..=1).any(|dy| {
+            (-1..=1).any(|dx| {
+                let (nx, ny) = (bx + dx, by + dy);
+                nx >= 0
+                    && ny >= 0
+                    && (nx as u32) < bg.gw
+                    && (ny as u32) < bg.gh
+                    && bg.raw[(ny as u32 * bg.gw + nx as u32) as usize] < DARK_PAPER
+            })
+        })
+    };
     // Ignore a margin: scanner borders and page edges are long dark lines too.
     let mx = w / 25;
     let my = h / 25;
     let mut pts = Vec::new();
     for y in my..h.saturating_sub(my) {
         for x in mx..w.saturating_sub(mx) {
-            if bin.get_pixel(x, y).0[0] == 0 && small.get_pixel(x, y).0[0] > 20 {
+            if bin.get_pixel(x, y).0[0] == 0 && !near_outside(x, y) {
                 pts.push((x as f32, y as f32));
             }
         }
@@ -350,6 +367,107 @@ impl Background {
         top + (bot - top) * ay
     }
 
+    /// Pixels of the dark background (or of a tear) that reach into blocks with paper:
+    /// dark areas (not strokes: every pixel of a `r`-radius box around them is dark)
+    /// connected to a block with no paper, grown by `r` to take their rim. Ruling lines
+    /// and ink that touch the background are thin, so the fill does not run along them.
+    fn outside_pixels(&self, img: &GrayImage) -> Vec<bool> {
+        let (w, h) = img.dimensions();
+        let (wu, hu) = (w as usize, h as usize);
+        let src = img.as_raw();
+        let r = (self.block / 6).max(2) as usize;
+        // Integral image of dark pixels.
+        let stride = wu + 1;
+        let mut integral = vec![0u32; stride * (hu + 1)];
+        for y in 0..hu {
+            let mut row = 0u32;
+            for x in 0..wu {
+                row += u32::from((src[y * wu + x] as f32) < DARK_PAPER);
+                integral[(y + 1) * stride + x + 1] = integral[y * stride + x + 1] + row;
+            }
+        }
+        let box_dark = |x: usize, y: usize| -> bool {
+            let (x0, y0) = (x.saturating_sub(r), y.saturating_sub(r));
+            let (x1, y1) = ((x + r + 1).min(wu), (y + r + 1).min(hu));
+            let n = ((x1 - x0) * (y1 - y0)) as u32;
+            let s = integral[y1 * stride + x1] + integral[y0 * stride + x0]
+                - integral[y0 * stride + x1]
+                - integral[y1 * stride + x0];
+            s == n
+        };
+        let mut core = vec![false; wu * hu];
+        let mut stack = Vec::new();
+        for y in 0..hu {
+            for x in 0..wu {
+                if self.is_outside(x as u32, y as u32) && box_dark(x, y) {
+                    core[y * wu + x] = true;
+                    stack.push(y * wu + x);
+                }
+            }
+        }
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % wu, i / wu);
+            let mut visit = |nx: usize, ny: usize| {
+                let j = ny * wu + nx;
+                if !core[j] && box_dark(nx, ny) {
+                    core[j] = true;
+                    stack.push(j);
+                }
+            };
+            if x > 0 {
+                visit(x - 1, y);
+            }
+            if x + 1 < wu {
+                visit(x + 1, y);
+            }
+            if y > 0 {
+                visit(x, y - 1);
+            }
+            if y + 1 < hu {
+                visit(x, y + 1);
+            }
+        }
+        // Grow by r (plus a pixel for the blurred rim): separable max filter.
+        let grow = r + 1;
+        let mut rows = vec![false; wu * hu];
+        for y in 0..hu {
+            let mut last: Option<usize> = None;
+            for x in 0..wu {
+                if core[y * wu + x] {
+                    last = Some(x);
+                }
+            }
+            if last.is_none() {
+                continue;
+            }
+            let mut run_until: isize = -1;
+            for x in 0..(wu + grow) {
+                if x < wu && core[y * wu + x] {
+                    run_until = (x + grow) as isize;
+                    let start = x.saturating_sub(grow);
+                    for v in rows[y * wu + start..y * wu + x].iter_mut() {
+                        *v = true;
+                    }
+                }
+                if (x as isize) <= run_until && x < wu {
+                    rows[y * wu + x] = true;
+                }
+            }
+        }
+        let mut mask = vec![false; wu * hu];
+        for x in 0..wu {
+            for y in 0..hu {
+                if rows[y * wu + x] {
+                    let (y0, y1) = (y.saturating_sub(grow), (y + grow + 1).min(hu));
+                    for yy in y0..y1 {
+                        mask[yy * wu + x] = true;
+                    }
+                }
+            }
+        }
+        mask
+    }
+
     fn is_outside(&self, x: u32, y: u32) -> bool {
         self.raw[((y / self.block) * self.gw + x / self.block) as usize] < DARK_PAPER
     }
@@ -360,12 +478,17 @@ impl Background {
         let (w, h) = img.dimensions();
         let mut out = GrayImage::new(w, h);
         let outside: Vec<bool> = self.raw.iter().map(|&v| v < DARK_PAPER).collect();
+        let background = if outside.iter().any(|&o| o) {
+            self.outside_pixels(img)
+        } else {
+            Vec::new()
+        };
         let src = img.as_raw();
         let dst: &mut [u8] = &mut out;
         for y in 0..h {
             for x in 0..w {
                 let i = (y * w + x) as usize;
-                dst[i] = if self.is_outside(x, y) {
+                dst[i] = if background.get(i).copied().unwrap_or(false) {
                     255
                 } else {
                     let bg = self.at(x, y).max(1.0);
@@ -374,34 +497,6 @@ impl Background {
             }
         }
         (out, outside)
-    }
-
-    /// Median difference between paper and ink (darkest 2% of page pixels).
-    fn contrast(&self, img: &GrayImage, outside: &[bool]) -> f32 {
-        let mut paper = Vec::new();
-        for (i, &v) in self.raw.iter().enumerate() {
-            if !outside[i] {
-                paper.push(v);
-            }
-        }
-        if paper.is_empty() {
-            return 0.0;
-        }
-        paper.sort_by(|a, b| a.total_cmp(b));
-        let paper_level = paper[paper.len() / 2];
-        let mut hist = [0u32; 256];
-        let mut n = 0;
-        let (w, h) = img.dimensions();
-        for y in (0..h).step_by(2) {
-            for x in (0..w).step_by(2) {
-                if !self.is_outside(x, y) {
-                    hist[img.get_pixel(x, y).0[0] as usize] += 1;
-                    n += 1;
-                }
-            }
-        }
-        let ink_level = percentile(&hist, n, 0.02);
-        (paper_level - ink_level).max(0.0)
     }
 }
 
@@ -420,7 +515,7 @@ fn percentile(hist: &[u32; 256], n: u32, q: f32) -> f32 {
 
 /// Stretches the normalized page so that the ink level maps near black: faded ink that
 /// normalized to mid-grey becomes dark again. Paper stays white.
-fn stretch_ink(img: &mut GrayImage) {
+fn stretch_ink(img: &mut GrayImage) -> f32 {
     let mut hist = [0u32; 256];
     let mut n = 0;
     for &p in img.as_raw().iter().step_by(3) {
@@ -438,6 +533,25 @@ fn stretch_ink(img: &mut GrayImage) {
     for p in img.iter_mut() {
         *p = lut[*p as usize];
     }
+    gain
+}
+
+/// How far ink lies below the paper, in grey levels of the flattened page before the
+/// stretch: the median over the pixels binarization calls ink. Faded ink scores low; so
+/// does a blank page, whose "ink" is noise.
+fn ink_depth(stretched: &GrayImage, binary: &GrayImage, gain: f32) -> f32 {
+    let mut hist = [0u32; 256];
+    let mut n = 0;
+    for (&g, &b) in stretched.as_raw().iter().zip(binary.as_raw()) {
+        if b == 0 {
+            hist[g as usize] += 1;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    ((255.0 - percentile(&hist, n, 0.5)) / gain).round()
 }
 
 /// Sauvola thresholding with integral images: ink (0) where the pixel is darker than

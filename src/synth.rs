@@ -503,8 +503,22 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
             }
         }
     }
+    // What a tear from the right edge takes away is not expected back.
+    if spec.damage.torn > 0.0 {
+        let torn_from = w as f32 * (1.0 - spec.damage.torn - 0.05);
+        for (c, (id, _)) in COLUMNS.iter().enumerate() {
+            if xs[c + 1] > torn_from {
+                for rec in records.iter_mut() {
+                    if let Some(f) = rec.get_mut(*id) {
+                        f.value.clear();
+                    }
+                }
+            }
+        }
+    }
     let img = age(img, &spec.damage, spec.dpi, &mut rng);
     let eligible = spec.damage.ink >= 0.3 && spec.damage.torn <= 0.4 && !records.is_empty();
+
     Ok((
         img,
         TruthPage {
@@ -756,6 +770,48 @@ pub fn sample_specs() -> Vec<PageSpec> {
             14,
         ),
     ]
+}
+
+/// A varied set: `n` pages with random damage, style, resolution and format, from `seed`.
+/// About one page in eight is made unreadable (ink faded away or mostly torn off).
+pub fn varied_specs(n: u32, seed: u64) -> Vec<PageSpec> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let unreadable = rng.gen_bool(0.125);
+            let ext = *pick(&mut rng, &["png", "jpg", "tif"]);
+            let damage = Damage {
+                ink: if unreadable && rng.gen_bool(0.5) {
+                    rng.gen_range(0.04..0.1)
+                } else {
+                    rng.gen_range(0.45..1.0)
+                },
+                paper: rng.gen_range(200..250),
+                stains: rng.gen_range(0..4),
+                noise: rng.gen_range(0.0..6.0),
+                blur: u32::from(rng.gen_bool(0.2)),
+                skew_deg: (rng.gen_range(-6.0..6.0f32) * 100.0).round() / 100.0,
+                border: rng.gen_bool(0.4),
+                torn: if unreadable && rng.gen_bool(0.5) {
+                    rng.gen_range(0.6..0.8)
+                } else if rng.gen_bool(0.2) {
+                    rng.gen_range(0.02..0.08)
+                } else {
+                    0.0
+                },
+            };
+            PageSpec {
+                file: format!("trang-{}.{ext}", i + 1),
+                dpi: *pick(&mut rng, &[150.0, 200.0, 300.0]),
+                hand: if rng.gen_bool(0.35) { Hand::Hand } else { Hand::Typed },
+                damage,
+                records: rng.gen_range(4..=10),
+                year: rng.gen_range(1976..2005),
+                first_number: rng.gen_range(1..60),
+                seed: rng.gen(),
+            }
+        })
+        .collect()
 }
 
 /// Writes pages to `out/books/<book>/` and their truth to `out/truth/<book>/<stem>.json`.
