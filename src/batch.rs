@@ -441,7 +441,7 @@ fn run_file(
         times.layout += read.times.layout;
         times.read += read.times.read;
         let image_rel = format!("images/{}.jpg", r.name);
-        let jpeg = encode_jpeg(&read.restored.gray, dpi, opts.jpeg_quality);
+        let jpeg = encode_jpeg(&read.restored.gray, read.dpi, opts.jpeg_quality);
         write_atomic(&book_dir.join(&image_rel), &jpeg)?;
         if frame.dpi.is_none() {
             r.reasons.push(format!("no resolution in the file: assumed {dpi} dpi"));
@@ -449,7 +449,7 @@ fn run_file(
         r.status = read.status;
         r.reasons.extend(read.reasons);
         r.skew_deg = read.restored.skew_deg;
-        r.dpi = dpi;
+        r.dpi = read.dpi;
         r.size = [read.restored.gray.width(), read.restored.gray.height()];
         r.text = read.text;
         r.quality = read.quality;

@@ -282,7 +282,6 @@ fn to_gray(img: DynamicImage) -> GrayImage {
 
 fn decode_tiff(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
     use tiff::decoder::{Decoder, Limits};
-    use tiff::tags::Tag;
     let corrupt = |e: tiff::TiffError| DecodeError::Corrupt {
         format: "TIFF",
         message: e.to_string(),
@@ -295,10 +294,9 @@ fn decode_tiff(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
         let (w, h) = dec.dimensions().map_err(corrupt)?;
         check_size(w as u64, h as u64)?;
         let color = dec.colortype().map_err(corrupt)?;
-        let photometric = dec.get_tag_u32(Tag::PhotometricInterpretation).unwrap_or(1);
         let dpi = tiff_dpi(&mut dec);
         let data = dec.read_image().map_err(corrupt)?;
-        let gray = tiff_frame_to_gray(w, h, color, photometric, data).ok_or_else(|| DecodeError::Corrupt {
+        let gray = tiff_frame_to_gray(w, h, color, data).ok_or_else(|| DecodeError::Corrupt {
             format: "TIFF",
             message: format!("unsupported sample layout {color:?}"),
         })?;
@@ -335,14 +333,12 @@ fn tiff_frame_to_gray(
     w: u32,
     h: u32,
     color: tiff::ColorType,
-    photometric: u32,
     data: tiff::decoder::DecodingResult,
 ) -> Option<GrayImage> {
     use tiff::decoder::DecodingResult as D;
     use tiff::ColorType as C;
     let n = (w as usize) * (h as usize);
-    // WhiteIsZero (0) inverts grey and bilevel samples.
-    let invert = photometric == 0;
+    // The decoder has already turned WhiteIsZero samples into BlackIsZero ones.
     let mut out: Vec<u8> = match (color, data) {
         (C::Gray(1), D::U8(v)) => {
             let row_bytes = (w as usize).div_ceil(8);
@@ -371,9 +367,6 @@ fn tiff_frame_to_gray(
         return None;
     }
     out.truncate(n);
-    if invert {
-        out.iter_mut().for_each(|p| *p = 255 - *p);
-    }
     GrayImage::from_raw(w, h, out)
 }
 
@@ -441,6 +434,31 @@ mod tests {
         assert!(matches!(decode(b""), Err(DecodeError::Empty)));
         let e = decode(b"%PDF-1.4 hello").unwrap_err();
         assert!(e.to_string().contains("not a supported image"), "{e}");
+    }
+
+    #[test]
+    fn an_image_too_large_to_hold_is_refused_before_decoding() {
+        let img = GrayImage::from_pixel(1, 1, image::Luma([200]));
+        let mut png = Vec::new();
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        // Claim 30000 × 30000 pixels in IHDR (bytes 16..24) and fix its CRC.
+        png[16..20].copy_from_slice(&30_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&30_000u32.to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+        let e = decode(&png).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DecodeError::TooLarge {
+                    width: 30_000,
+                    height: 30_000
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

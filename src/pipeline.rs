@@ -61,7 +61,13 @@ pub struct PageRead {
     pub text: String,
     /// Time per stage.
     pub times: StageTimes,
+    /// Resolution of the restored page (the scan's, or a fraction for very fine scans).
+    pub dpi: f32,
 }
+
+/// Scans finer than this are read at a whole fraction of their resolution: more detail
+/// does not help OCR, and it keeps memory bounded for 600-dpi A3 scans.
+pub const MAX_WORKING_DPI: f32 = 400.0;
 
 /// Reads one page.
 pub fn read_page(
@@ -71,6 +77,14 @@ pub fn read_page(
     ocr: &mut dyn Recognizer,
 ) -> Result<PageRead, OcrError> {
     let t0 = Instant::now();
+    let reduced;
+    let (gray, dpi) = if dpi > MAX_WORKING_DPI {
+        let k = (dpi / 300.0).ceil();
+        reduced = restore::downscale(gray, 1.0 / k);
+        (&reduced, dpi / k)
+    } else {
+        (gray, dpi)
+    };
     let restored = restore::restore(gray, dpi, &ctx.restore);
     let t1 = Instant::now();
     let mut quality = restored.quality.clone();
@@ -88,6 +102,7 @@ pub fn read_page(
             restore: t1 - t0,
             ..Default::default()
         },
+        dpi,
         restored,
     };
     if let Some(reasons) = eligibility::judge_image(&quality) {
