@@ -8,12 +8,14 @@
 //! (PDF, spreadsheet, CSV) and the report are rebuilt from the page files at the end.
 //! Every file is written to a temporary name and renamed into place.
 
+use crate::archive::{self, ImageMode};
 use crate::export;
 use crate::ingest::{self, Book, DecodeError};
 use crate::model::{PageResult, PageStatus};
 use crate::ocr::{Recognizer, Tesseract};
-use crate::pdf::{self, DocInfo, PageImage, PdfPage};
+use crate::pdf::{self, DocInfo, PdfPage};
 use crate::pipeline::{self, PageContext, StageTimes};
+use crate::verify;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -44,6 +46,14 @@ pub struct BatchOptions {
     pub progress: bool,
     /// JPEG quality of the stored page images (1–100).
     pub jpeg_quality: u8,
+    /// How page images are stored in the PDFs.
+    pub pdf_image: ImageMode,
+    /// Write one PDF per record (and their zip).
+    pub record_pdfs: bool,
+    /// Book number for record file names.
+    pub book_number: String,
+    /// Book year for record file names (default: the most common registration year).
+    pub book_year: Option<String>,
 }
 
 /// Why a batch could not run at all (page-level problems never end a batch).
@@ -82,6 +92,22 @@ pub enum BatchError {
         book: String,
         /// The cause.
         source: crate::pdf::PdfError,
+    },
+    /// A page image for a PDF could not be prepared.
+    #[error("book {book}: {source}")]
+    Archive {
+        /// The book.
+        book: String,
+        /// The cause.
+        source: crate::archive::ArchiveError,
+    },
+    /// A PDF failed its check after writing (it was not put in place).
+    #[error("{file}: the PDF written fails its check: {problems}")]
+    PdfCheck {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        problems: String,
     },
     /// A spreadsheet could not be built.
     #[error("book {book}: {source}")]
@@ -247,7 +273,7 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
                 records += p.records.len();
             }
         }
-        write_book_outputs(book, &book_dir, &pages, &export_columns, &opts.book_type, created)?;
+        write_book_outputs(book, &book_dir, &pages, &export_columns, opts, created)?;
     }
     let (stage, processed, skipped) = times.into_inner().expect("lock");
     let elapsed = start.elapsed().as_secs_f64();
@@ -396,6 +422,8 @@ fn run_file(
         skew_deg: 0.0,
         dpi: 0.0,
         size: [0, 0],
+        source_size: [0, 0],
+        source_dpi: 0.0,
         text: String::new(),
         quality: Default::default(),
         table: None,
@@ -450,6 +478,8 @@ fn run_file(
         r.reasons.extend(read.reasons);
         r.skew_deg = read.restored.skew_deg;
         r.dpi = read.dpi;
+        r.source_size = [frame.gray.width(), frame.gray.height()];
+        r.source_dpi = dpi;
         r.size = [read.restored.gray.width(), read.restored.gray.height()];
         r.text = read.text;
         r.quality = read.quality;
@@ -501,7 +531,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
 
 /// Deletes temporary files that a killed run left behind (see [`write_atomic`]).
 fn remove_stale_temporaries(book_dir: &Path) {
-    for sub in ["", "pages", "images"] {
+    for sub in ["", "pages", "images", "records"] {
         let Ok(entries) = std::fs::read_dir(book_dir.join(sub)) else {
             continue;
         };
@@ -514,60 +544,148 @@ fn remove_stale_temporaries(book_dir: &Path) {
     }
 }
 
-/// Book PDF, spreadsheet and CSV from the book's page results.
+/// Book PDF, record PDFs and their zip, spreadsheet, CSV and manifest, from the book's
+/// page results.
 fn write_book_outputs(
     book: &str,
     book_dir: &Path,
     pages: &[PageResult],
     columns: &[String],
-    book_type: &str,
+    opts: &BatchOptions,
     created: i64,
 ) -> Result<(), BatchError> {
-    let rows = export::rows_for_book(pages, columns, book_type);
+    let rows = export::rows_for_book(pages, columns, &opts.book_type);
     let xlsx = export::write_xlsx(&rows, columns, created).map_err(|source| BatchError::Export {
         book: book.to_string(),
         source,
     })?;
     write_atomic(&book_dir.join("records.xlsx"), &xlsx)?;
     write_atomic(&book_dir.join("records.csv"), &export::write_csv(&rows, columns))?;
+    let mut listed: Vec<PathBuf> = vec!["records.xlsx".into(), "records.csv".into()];
 
-    let mut pdf_pages = Vec::new();
-    let mut sources = Vec::new();
-    for p in pages {
+    // The PDF pages, in the mode asked for.
+    let mut pdf_pages: Vec<(usize, PdfPage)> = Vec::new();
+    for (i, p) in pages.iter().enumerate() {
         let Some(img) = &p.image else { continue };
         let path = book_dir.join(img);
-        let data = std::fs::read(&path).map_err(|source| BatchError::Output { path, source })?;
-        pdf_pages.push(PdfPage {
-            image: PageImage::Jpeg { data, components: 1 },
-            width: p.size[0],
-            height: p.size[1],
-            dpi: p.dpi,
-            // What was read on a page judged unreadable is noise: keep it out of search.
-            words: if p.status == PageStatus::Ok {
-                p.words.clone()
-            } else {
-                Vec::new()
-            },
-        });
-        sources.push(format!("{} sha256:{}", p.source, p.sha256));
+        let restored = std::fs::read(&path).map_err(|source| BatchError::Output { path, source })?;
+        let source = if opts.pdf_image == ImageMode::Original {
+            Some(
+                std::fs::read(opts.input.join(&p.source)).map_err(|source| BatchError::Input {
+                    path: opts.input.join(&p.source),
+                    source,
+                })?,
+            )
+        } else {
+            None
+        };
+        let page = archive::pdf_page(p, opts.pdf_image, &restored, source.as_deref()).map_err(|source| {
+            BatchError::Archive {
+                book: book.to_string(),
+                source,
+            }
+        })?;
+        pdf_pages.push((i, page));
     }
-    let pdf_path = book_dir.join(format!("{book}.pdf"));
+    let pdf_name = format!("{book}.pdf");
+    let pdf_path = book_dir.join(&pdf_name);
     if pdf_pages.is_empty() {
         // No page decoded: a stale PDF from an earlier run must not stay behind.
         let _ = std::fs::remove_file(&pdf_path);
-        return Ok(());
+    } else {
+        let info = DocInfo {
+            title: format!("{book}: pages 1–{}", pages.len()),
+            description: format!("Book {book}, {} page images with OCR text", pdf_pages.len()),
+            sources: pdf_pages
+                .iter()
+                .map(|(i, _)| format!("{} sha256:{}", pages[*i].source, pages[*i].sha256))
+                .collect(),
+            created_unix: created,
+        };
+        let all: Vec<PdfPage> = pdf_pages.iter().map(|(_, p)| p.clone()).collect();
+        write_checked_pdf(book, &pdf_path, &all, &info)?;
+        listed.push(pdf_name.into());
     }
-    let info = DocInfo {
-        title: format!("{book}: pages 1–{}", pages.len()),
-        description: format!("Book {book}, {} page images with OCR text", pdf_pages.len()),
-        sources,
-        created_unix: created,
-    };
-    let bytes = pdf::write_pdfa(&pdf_pages, &info).map_err(|source| BatchError::Pdf {
+
+    // One PDF per record: the page that holds it.
+    let records_dir = book_dir.join("records");
+    let mut record_files: Vec<(String, Vec<u8>)> = Vec::new();
+    if opts.record_pdfs {
+        let year = opts
+            .book_year
+            .clone()
+            .or_else(|| archive::book_year(pages).map(|y| y.to_string()))
+            .unwrap_or_else(|| "0000".to_string());
+        let mut used = std::collections::HashSet::new();
+        for (i, page) in &pdf_pages {
+            let p = &pages[*i];
+            if p.status != PageStatus::Ok {
+                continue;
+            }
+            for rec in &p.records {
+                let base = archive::record_file_name(&opts.book_type, &year, &opts.book_number, rec);
+                let mut name = base.clone();
+                let mut n = 2;
+                while !used.insert(name.clone()) {
+                    name = base.replace(".pdf", &format!("-{n}.pdf"));
+                    n += 1;
+                }
+                let info = DocInfo {
+                    title: format!("{book}: page {}, row {}", p.page, rec.row),
+                    description: format!("Record on page {} row {} of book {book}", p.page, rec.row),
+                    sources: vec![format!("{} sha256:{}", p.source, p.sha256)],
+                    created_unix: created,
+                };
+                let path = records_dir.join(&name);
+                let bytes = write_checked_pdf(book, &path, std::slice::from_ref(page), &info)?;
+                listed.push(PathBuf::from("records").join(&name));
+                record_files.push((name, bytes));
+            }
+        }
+    }
+    // Record files of an earlier run that this run did not write (a record that moved).
+    if let Ok(entries) = std::fs::read_dir(&records_dir) {
+        let keep: std::collections::HashSet<&str> = record_files.iter().map(|(n, _)| n.as_str()).collect();
+        for e in entries.flatten() {
+            if !keep.contains(e.file_name().to_string_lossy().as_ref()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let zip_path = book_dir.join("records.zip");
+    if record_files.is_empty() {
+        let _ = std::fs::remove_file(&zip_path);
+    } else {
+        let zip = archive::zip_files(&record_files).map_err(|source| BatchError::Output {
+            path: zip_path.clone(),
+            source,
+        })?;
+        write_atomic(&zip_path, &zip)?;
+        listed.push("records.zip".into());
+    }
+    let manifest = verify::manifest_text(book_dir, &listed).map_err(|source| BatchError::Output {
+        path: book_dir.to_path_buf(),
+        source,
+    })?;
+    write_atomic(&book_dir.join(verify::MANIFEST), manifest.as_bytes())
+}
+
+/// Writes a PDF/A file, checks the bytes (structure, images, PDF/A) before putting it in
+/// place, and returns them.
+fn write_checked_pdf(book: &str, path: &Path, pages: &[PdfPage], info: &DocInfo) -> Result<Vec<u8>, BatchError> {
+    let bytes = pdf::write_pdfa(pages, info).map_err(|source| BatchError::Pdf {
         book: book.to_string(),
         source,
     })?;
-    write_atomic(&pdf_path, &bytes)
+    let (_, problems) = verify::check_pdf_bytes(&bytes);
+    if !problems.is_empty() {
+        return Err(BatchError::PdfCheck {
+            file: path.display().to_string(),
+            problems: problems.join("; "),
+        });
+    }
+    write_atomic(path, &bytes)?;
+    Ok(bytes)
 }
 
 /// The creation time written into PDFs: `SOURCE_DATE_EPOCH` when set (reproducible

@@ -5,11 +5,12 @@
 //! [`ingest`] (find books, decode scans) → [`restore`] (deskew, flatten, binarize) →
 //! [`layout`] (ruled table, rows, columns) → [`ocr`] (Tesseract behind a trait) →
 //! [`fields`] (normalize and check values) → [`eligibility`] (can the page be read?) →
-//! [`pdf`] and [`export`] (outputs). [`pipeline`] composes the stages for one page;
+//! [`pdf`], [`archive`] and [`export`] (outputs), [`verify`] (checks archival PDFs). [`pipeline`] composes the stages for one page;
 //! [`batch`] is the driver that knows about files, threads, progress and resumption.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod batch;
 pub mod eligibility;
 pub mod eval;
@@ -24,3 +25,4 @@ pub mod pipeline;
 pub mod restore;
 pub mod synth;
 pub mod template;
+pub mod verify;

@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success (pages that are `not_eligible` or `error` are results, not
 //! failures); 1 the run could not be done (unreadable input, OCR unavailable, output not
-//! writable); 2 bad command-line usage; 3 `eval` found the results below the bar asked.
+//! writable); 2 bad command-line usage; 3 `eval` found the results below the bar asked;
+//! 4 `verify` found a broken file.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -53,6 +54,26 @@ enum Command {
         /// JPEG quality of the restored page images and PDF pages.
         #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(1..=100))]
         jpeg_quality: u8,
+        /// Page images in the PDFs: the scan untouched (original), the restored grey page
+        /// (enhanced), or the black-and-white page as CCITT G4 (bilevel, smallest).
+        #[arg(long, value_enum, default_value = "enhanced")]
+        pdf_image: sohoa::archive::ImageMode,
+        /// Book number used in record PDF names (KS.<year>.<number>.<date>.<so>.pdf).
+        #[arg(long, default_value = "01")]
+        book_number: String,
+        /// Book year used in record PDF names (default: the most common registration year).
+        #[arg(long)]
+        book_year: Option<String>,
+        /// Do not write one PDF per record (records/ and records.zip).
+        #[arg(long)]
+        no_record_pdfs: bool,
+    },
+    /// Check archival PDFs: whole and parseable, page images intact and decodable, PDF/A-2b,
+    /// and unchanged since `process` wrote them (manifest.sha256). Exit code 4 if any is broken.
+    Verify {
+        /// PDF files or folders to search for PDFs.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
     },
     /// Restore page images (deskew, flatten, optionally binarize) and print one JSON line each.
     Enhance {
@@ -147,6 +168,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             force,
             no_progress,
             jpeg_quality,
+            pdf_image,
+            book_number,
+            book_year,
+            no_record_pdfs,
         } => {
             if !input.is_dir() {
                 anyhow::bail!("input folder {} does not exist or is not a folder", input.display());
@@ -161,6 +186,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 force,
                 progress: !no_progress,
                 jpeg_quality,
+                pdf_image,
+                record_pdfs: !no_record_pdfs,
+                book_number,
+                book_year,
             };
             let report = batch::process(&opts)?;
             let counts: Vec<String> = report.status_counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
@@ -177,6 +206,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { inputs } => {
+            let files = sohoa::verify::collect_pdfs(&inputs);
+            if files.is_empty() {
+                anyhow::bail!("no PDF files found");
+            }
+            let mut broken = 0;
+            for f in &files {
+                let v = sohoa::verify::verify_file(f);
+                if v.is_ok() {
+                    println!("ok      {} ({} pages)", f.display(), v.pages);
+                } else {
+                    broken += 1;
+                    println!("BROKEN  {}: {}", f.display(), v.problems.join("; "));
+                }
+            }
+            eprintln!("sohoa: {} files checked, {broken} broken", files.len());
+            Ok(if broken > 0 {
+                ExitCode::from(4)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Enhance {
             inputs,

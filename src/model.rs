@@ -117,6 +117,12 @@ pub struct PageResult {
     pub dpi: f32,
     /// Size of the restored page image in pixels: `[width, height]`.
     pub size: [u32; 2],
+    /// Size of the source frame in pixels.
+    #[serde(default)]
+    pub source_size: [u32; 2],
+    /// Resolution of the source frame (from the file, or assumed).
+    #[serde(default)]
+    pub source_dpi: f32,
     /// All text read on the page, in reading order (rows top to bottom, cells left to right).
     pub text: String,
     /// Readability measures.

@@ -530,6 +530,25 @@ fn stretch_ink(img: &mut GrayImage) -> f32 {
     for (v, out) in lut.iter_mut().enumerate() {
         *out = (255.0 - (255.0 - v as f32) * gain).clamp(0.0, 255.0).round() as u8;
     }
+    // Paper grain: most of the page is paper, so the median is its level and the median
+    // absolute deviation its noise. What lies within three deviations of the paper becomes
+    // white: a cleaner page, and a far smaller JPEG.
+    let mut stretched = [0u32; 256];
+    for (v, &c) in hist.iter().enumerate() {
+        stretched[lut[v] as usize] += c;
+    }
+    let paper = percentile(&stretched, n, 0.5);
+    let mut dev = [0u32; 256];
+    for (v, &c) in stretched.iter().enumerate() {
+        dev[(v as f32 - paper).abs().min(255.0) as usize] += c;
+    }
+    let mad = percentile(&dev, n, 0.5).max(1.0);
+    let white_from = (paper - 3.0 * 1.4826 * mad).max(180.0);
+    for out in lut.iter_mut() {
+        if *out as f32 >= white_from {
+            *out = 255;
+        }
+    }
     for p in img.iter_mut() {
         *p = lut[*p as usize];
     }

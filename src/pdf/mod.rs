@@ -10,6 +10,7 @@
 mod font;
 
 use crate::model::WordBox;
+
 use flate2::{write::ZlibEncoder, Compression};
 use pdf_writer::types::{CidFontType, FontFlags, OutputIntentSubtype, SystemInfo, TextRenderingMode};
 use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
@@ -18,7 +19,7 @@ use std::io::Write;
 /// How a page's image is stored.
 #[derive(Clone, Debug)]
 pub enum PageImage {
-    /// A baseline JPEG, stored byte for byte (DCTDecode).
+    /// A JPEG, stored byte for byte (DCTDecode).
     Jpeg {
         /// The JPEG file.
         data: Vec<u8>,
@@ -27,6 +28,46 @@ pub enum PageImage {
     },
     /// Raw 8-bit grey samples, stored with Flate.
     Gray(Vec<u8>),
+    /// Raw 8-bit RGB samples, stored with Flate.
+    Rgb(Vec<u8>),
+    /// A black-and-white page as CCITT Group 4 data (`K -1`, black is 0).
+    Group4(Vec<u8>),
+}
+
+/// The name of the key under which each image XObject carries the SHA-256 of its
+/// stream bytes, so that a file can be checked long after it was written.
+pub const IMAGE_SHA_KEY: &[u8] = b"SohoaSHA256";
+
+/// A word of the invisible text layer, placed on the page image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlacedWord {
+    /// The word (NFC).
+    pub text: String,
+    /// Left end of the baseline, image pixels (y down).
+    pub x: f32,
+    /// Left end of the baseline, image pixels (y down).
+    pub y: f32,
+    /// Length along the baseline, pixels.
+    pub width: f32,
+    /// Height, pixels.
+    pub height: f32,
+    /// Direction of the baseline, degrees counter-clockwise.
+    pub angle_deg: f32,
+}
+
+impl PlacedWord {
+    /// A word on an upright image, from its box.
+    pub fn upright(w: &WordBox) -> PlacedWord {
+        let [x, y, bw, bh] = w.bbox;
+        PlacedWord {
+            text: w.text.clone(),
+            x: x as f32,
+            y: (y + bh) as f32,
+            width: bw as f32,
+            height: bh as f32,
+            angle_deg: 0.0,
+        }
+    }
 }
 
 /// One page to write.
@@ -40,8 +81,8 @@ pub struct PdfPage {
     pub height: u32,
     /// Resolution: sets the page size.
     pub dpi: f32,
-    /// Words of the text layer, in image pixels, in reading order.
-    pub words: Vec<WordBox>,
+    /// Words of the text layer, in reading order.
+    pub words: Vec<PlacedWord>,
 }
 
 /// Document-level metadata.
@@ -193,36 +234,60 @@ pub fn write_pdfa(pages: &[PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfError
         let content_z = deflate(&content);
         pdf.stream(content_id, &content_z).filter(Filter::FlateDecode);
 
+        let expected = match &page.image {
+            PageImage::Gray(v) => Some((v.len(), 1)),
+            PageImage::Rgb(v) => Some((v.len(), 3)),
+            _ => None,
+        };
+        if let Some((len, comps)) = expected {
+            if len != (page.width * page.height) as usize * comps {
+                return Err(PdfError::BadImage {
+                    page: i + 1,
+                    width: page.width,
+                    height: page.height,
+                });
+            }
+        }
+        let stored: Vec<u8> = match &page.image {
+            PageImage::Jpeg { data, .. } | PageImage::Group4(data) => data.clone(),
+            PageImage::Gray(v) | PageImage::Rgb(v) => deflate(v),
+        };
+        let sha = crate::ingest::sha256_hex(&stored);
+        let mut img = pdf.image_xobject(image_id, &stored);
+        img.width(page.width as i32).height(page.height as i32);
+        img.pair(Name(IMAGE_SHA_KEY), Str(sha.as_bytes()));
         match &page.image {
-            PageImage::Jpeg { data, components } => {
-                let mut img = pdf.image_xobject(image_id, data);
-                img.width(page.width as i32)
-                    .height(page.height as i32)
-                    .bits_per_component(8);
-                img.filter(Filter::DctDecode);
+            PageImage::Jpeg { components, .. } => {
+                img.bits_per_component(8);
                 if *components == 3 {
                     img.color_space().device_rgb();
                 } else {
                     img.color_space().device_gray();
                 }
+                img.filter(Filter::DctDecode);
             }
-            PageImage::Gray(samples) => {
-                if samples.len() != (page.width * page.height) as usize {
-                    return Err(PdfError::BadImage {
-                        page: i + 1,
-                        width: page.width,
-                        height: page.height,
-                    });
-                }
-                let z = deflate(samples);
-                let mut img = pdf.image_xobject(image_id, &z);
-                img.width(page.width as i32)
-                    .height(page.height as i32)
-                    .bits_per_component(8);
-                img.filter(Filter::FlateDecode);
+            PageImage::Gray(_) => {
+                img.bits_per_component(8);
                 img.color_space().device_gray();
+                img.filter(Filter::FlateDecode);
+            }
+            PageImage::Rgb(_) => {
+                img.bits_per_component(8);
+                img.color_space().device_rgb();
+                img.filter(Filter::FlateDecode);
+            }
+            PageImage::Group4(_) => {
+                img.bits_per_component(1);
+                img.color_space().device_gray();
+                img.filter(Filter::CcittFaxDecode);
+                img.decode_parms()
+                    .pair(Name(b"K"), -1)
+                    .pair(Name(b"Columns"), page.width as i32)
+                    .pair(Name(b"Rows"), page.height as i32)
+                    .pair(Name(b"BlackIs1"), false);
             }
         }
+        img.finish();
     }
     let id = crate::ingest::sha256_hex(info.sources.join("\n").as_bytes());
     let id = id.as_bytes()[..32].to_vec();
@@ -240,30 +305,29 @@ fn page_content(page: &PdfPage, pw: f32, ph: f32, k: f32) -> Vec<u8> {
     if !page.words.is_empty() {
         // A word box taller than the page's usual text (OCR boxes sometimes span two
         // lines) would give a font so large that extraction glues neighbours together.
-        let mut heights: Vec<u32> = page.words.iter().map(|w| w.bbox[3]).collect();
-        heights.sort_unstable();
-        let max_h = (heights[heights.len() / 2] as f32 * 1.3).max(4.0);
+        let mut heights: Vec<f32> = page.words.iter().map(|w| w.height).collect();
+        heights.sort_by(|a, b| a.total_cmp(b));
+        let max_h = (heights[heights.len() / 2] * 1.3).max(4.0);
         c.begin_text();
         c.set_text_rendering_mode(TextRenderingMode::Invisible);
         for (i, w) in page.words.iter().enumerate() {
-            let [x, y, bw, bh] = w.bbox;
-            let units: Vec<u16> = w.text.encode_utf16().collect();
+            let mut units: Vec<u16> = w.text.encode_utf16().collect();
             if units.is_empty() {
                 continue;
             }
             // A space after each word but the last lets extraction keep the words apart.
-            let mut units = units;
             let last = i + 1 == page.words.len();
             if !last {
                 units.push(0x20);
             }
-            let size = ((bh as f32).clamp(4.0, max_h) * k).max(1.0);
+            let size = (w.height.clamp(4.0, max_h) * k).max(1.0);
             let natural = units.len() as f32 * size * font::ADVANCE as f32 / font::UNITS_PER_EM as f32;
-            let width = (bw.max(1) as f32 + if last { 0.0 } else { size / k * 0.25 }) * k;
+            let width = (w.width.max(1.0) + if last { 0.0 } else { size / k * 0.25 }) * k;
             let scale = (100.0 * width / natural).clamp(1.0, 10_000.0);
+            let (sin, cos) = w.angle_deg.to_radians().sin_cos();
             c.set_font(Name(b"F1"), size);
             c.set_horizontal_scaling(scale);
-            c.set_text_matrix([1.0, 0.0, 0.0, 1.0, x as f32 * k, ph - (y + bh) as f32 * k]);
+            c.set_text_matrix([cos, sin, -sin, cos, w.x * k, ph - w.y * k]);
             let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
             c.show(Str(&bytes));
         }
