@@ -54,6 +54,8 @@ pub struct BatchOptions {
     pub book_number: String,
     /// Book year for record file names (default: the most common registration year).
     pub book_year: Option<String>,
+    /// Declare PDF/A-2u instead of PDF/A-2b.
+    pub pdfa_u: bool,
 }
 
 /// Why a batch could not run at all (page-level problems never end a batch).
@@ -495,11 +497,21 @@ fn run_file(
     Ok(times)
 }
 
+/// Grey JPEG with optimized Huffman tables (progressive), its resolution in the header.
 fn encode_jpeg(img: &image::GrayImage, dpi: f32, quality: u8) -> Vec<u8> {
     let mut buf = Vec::new();
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality.clamp(1, 100));
-    enc.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(dpi.round() as u16));
-    enc.encode_image(img).expect("encoding to memory");
+    let mut enc = jpeg_encoder::Encoder::new(&mut buf, quality.clamp(1, 100));
+    enc.set_progressive(true);
+    enc.set_optimized_huffman_tables(true);
+    let d = dpi.round() as u16;
+    enc.set_density(jpeg_encoder::Density::Inch { x: d, y: d });
+    enc.encode(
+        img.as_raw(),
+        img.width() as u16,
+        img.height() as u16,
+        jpeg_encoder::ColorType::Luma,
+    )
+    .expect("encoding to memory");
     buf
 }
 
@@ -601,6 +613,7 @@ fn write_book_outputs(
                 .map(|(i, _)| format!("{} sha256:{}", pages[*i].source, pages[*i].sha256))
                 .collect(),
             created_unix: created,
+            unicode_level: opts.pdfa_u,
         };
         let all: Vec<PdfPage> = pdf_pages.iter().map(|(_, p)| p.clone()).collect();
         write_checked_pdf(book, &pdf_path, &all, &info)?;
@@ -635,6 +648,7 @@ fn write_book_outputs(
                     description: format!("Record on page {} row {} of book {book}", p.page, rec.row),
                     sources: vec![format!("{} sha256:{}", p.source, p.sha256)],
                     created_unix: created,
+                    unicode_level: opts.pdfa_u,
                 };
                 let path = records_dir.join(&name);
                 let bytes = write_checked_pdf(book, &path, std::slice::from_ref(page), &info)?;

@@ -52,7 +52,7 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
         /// JPEG quality of the restored page images and PDF pages.
-        #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(1..=100))]
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u8).range(1..=100))]
         jpeg_quality: u8,
         /// Page images in the PDFs: the scan untouched (original), the restored grey page
         /// (enhanced), or the black-and-white page as CCITT G4 (bilevel, smallest).
@@ -67,6 +67,9 @@ enum Command {
         /// Do not write one PDF per record (records/ and records.zip).
         #[arg(long)]
         no_record_pdfs: bool,
+        /// Declare the PDFs PDF/A-2u (Unicode text) instead of PDF/A-2b.
+        #[arg(long)]
+        pdfa_u: bool,
     },
     /// Check archival PDFs: whole and parseable, page images intact and decodable, PDF/A-2b,
     /// and unchanged since `process` wrote them (manifest.sha256). Exit code 4 if any is broken.
@@ -108,6 +111,9 @@ enum Command {
         /// Seed of the `varied` set.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Resolution of every page of the `varied` set (default: 150, 200 or 300 at random).
+        #[arg(long)]
+        dpi: Option<f32>,
     },
     /// Compare processed results with synthetic ground truth: records found, field CER.
     Eval {
@@ -172,6 +178,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             book_number,
             book_year,
             no_record_pdfs,
+            pdfa_u,
         } => {
             if !input.is_dir() {
                 anyhow::bail!("input folder {} does not exist or is not a folder", input.display());
@@ -190,6 +197,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 record_pdfs: !no_record_pdfs,
                 book_number,
                 book_year,
+                pdfa_u,
             };
             let report = batch::process(&opts)?;
             let counts: Vec<String> = report.status_counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
@@ -244,10 +252,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             set,
             pages,
             seed,
+            dpi,
         } => {
             let specs = match set.as_str() {
                 "samples" => sohoa::synth::sample_specs(),
-                "varied" => sohoa::synth::varied_specs(pages, seed),
+                "varied" => sohoa::synth::varied_specs(pages, seed, dpi),
                 other => anyhow::bail!("unknown set '{other}': use samples or varied"),
             };
             let files = sohoa::synth::write_book(&out, &book, &specs)?;

@@ -774,7 +774,7 @@ pub fn sample_specs() -> Vec<PageSpec> {
 
 /// A varied set: `n` pages with random damage, style, resolution and format, from `seed`.
 /// About one page in eight is made unreadable (ink faded away or mostly torn off).
-pub fn varied_specs(n: u32, seed: u64) -> Vec<PageSpec> {
+pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
     let mut rng = SmallRng::seed_from_u64(seed);
     (0..n)
         .map(|i| {
@@ -802,7 +802,7 @@ pub fn varied_specs(n: u32, seed: u64) -> Vec<PageSpec> {
             };
             PageSpec {
                 file: format!("trang-{}.{ext}", i + 1),
-                dpi: *pick(&mut rng, &[150.0, 200.0, 300.0]),
+                dpi: dpi.unwrap_or_else(|| *pick(&mut rng, &[150.0, 200.0, 300.0])),
                 hand: if rng.gen_bool(0.35) { Hand::Hand } else { Hand::Typed },
                 damage,
                 records: rng.gen_range(4..=10),

@@ -68,11 +68,20 @@ pub fn check_pdf_bytes(bytes: &[u8]) -> (usize, Vec<String>) {
     if images < pages {
         problems.push(format!("{pages} pages but only {images} page images"));
     }
-    let opts = page_validation::ValidationOptions::default().profile(page_validation::ValidationProfile::PdfA2b);
+    // Validated against the level the file declares (PDF/A-2b or 2u).
+    let opts = page_validation::ValidationOptions::default();
     match page_validation::validate_pdf_bytes(bytes, &opts) {
+        Ok(report)
+            if !matches!(
+                report.profile,
+                page_validation::ValidationProfile::PdfA2b | page_validation::ValidationProfile::PdfA2u
+            ) =>
+        {
+            problems.push(format!("declares {:?}, not PDF/A-2b or 2u", report.profile));
+        }
         Ok(report) if !report.is_compliant => {
             for f in report.failures.iter().take(5) {
-                problems.push(format!("not PDF/A-2b: {f}"));
+                problems.push(format!("not {:?}: {f}", report.profile));
             }
         }
         Ok(_) => {}
@@ -128,7 +137,11 @@ fn check_image(dict: &lopdf::Dictionary, raw: &[u8]) -> Result<(), String> {
                 Ok(Object::Name(n)) if n == b"DeviceRGB" => 3,
                 _ => 1,
             };
-            let need = (w * comps * bpc).div_ceil(8) * h;
+            let predicted = match dict.get(b"DecodeParms") {
+                Ok(Object::Dictionary(d)) => int(d, b"Predictor").unwrap_or(1) >= 10,
+                _ => false,
+            };
+            let need = ((w * comps * bpc).div_ceil(8) + usize::from(predicted)) * h;
             if out.len() < need {
                 return Err(format!("image data holds {} bytes, {need} needed", out.len()));
             }

@@ -479,6 +479,18 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
         let page1 = read_json(&book.join("pages/trang-1.json"));
         assert_eq!(words(&text), words(page1["text"].as_str().unwrap()), "{mode}");
     }
+    // Declared PDF/A-2u on request, and valid as such.
+    let u = tmp.path().join("u");
+    run_ok(
+        sohoa()
+            .args(["process", "--no-progress", "--pdfa-u", "--no-record-pdfs", "--out"])
+            .arg(&u)
+            .arg(&input),
+    );
+    let opts_u = page_validation::ValidationOptions::default().profile(page_validation::ValidationProfile::PdfA2u);
+    let report = page_validation::validate_pdf(u.join("ks-1983/ks-1983.pdf"), &opts_u).unwrap();
+    assert!(report.is_compliant, "2u: {:#?}", report.failures);
+
     // `original` keeps the JPEG scan byte for byte.
     let scan = std::fs::read(input.join("ks-1983/trang-2.jpg")).unwrap();
     let pdf = std::fs::read(tmp.path().join("original/ks-1983/ks-1983.pdf")).unwrap();

@@ -96,6 +96,9 @@ pub struct DocInfo {
     pub sources: Vec<String>,
     /// Creation time, seconds since the Unix epoch (UTC).
     pub created_unix: i64,
+    /// Declare PDF/A-2u (all text has Unicode) instead of PDF/A-2b. Both hold for what
+    /// sohoa writes; archives that ask for 2b reject a 2u declaration, so 2b is the default.
+    pub unicode_level: bool,
 }
 
 /// Why a PDF could not be written.
@@ -231,7 +234,7 @@ pub fn write_pdfa(pages: &[PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfError
         p.finish();
 
         let content = page_content(page, pw, ph, k);
-        let content_z = deflate(&content);
+        let content_z = deflate_content(&content);
         pdf.stream(content_id, &content_z).filter(Filter::FlateDecode);
 
         let expected = match &page.image {
@@ -248,9 +251,10 @@ pub fn write_pdfa(pages: &[PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfError
                 });
             }
         }
-        let stored: Vec<u8> = match &page.image {
-            PageImage::Jpeg { data, .. } | PageImage::Group4(data) => data.clone(),
-            PageImage::Gray(v) | PageImage::Rgb(v) => deflate(v),
+        let (stored, png_rows) = match &page.image {
+            PageImage::Jpeg { data, .. } | PageImage::Group4(data) => (no_trailing_cr(data.clone()), None),
+            PageImage::Gray(v) => deflate_image(v, page.width as usize, 1),
+            PageImage::Rgb(v) => deflate_image(v, page.width as usize * 3, 3),
         };
         let sha = crate::ingest::sha256_hex(&stored);
         let mut img = pdf.image_xobject(image_id, &stored);
@@ -266,15 +270,22 @@ pub fn write_pdfa(pages: &[PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfError
                 }
                 img.filter(Filter::DctDecode);
             }
-            PageImage::Gray(_) => {
+            PageImage::Gray(_) | PageImage::Rgb(_) => {
+                let colors = if matches!(page.image, PageImage::Rgb(_)) { 3 } else { 1 };
                 img.bits_per_component(8);
-                img.color_space().device_gray();
+                if colors == 3 {
+                    img.color_space().device_rgb();
+                } else {
+                    img.color_space().device_gray();
+                }
                 img.filter(Filter::FlateDecode);
-            }
-            PageImage::Rgb(_) => {
-                img.bits_per_component(8);
-                img.color_space().device_rgb();
-                img.filter(Filter::FlateDecode);
+                if png_rows.is_some() {
+                    img.decode_parms()
+                        .pair(Name(b"Predictor"), 10)
+                        .pair(Name(b"Colors"), colors)
+                        .pair(Name(b"BitsPerComponent"), 8)
+                        .pair(Name(b"Columns"), page.width as i32);
+                }
             }
             PageImage::Group4(_) => {
                 img.bits_per_component(1);
@@ -336,10 +347,77 @@ fn page_content(page: &PdfPage, pw: f32, ph: f32, k: f32) -> Vec<u8> {
     c.finish()
 }
 
+/// Zlib-compresses `data`.
 fn deflate(data: &[u8]) -> Vec<u8> {
     let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
     e.write_all(data).expect("writing to memory");
     e.finish().expect("writing to memory")
+}
+
+// A stream whose data ends in a carriage return is misread by strict readers: the CR
+// before the `endstream` line feed looks like part of the end-of-line marker, so /Length
+// seems one too long. Zlib data ends with the checksum of what it holds, so the fix is to
+// change what it holds: a trailing line feed for a content stream, a PNG row filter for an
+// image.
+
+/// Compresses a content stream so that its data does not end in CR.
+fn deflate_content(content: &[u8]) -> Vec<u8> {
+    let z = deflate(content);
+    if z.last() != Some(&b'\r') {
+        return z;
+    }
+    let mut padded = content.to_vec();
+    loop {
+        padded.push(b'\n');
+        let z = deflate(&padded);
+        if z.last() != Some(&b'\r') {
+            return z;
+        }
+    }
+}
+
+/// Compresses image samples so that the data does not end in CR. Returns the data and,
+/// when rows had to be PNG-filtered, the row width in bytes for /DecodeParms.
+fn deflate_image(samples: &[u8], row_bytes: usize, bpp: usize) -> (Vec<u8>, Option<usize>) {
+    let z = deflate(samples);
+    if z.last() != Some(&b'\r') || row_bytes == 0 {
+        return (z, None);
+    }
+    // PNG row filters, one row at a time switched from "None" (0) to "Sub" (1) until the
+    // checksum's last byte changes.
+    let mut kinds = vec![0u8; samples.len().div_ceil(row_bytes)];
+    for flip in 0..=kinds.len() {
+        if flip > 0 {
+            kinds[flip - 1] = 1;
+        }
+        let mut filtered = Vec::with_capacity(samples.len() + kinds.len());
+        for (row, &kind) in samples.chunks(row_bytes).zip(&kinds) {
+            filtered.push(kind);
+            if kind == 0 {
+                filtered.extend_from_slice(row);
+            } else {
+                filtered.extend(
+                    row.iter()
+                        .enumerate()
+                        .map(|(i, &v)| if i < bpp { v } else { v.wrapping_sub(row[i - bpp]) }),
+                );
+            }
+        }
+        let z = deflate(&filtered);
+        if z.last() != Some(&b'\r') {
+            return (z, Some(row_bytes));
+        }
+    }
+    (z, None)
+}
+
+/// Data written raw (JPEG, G4) gets a padding byte when it ends in a carriage return (see
+/// [`deflate`]); decoders stop at their end marker and ignore it.
+fn no_trailing_cr(mut data: Vec<u8>) -> Vec<u8> {
+    if data.last() == Some(&b'\r') {
+        data.push(0);
+    }
+    data
 }
 
 /// ToUnicode CMap for Identity-H codes that are UTF-16 code units (BMP, no surrogates).
@@ -448,7 +526,7 @@ fn xmp_packet(info: &DocInfo, producer: &str) -> String {
 <rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\" \
 xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" \
 xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
-<pdfaid:part>2</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n\
+<pdfaid:part>2</pdfaid:part>\n<pdfaid:conformance>{level}</pdfaid:conformance>\n\
 <dc:format>application/pdf</dc:format>\n\
 <dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{title}</rdf:li></rdf:Alt></dc:title>\n\
 <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">{desc}</rdf:li></rdf:Alt></dc:description>\n\
@@ -458,6 +536,7 @@ xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
 <pdf:Producer>{producer}</pdf:Producer>\n\
 </rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>",
         title = xml_escape(&info.title),
+        level = if info.unicode_level { "U" } else { "B" },
         desc = xml_escape(&info.description),
     )
 }
@@ -471,6 +550,30 @@ mod tests {
         assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
         assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
         assert_eq!(iso_date(1_795_333_800), "2026-11-22T07:50:00+00:00");
+    }
+
+    #[test]
+    fn no_stream_data_ends_in_a_carriage_return() {
+        let mut hits = 0;
+        for i in 0u32..4000 {
+            let data = i.to_le_bytes().repeat(50);
+            if deflate(&data).last() != Some(&b'\r') {
+                continue;
+            }
+            hits += 1;
+            assert_ne!(deflate_content(&data).last(), Some(&b'\r'));
+            let (z, rows) = deflate_image(&data, 20, 1);
+            assert_ne!(z.last(), Some(&b'\r'));
+            assert_eq!(rows, Some(20));
+            let mut back = Vec::new();
+            use std::io::Read;
+            flate2::read::ZlibDecoder::new(z.as_slice())
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back.len(), data.len() + 10);
+        }
+        assert!(hits > 0, "no input ended in CR: the test proves nothing");
+        assert_eq!(no_trailing_cr(vec![1, b'\r']), vec![1, b'\r', 0]);
     }
 
     #[test]
