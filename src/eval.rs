@@ -143,6 +143,29 @@ pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
     Ok(e)
 }
 
+/// DIBCO scores of a black-and-white page against its ground truth (text 0 in both):
+/// F-measure (percent) and PSNR (dB).
+pub fn binarization_scores(pred: &image::GrayImage, truth: &image::GrayImage) -> (f64, f64) {
+    let (mut tp, mut fp, mut fnn) = (0u64, 0u64, 0u64);
+    for (p, g) in pred.as_raw().iter().zip(truth.as_raw()) {
+        match (*p < 128, *g < 128) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, true) => fnn += 1,
+            _ => {}
+        }
+    }
+    let precision = tp as f64 / (tp + fp).max(1) as f64;
+    let recall = tp as f64 / (tp + fnn).max(1) as f64;
+    let f = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    let mse = (fp + fnn) as f64 / pred.as_raw().len().max(1) as f64;
+    (100.0 * f, 10.0 * (1.0 / mse.max(1e-9)).log10())
+}
+
 fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 {
         0.0

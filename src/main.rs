@@ -86,7 +86,8 @@ enum Command {
         /// Output folder for <stem>.png.
         #[arg(long, short)]
         out: PathBuf,
-        /// Write the black-and-white page (text 0, paper 255) instead of the grey one.
+        /// Write the black-and-white page (text 0, paper 255, not deskewed: the same size as
+        /// the input) instead of the restored grey one.
         #[arg(long)]
         binarize: bool,
         /// Resolution assumed for files that state none.
@@ -304,8 +305,9 @@ fn sohoa_enhance(inputs: &[PathBuf], out: &std::path::Path, binarize: bool, dpi:
                 let r = sohoa::restore::restore(&frame.gray, d, &Default::default());
                 let stem = f.file_stem().unwrap_or_default().to_string_lossy().into_owned();
                 let path = out.join(format!("{stem}.png"));
+                // Black and white as the page lies, pixel for pixel with the source.
                 let img = if binarize {
-                    sohoa::restore::unrotate_to(&r.binary, r.skew_deg, frame.gray.dimensions())
+                    sohoa::restore::binarize(&frame.gray, d, &Default::default())
                 } else {
                     r.gray.clone()
                 };

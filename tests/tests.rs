@@ -533,3 +533,33 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn binarization_beats_sauvola_on_dibco_when_the_data_is_present() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dibco-dev");
+    if !root.is_dir() {
+        eprintln!("skipped: {} is absent", root.display());
+        return;
+    }
+    let opts = sohoa::restore::RestoreOptions::default();
+    let (mut ours, mut sauvola, mut n) = (0.0, 0.0, 0.0);
+    for year in ["2009", "2010"] {
+        for e in std::fs::read_dir(root.join(year).join("Originals")).unwrap().flatten() {
+            let stem = e.path().file_stem().unwrap().to_string_lossy().into_owned();
+            let gray = image::open(e.path()).unwrap().into_luma8();
+            let gt = image::open(root.join(year).join("GT").join(format!("{stem}_gt.png")))
+                .unwrap()
+                .into_luma8();
+            let bin = sohoa::restore::binarize(&gray, 300.0, &opts);
+            assert_eq!(bin.dimensions(), gray.dimensions());
+            ours += sohoa::eval::binarization_scores(&bin, &gt).0;
+            sauvola += sohoa::eval::binarization_scores(&sohoa::restore::sauvola(&gray, 31, 0.2), &gt).0;
+            n += 1.0;
+        }
+    }
+    let (ours, sauvola) = (ours / n, sauvola / n);
+    assert!(
+        ours >= 86.0 && ours > sauvola + 3.0,
+        "F-measure: sohoa {ours:.1}, Sauvola {sauvola:.1}"
+    );
+}
