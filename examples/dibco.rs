@@ -52,7 +52,8 @@ fn main() {
         }
     }
     let n = rows.len().max(1) as f64;
-    let avg = |k: fn(&((f64, f64), (f64, f64), (f64, f64))) -> (f64, f64)| {
+    type Row = ((f64, f64), (f64, f64), (f64, f64));
+    let avg = |k: fn(&Row) -> (f64, f64)| {
         let (a, b) = rows.iter().map(k).fold((0.0, 0.0), |s, v| (s.0 + v.0, s.1 + v.1));
         (a / n, b / n)
     };

@@ -225,35 +225,48 @@ pub fn rotate(img: &GrayImage, deg: f32, fill: u8) -> GrayImage {
     let (s, c) = t.sin_cos();
     let nw = (w as f32 * c.abs() + h as f32 * s.abs()).round() as u32;
     let nh = (w as f32 * s.abs() + h as f32 * c.abs()).round() as u32;
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let (ncx, ncy) = (nw as f32 / 2.0, nh as f32 / 2.0);
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    let (ncx, ncy) = (nw as f64 / 2.0, nh as f64 / 2.0);
     let src = img.as_raw();
     let mut out = vec![fill; (nw * nh) as usize];
     let ws = w as usize;
+    // Fixed point, 16 fractional bits; the source point moves by (c, −s) per output pixel.
+    const ONE: f64 = 65536.0;
+    let (c64, s64) = (c as f64, s as f64);
+    let step_x = (c64 * ONE).round() as i64;
+    let step_y = (-s64 * ONE).round() as i64;
+    let max_x = ((w as i64 - 1) << 16) as f64;
+    let max_y = ((h as i64 - 1) << 16) as f64;
     for y in 0..nh {
-        let dy = y as f32 + 0.5 - ncy;
+        let dy = y as f64 + 0.5 - ncy;
+        let dx0 = 0.5 - ncx;
+        // Source point of the row's first pixel: the output point turned counter-clockwise.
+        let mut sx = ((cx + dx0 * c64 + dy * s64 - 0.5) * ONE).round() as i64;
+        let mut sy = ((cy - dx0 * s64 + dy * c64 - 0.5) * ONE).round() as i64;
         let row = &mut out[(y * nw) as usize..((y + 1) * nw) as usize];
-        for (x, px) in row.iter_mut().enumerate() {
-            let dx = x as f32 + 0.5 - ncx;
-            // Source point: the output point turned counter-clockwise by `deg`.
-            let sx = cx + dx * c + dy * s - 0.5;
-            let sy = cy - dx * s + dy * c - 0.5;
-            if sx < -0.5 || sy < -0.5 || sx > w as f32 - 0.5 || sy > h as f32 - 0.5 {
+        for px in row.iter_mut() {
+            let (fx_, fy_) = (sx, sy);
+            sx += step_x;
+            sy += step_y;
+            // Half a pixel beyond the edge still samples the edge pixel.
+            if fx_ < -32768 || fy_ < -32768 || fx_ as f64 > max_x + 32768.0 || fy_ as f64 > max_y + 32768.0 {
                 continue;
             }
-            let x0 = sx.floor().max(0.0) as usize;
-            let y0 = sy.floor().max(0.0) as usize;
+            let cxp = fx_.clamp(0, max_x as i64);
+            let cyp = fy_.clamp(0, max_y as i64);
+            let x0 = (cxp >> 16) as usize;
+            let y0 = (cyp >> 16) as usize;
             let x1 = (x0 + 1).min(ws - 1);
             let y1 = (y0 + 1).min(h as usize - 1);
-            let fx = (sx - x0 as f32).clamp(0.0, 1.0);
-            let fy = (sy - y0 as f32).clamp(0.0, 1.0);
-            let p00 = src[y0 * ws + x0] as f32;
-            let p01 = src[y0 * ws + x1] as f32;
-            let p10 = src[y1 * ws + x0] as f32;
-            let p11 = src[y1 * ws + x1] as f32;
-            let top = p00 + (p01 - p00) * fx;
-            let bot = p10 + (p11 - p10) * fx;
-            *px = (top + (bot - top) * fy + 0.5) as u8;
+            let ax = ((cxp & 0xFFFF) >> 8) as u32;
+            let ay = ((cyp & 0xFFFF) >> 8) as u32;
+            let p00 = src[y0 * ws + x0] as u32;
+            let p01 = src[y0 * ws + x1] as u32;
+            let p10 = src[y1 * ws + x0] as u32;
+            let p11 = src[y1 * ws + x1] as u32;
+            let top = p00 * (256 - ax) + p01 * ax;
+            let bot = p10 * (256 - ax) + p11 * ax;
+            *px = ((top * (256 - ay) + bot * ay + 32768) >> 16) as u8;
         }
     }
     GrayImage::from_raw(nw, nh, out).expect("buffer size matches")
@@ -344,19 +357,6 @@ impl Background {
             level,
             raw,
         }
-    }
-
-    /// Paper level at a pixel, bilinear between block centres.
-    fn at(&self, x: u32, y: u32) -> f32 {
-        let fx = ((x as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.gw - 1) as f32);
-        let fy = ((y as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.gh - 1) as f32);
-        let (x0, y0) = (fx.floor() as u32, fy.floor() as u32);
-        let (x1, y1) = ((x0 + 1).min(self.gw - 1), (y0 + 1).min(self.gh - 1));
-        let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
-        let l = |x: u32, y: u32| self.level[(y * self.gw + x) as usize];
-        let top = l(x0, y0) + (l(x1, y0) - l(x0, y0)) * ax;
-        let bot = l(x0, y1) + (l(x1, y1) - l(x0, y1)) * ax;
-        top + (bot - top) * ay
     }
 
     /// Pixels of the dark background (or of a tear) that reach into blocks with paper:
@@ -477,13 +477,30 @@ impl Background {
         };
         let src = img.as_raw();
         let dst: &mut [u8] = &mut out;
+        // Bilinear between block centres, done as: per row, the grid row interpolated
+        // vertically; per pixel, that row interpolated horizontally.
+        let coord = |v: u32, n: u32| -> (usize, usize, f32) {
+            let f = ((v as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (n - 1) as f32);
+            let i0 = f.floor() as usize;
+            (i0, (i0 + 1).min(n as usize - 1), f - i0 as f32)
+        };
+        let xs: Vec<(usize, usize, f32)> = (0..w).map(|x| coord(x, self.gw)).collect();
+        let gw = self.gw as usize;
+        let mut row_level = vec![0f32; gw];
         for y in 0..h {
-            for x in 0..w {
-                let i = (y * w + x) as usize;
+            let (y0, y1, ay) = coord(y, self.gh);
+            for (gx, v) in row_level.iter_mut().enumerate() {
+                let a = self.level[y0 * gw + gx];
+                let b = self.level[y1 * gw + gx];
+                *v = a + (b - a) * ay;
+            }
+            let base = (y * w) as usize;
+            for (x, &(x0, x1, ax)) in xs.iter().enumerate() {
+                let i = base + x;
                 dst[i] = if background.get(i).copied().unwrap_or(false) {
                     255
                 } else {
-                    let bg = self.at(x, y).max(1.0);
+                    let bg = (row_level[x0] + (row_level[x1] - row_level[x0]) * ax).max(1.0);
                     ((src[i] as f32) * 255.0 / bg).min(255.0) as u8
                 };
             }
@@ -576,38 +593,47 @@ pub fn sauvola(img: &GrayImage, window: u32, k: f32) -> GrayImage {
     let (w, h) = img.dimensions();
     let (wu, hu) = (w as usize, h as usize);
     let stride = wu + 1;
-    let mut sum = vec![0u64; stride * (hu + 1)];
-    let mut sq = vec![0u64; stride * (hu + 1)];
+    // Integral images in wrapping u32: a window's sum (at most 101² · 255²) fits, so the
+    // differences come out right even where the running totals overflow.
+    let mut sum = vec![0u32; stride * (hu + 1)];
+    let mut sq = vec![0u32; stride * (hu + 1)];
     let src = img.as_raw();
     for y in 0..hu {
-        let mut rs = 0u64;
-        let mut rq = 0u64;
+        let mut rs = 0u32;
+        let mut rq = 0u32;
+        let (above, here) = ((y) * stride, (y + 1) * stride);
         for x in 0..wu {
-            let v = src[y * wu + x] as u64;
-            rs += v;
-            rq += v * v;
-            sum[(y + 1) * stride + x + 1] = sum[y * stride + x + 1] + rs;
-            sq[(y + 1) * stride + x + 1] = sq[y * stride + x + 1] + rq;
+            let v = src[y * wu + x] as u32;
+            rs = rs.wrapping_add(v);
+            rq = rq.wrapping_add(v * v);
+            sum[here + x + 1] = sum[above + x + 1].wrapping_add(rs);
+            sq[here + x + 1] = sq[above + x + 1].wrapping_add(rq);
         }
     }
     let r = (window / 2) as usize;
     let mut out = vec![255u8; wu * hu];
+    let box_sum = |t: &[u32], x0: usize, y0: usize, x1: usize, y1: usize| -> u32 {
+        t[y1 * stride + x1]
+            .wrapping_add(t[y0 * stride + x0])
+            .wrapping_sub(t[y0 * stride + x1])
+            .wrapping_sub(t[y1 * stride + x0])
+    };
     for y in 0..hu {
         let y0 = y.saturating_sub(r);
         let y1 = (y + r + 1).min(hu);
         for x in 0..wu {
-            let x0 = x.saturating_sub(r);
-            let x1 = (x + r + 1).min(wu);
-            let n = ((y1 - y0) * (x1 - x0)) as f64;
-            let s =
-                (sum[y1 * stride + x1] + sum[y0 * stride + x0] - sum[y0 * stride + x1] - sum[y1 * stride + x0]) as f64;
-            let q = (sq[y1 * stride + x1] + sq[y0 * stride + x0] - sq[y0 * stride + x1] - sq[y1 * stride + x0]) as f64;
-            let mean = s / n;
-            let var = (q / n - mean * mean).max(0.0);
-            let t = mean * (1.0 + k as f64 * (var.sqrt() / 128.0 - 1.0));
             let v = src[y * wu + x];
             // Near-white pixels are paper whatever the window says.
-            if (v as f64) < t && v < 235 {
+            if v >= 235 {
+                continue;
+            }
+            let x0 = x.saturating_sub(r);
+            let x1 = (x + r + 1).min(wu);
+            let n = ((y1 - y0) * (x1 - x0)) as f32;
+            let mean = box_sum(&sum, x0, y0, x1, y1) as f32 / n;
+            let var = (box_sum(&sq, x0, y0, x1, y1) as f32 / n - mean * mean).max(0.0);
+            let t = mean * (1.0 + k * (var.sqrt() / 128.0 - 1.0));
+            if (v as f32) < t {
                 out[y * wu + x] = 0;
             }
         }
