@@ -419,42 +419,43 @@ impl Background {
                 visit(x, y + 1);
             }
         }
-        // Grow by r (plus a pixel for the blurred rim): separable max filter.
+        // Grow by r (plus a pixel for the blurred rim): a separable max filter, each pass
+        // a sliding count so that its cost does not depend on the radius.
         let grow = r + 1;
         let mut rows = vec![false; wu * hu];
         for y in 0..hu {
-            let mut last: Option<usize> = None;
+            let line = &core[y * wu..(y + 1) * wu];
+            let mut count = line[..grow.min(wu)].iter().filter(|&&c| c).count();
             for x in 0..wu {
-                if core[y * wu + x] {
-                    last = Some(x);
+                if x + grow < wu && line[x + grow] {
+                    count += 1;
                 }
-            }
-            if last.is_none() {
-                continue;
-            }
-            let mut run_until: isize = -1;
-            for x in 0..(wu + grow) {
-                if x < wu && core[y * wu + x] {
-                    run_until = (x + grow) as isize;
-                    let start = x.saturating_sub(grow);
-                    for v in rows[y * wu + start..y * wu + x].iter_mut() {
-                        *v = true;
-                    }
+                if x > grow && line[x - grow - 1] {
+                    count -= 1;
                 }
-                if (x as isize) <= run_until && x < wu {
-                    rows[y * wu + x] = true;
-                }
+                rows[y * wu + x] = count > 0;
             }
         }
         let mut mask = vec![false; wu * hu];
-        for x in 0..wu {
-            for y in 0..hu {
-                if rows[y * wu + x] {
-                    let (y0, y1) = (y.saturating_sub(grow), (y + grow + 1).min(hu));
-                    for yy in y0..y1 {
-                        mask[yy * wu + x] = true;
-                    }
+        let mut counts = vec![0u32; wu];
+        for y in 0..grow.min(hu) {
+            for (c, &v) in counts.iter_mut().zip(&rows[y * wu..(y + 1) * wu]) {
+                *c += u32::from(v);
+            }
+        }
+        for y in 0..hu {
+            if y + grow < hu {
+                for (c, &v) in counts.iter_mut().zip(&rows[(y + grow) * wu..(y + grow + 1) * wu]) {
+                    *c += u32::from(v);
                 }
+            }
+            if y > grow {
+                for (c, &v) in counts.iter_mut().zip(&rows[(y - grow - 1) * wu..(y - grow) * wu]) {
+                    *c -= u32::from(v);
+                }
+            }
+            for (m, &c) in mask[y * wu..(y + 1) * wu].iter_mut().zip(&counts) {
+                *m = c > 0;
             }
         }
         mask
