@@ -619,23 +619,34 @@ pub fn sauvola(img: &GrayImage, window: u32, k: f32) -> GrayImage {
             .wrapping_sub(t[y0 * stride + x1])
             .wrapping_sub(t[y1 * stride + x0])
     };
-    for y in 0..hu {
-        let y0 = y.saturating_sub(r);
-        let y1 = (y + r + 1).min(hu);
-        for x in 0..wu {
-            let v = src[y * wu + x];
+    // The threshold moves slowly (the window is 15 px or more): work it out once per 2×2
+    // cell, at its top-left pixel, and compare all four pixels with it.
+    let threshold = |x: usize, y: usize| -> f32 {
+        let (x0, y0) = (x.saturating_sub(r), y.saturating_sub(r));
+        let (x1, y1) = ((x + r + 1).min(wu), (y + r + 1).min(hu));
+        let n = ((y1 - y0) * (x1 - x0)) as f32;
+        let mean = box_sum(&sum, x0, y0, x1, y1) as f32 / n;
+        let var = (box_sum(&sq, x0, y0, x1, y1) as f32 / n - mean * mean).max(0.0);
+        mean * (1.0 + k * (var.sqrt() / 128.0 - 1.0))
+    };
+    for y in (0..hu).step_by(2) {
+        for x in (0..wu).step_by(2) {
+            let cell = [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)];
             // Near-white pixels are paper whatever the window says.
-            if v >= 235 {
+            if cell
+                .iter()
+                .all(|&(cx, cy)| cx >= wu || cy >= hu || src[cy * wu + cx] >= 235)
+            {
                 continue;
             }
-            let x0 = x.saturating_sub(r);
-            let x1 = (x + r + 1).min(wu);
-            let n = ((y1 - y0) * (x1 - x0)) as f32;
-            let mean = box_sum(&sum, x0, y0, x1, y1) as f32 / n;
-            let var = (box_sum(&sq, x0, y0, x1, y1) as f32 / n - mean * mean).max(0.0);
-            let t = mean * (1.0 + k * (var.sqrt() / 128.0 - 1.0));
-            if (v as f32) < t {
-                out[y * wu + x] = 0;
+            let t = threshold(x, y);
+            for (cx, cy) in cell {
+                if cx < wu && cy < hu {
+                    let v = src[cy * wu + cx];
+                    if v < 235 && (v as f32) < t {
+                        out[cy * wu + cx] = 0;
+                    }
+                }
             }
         }
     }
