@@ -26,7 +26,9 @@ enum Command {
     /// Writes, per book, OUT/<book>/pages/<page>.json (one result per page),
     /// OUT/<book>/images/<page>.jpg (the restored page), OUT/<book>/records.xlsx and
     /// records.csv (the Ministry's import layout), OUT/<book>/<book>.pdf (PDF/A-2b with a
-    /// text layer), and OUT/report.json. Running again skips pages already done.
+    /// text layer), OUT/<book>/records/*.pdf (one PDF per record) and records.zip,
+    /// OUT/<book>/manifest.sha256, and OUT/report.json. Running again skips pages already
+    /// done; a file that cannot be decoded gets an `error` page result and the batch goes on.
     Process {
         /// Folder of scans (PNG, JPEG, TIFF).
         input: PathBuf,
@@ -71,7 +73,7 @@ enum Command {
         #[arg(long)]
         pdfa_u: bool,
     },
-    /// Check archival PDFs: whole and parseable, page images intact and decodable, PDF/A-2b,
+    /// Check archival PDFs: whole and parseable, page images intact and decodable, valid PDF/A,
     /// and unchanged since `process` wrote them (manifest.sha256). Exit code 4 if any is broken.
     Verify {
         /// PDF files or folders to search for PDFs.
