@@ -681,3 +681,50 @@ fn restored_pages_match_their_golden_images() {
         golden(&format!("{name}-binary"), &r.binary);
     }
 }
+
+#[test]
+fn a_mostly_torn_away_page_and_a_blank_page_are_not_eligible_with_reasons() {
+    use sohoa::synth::{encode, render_page, Damage, Hand, PageSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in").join("damaged");
+    std::fs::create_dir_all(&book).unwrap();
+    let spec = PageSpec {
+        file: "torn.png".into(),
+        dpi: 150.0,
+        hand: Hand::Typed,
+        damage: Damage {
+            torn: 0.7,
+            skew_deg: 1.5,
+            ..Damage::none()
+        },
+        records: 8,
+        year: 1995,
+        first_number: 1,
+        seed: 5,
+    };
+    let (img, _) = render_page(&spec).expect("fonts installed by scripts/setup");
+    std::fs::write(book.join("torn.png"), encode(&img, "torn.png", 150.0)).unwrap();
+    let blank = image::GrayImage::from_pixel(1200, 900, image::Luma([228]));
+    std::fs::write(book.join("blank.png"), encode(&blank, "blank.png", 150.0)).unwrap();
+    let out = tmp.path().join("out");
+    run_ok(
+        sohoa()
+            .args(["process", "--no-progress", "--out"])
+            .arg(&out)
+            .arg(tmp.path().join("in")),
+    );
+    let torn = read_json(&out.join("damaged/pages/torn.json"));
+    assert_eq!(torn["status"], "not_eligible", "{}", torn["reasons"]);
+    assert!(
+        torn["reasons"][0].as_str().unwrap().contains("mostly missing"),
+        "{}",
+        torn["reasons"]
+    );
+    let blank = read_json(&out.join("damaged/pages/blank.json"));
+    assert_eq!(blank["status"], "not_eligible", "{}", blank["reasons"]);
+    assert!(
+        blank["reasons"][0].as_str().unwrap().contains("blank"),
+        "{}",
+        blank["reasons"]
+    );
+}
