@@ -473,11 +473,11 @@ fn run_file(
         let image_rel = format!("images/{}.jpg", r.name);
         let jpeg = encode_jpeg(&read.restored.gray, read.dpi, opts.jpeg_quality);
         write_atomic(&book_dir.join(&image_rel), &jpeg)?;
+        r.status = read.status;
+        r.reasons.extend(read.reasons);
         if frame.dpi.is_none() {
             r.reasons.push(format!("no resolution in the file: assumed {dpi} dpi"));
         }
-        r.status = read.status;
-        r.reasons.extend(read.reasons);
         r.skew_deg = read.restored.skew_deg;
         r.dpi = read.dpi;
         r.source_size = [frame.gray.width(), frame.gray.height()];

@@ -186,12 +186,13 @@ pub fn read_page(
     }
     quality.ocr_confidence = mean_confidence(&read.words);
     let (status, reasons) = eligibility::judge_reading(&quality, read.words.len(), read.records.len());
+    // The verdict's reasons first, notes after.
+    read.status = status;
+    read.reasons.extend(reasons);
     if layout.table.is_none() {
         read.reasons
             .push("no ruled table found: text read as a page".to_string());
     }
-    read.status = status;
-    read.reasons.extend(reasons);
     read.quality = quality;
     read.layout = layout;
     read.times.read = t2.elapsed();

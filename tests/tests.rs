@@ -683,7 +683,7 @@ fn restored_pages_match_their_golden_images() {
 }
 
 #[test]
-fn a_mostly_torn_away_page_and_a_blank_page_are_not_eligible_with_reasons() {
+fn a_torn_away_page_a_blank_page_and_a_photo_are_not_eligible_with_reasons() {
     use sohoa::synth::{encode, render_page, Damage, Hand, PageSpec};
     let tmp = tempfile::tempdir().unwrap();
     let book = tmp.path().join("in").join("damaged");
