@@ -69,6 +69,9 @@ pub struct PageRead {
 /// does not help OCR, and it keeps memory bounded for 600-dpi A3 scans.
 pub const MAX_WORKING_DPI: f32 = 400.0;
 
+/// Longest side of the restored page, in pixels.
+pub const MAX_WORKING_SIDE: f32 = 30_000.0;
+
 /// Reads one page.
 pub fn read_page(
     gray: &GrayImage,
@@ -78,8 +81,17 @@ pub fn read_page(
 ) -> Result<PageRead, OcrError> {
     let t0 = Instant::now();
     let reduced;
-    let (gray, dpi) = if dpi > MAX_WORKING_DPI {
-        let k = (dpi / 300.0).ceil();
+    // Also keep either side within what the stored JPEG can hold (65,535 pixels).
+    let by_dpi = if dpi > MAX_WORKING_DPI {
+        (dpi / 300.0).ceil()
+    } else {
+        1.0
+    };
+    let by_size = (gray.width().max(gray.height()) as f32 / MAX_WORKING_SIDE)
+        .ceil()
+        .max(1.0);
+    let k = by_dpi.max(by_size);
+    let (gray, dpi) = if k > 1.0 {
         reduced = restore::downscale(gray, 1.0 / k);
         (&reduced, dpi / k)
     } else {

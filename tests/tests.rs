@@ -728,3 +728,27 @@ fn a_torn_away_page_a_blank_page_and_a_photo_are_not_eligible_with_reasons() {
         blank["reasons"]
     );
 }
+
+#[test]
+fn an_oversized_strip_is_read_at_reduced_size_and_its_pdf_stays_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in").join("strip");
+    std::fs::create_dir_all(&book).unwrap();
+    // 40,000 × 1,500 pixels claiming 150 dpi: 267 inches wide.
+    let strip = image::GrayImage::from_fn(40_000, 1_500, |x, y| {
+        image::Luma([if (x / 40 + y / 40) % 7 == 0 { 30 } else { 230 }])
+    });
+    strip.save(book.join("strip.png")).unwrap();
+    let out = tmp.path().join("out");
+    run_ok(
+        sohoa()
+            .args(["process", "--no-progress", "--dpi", "150", "--out"])
+            .arg(&out)
+            .arg(tmp.path().join("in")),
+    );
+    let p = read_json(&out.join("strip/pages/strip.json"));
+    assert!(p["size"][0].as_u64().unwrap() <= 30_000, "{}", p["size"]);
+    assert_eq!(p["source_size"][0], 40_000);
+    let v = run_ok(sohoa().arg("verify").arg(out.join("strip/strip.pdf")));
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("ok"));
+}

@@ -120,6 +120,9 @@ pub enum PdfError {
     },
 }
 
+/// Largest page side PDF allows (200 inches).
+const MAX_PAGE_POINTS: f32 = 14_400.0;
+
 /// The producer string written into every file.
 pub fn producer() -> String {
     format!("sohoa {}", env!("CARGO_PKG_VERSION"))
@@ -221,7 +224,10 @@ pub fn write_pdfa(pages: &[PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfError
     tree.kids(page_ids.iter().map(|p| p.0)).count(pages.len() as i32);
     tree.finish();
     for (i, (page, &(page_id, content_id, image_id))) in pages.iter().zip(&page_ids).enumerate() {
+        // Points per pixel from the resolution; a page over PDF's 200-inch limit (an
+        // image with a wrong resolution) is drawn smaller, never cut.
         let k = 72.0 / page.dpi.max(1.0);
+        let k = k * (MAX_PAGE_POINTS / (page.width.max(page.height) as f32 * k)).min(1.0);
         let (pw, ph) = (page.width as f32 * k, page.height as f32 * k);
         let mut p = pdf.page(page_id);
         p.parent(tree_id)
