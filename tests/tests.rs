@@ -27,6 +27,19 @@ fn run_ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// Runs `sohoa process --no-progress EXTRA --out OUT INPUT` and checks it succeeded.
+fn process_into(input: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) {
+    run_ok(
+        sohoa()
+            .envs(env.iter().copied())
+            .args(["process", "--no-progress"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .arg(input),
+    );
+}
+
 fn read_json(p: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("valid JSON")
 }
@@ -64,12 +77,7 @@ fn sample_book_is_processed_end_to_end_with_checked_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let input = book_with_bad_files(tmp.path());
     let out = tmp.path().join("out");
-    run_ok(
-        sohoa()
-            .args(["process", "--no-progress", "--out"])
-            .arg(&out)
-            .arg(&input),
-    );
+    process_into(&input, &out, &[], &[]);
     let book = out.join("ks-1983");
 
     // A result for every file; broken files are errors with the decoder's reason.
@@ -154,23 +162,11 @@ fn second_run_reads_nothing_again_and_a_killed_run_resumes_to_the_same_outputs()
     copy_dir(&samples().join("books"), &input);
     let full = tmp.path().join("full");
     let env = [("SOURCE_DATE_EPOCH", "1700000000")];
-    run_ok(
-        sohoa()
-            .envs(env)
-            .args(["process", "--no-progress", "-j", "1", "--out"])
-            .arg(&full)
-            .arg(&input),
-    );
+    process_into(&input, &full, &["-j", "1"], &env);
 
     // Again over the same input: nothing is read again, outputs stay the same.
     let before = snapshot(&full);
-    run_ok(
-        sohoa()
-            .envs(env)
-            .args(["process", "--no-progress", "-j", "1", "--out"])
-            .arg(&full)
-            .arg(&input),
-    );
+    process_into(&input, &full, &["-j", "1"], &env);
     let report = read_json(&full.join("report.json"));
     assert_eq!(report["pages_processed"], 0);
     assert_eq!(report["pages_skipped"], 4);
@@ -195,13 +191,7 @@ fn second_run_reads_nothing_again_and_a_killed_run_resumes_to_the_same_outputs()
     child.wait().unwrap();
     let done_before = std::fs::read_dir(&pages).map(|d| d.count()).unwrap_or(0);
     assert!(done_before < 5, "the run was not interrupted");
-    run_ok(
-        sohoa()
-            .envs(env)
-            .args(["process", "--no-progress", "-j", "1", "--out"])
-            .arg(&part)
-            .arg(&input),
-    );
+    process_into(&input, &part, &["-j", "1"], &env);
     assert_eq!(snapshot(&full), snapshot(&part));
 }
 
@@ -386,12 +376,7 @@ fn scans_in_every_supported_encoding_are_read() {
     rgb.save(book.join("e-colour.jpg")).unwrap();
 
     let out = tmp.path().join("out");
-    run_ok(
-        sohoa()
-            .args(["process", "--no-progress", "--dpi", "150", "--out"])
-            .arg(&out)
-            .arg(tmp.path().join("in")),
-    );
+    process_into(&tmp.path().join("in"), &out, &["--dpi", "150"], &[]);
     let pages = out.join("formats").join("pages");
     let names = [
         "a-bilevel",
@@ -438,12 +423,7 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
     let mut sizes = Vec::new();
     for mode in ["original", "enhanced", "bilevel"] {
         let out = tmp.path().join(mode);
-        run_ok(
-            sohoa()
-                .args(["process", "--no-progress", "--pdf-image", mode, "--out"])
-                .arg(&out)
-                .arg(&input),
-        );
+        process_into(&input, &out, &["--pdf-image", mode], &[]);
         let book = out.join("ks-1983");
         let pdf = book.join("ks-1983.pdf");
         let report = page_validation::validate_pdf(&pdf, &opts).unwrap();
@@ -481,12 +461,7 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
     }
     // Declared PDF/A-2u on request, and valid as such.
     let u = tmp.path().join("u");
-    run_ok(
-        sohoa()
-            .args(["process", "--no-progress", "--pdfa-u", "--no-record-pdfs", "--out"])
-            .arg(&u)
-            .arg(&input),
-    );
+    process_into(&input, &u, &["--pdfa-u", "--no-record-pdfs"], &[]);
     let opts_u = page_validation::ValidationOptions::default().profile(page_validation::ValidationProfile::PdfA2u);
     let report = page_validation::validate_pdf(u.join("ks-1983/ks-1983.pdf"), &opts_u).unwrap();
     assert!(report.is_compliant, "2u: {:#?}", report.failures);
@@ -707,12 +682,7 @@ fn a_torn_away_page_a_blank_page_and_a_photo_are_not_eligible_with_reasons() {
     let blank = image::GrayImage::from_pixel(1200, 900, image::Luma([228]));
     std::fs::write(book.join("blank.png"), encode(&blank, "blank.png", 150.0)).unwrap();
     let out = tmp.path().join("out");
-    run_ok(
-        sohoa()
-            .args(["process", "--no-progress", "--out"])
-            .arg(&out)
-            .arg(tmp.path().join("in")),
-    );
+    process_into(&tmp.path().join("in"), &out, &[], &[]);
     let torn = read_json(&out.join("damaged/pages/torn.json"));
     assert_eq!(torn["status"], "not_eligible", "{}", torn["reasons"]);
     assert!(
@@ -740,12 +710,7 @@ fn an_oversized_strip_is_read_at_reduced_size_and_its_pdf_stays_valid() {
     });
     strip.save(book.join("strip.png")).unwrap();
     let out = tmp.path().join("out");
-    run_ok(
-        sohoa()
-            .args(["process", "--no-progress", "--dpi", "150", "--out"])
-            .arg(&out)
-            .arg(tmp.path().join("in")),
-    );
+    process_into(&tmp.path().join("in"), &out, &["--dpi", "150"], &[]);
     let p = read_json(&out.join("strip/pages/strip.json"));
     assert!(p["size"][0].as_u64().unwrap() <= 30_000, "{}", p["size"]);
     assert_eq!(p["source_size"][0], 40_000);
