@@ -217,12 +217,12 @@ pub fn record_file_name(book_type: &str, book_year: &str, book_number: &str, rec
 
 /// The book's year: the registration year most of its records share.
 pub fn book_year(pages: &[PageResult]) -> Option<u32> {
-    let records: Vec<RecordResult> = pages
-        .iter()
-        .filter(|p| p.status == PageStatus::Ok)
-        .flat_map(|p| p.records.iter().cloned())
-        .collect();
-    crate::fields::page_year(&records)
+    crate::fields::page_year(
+        pages
+            .iter()
+            .filter(|p| p.status == PageStatus::Ok)
+            .flat_map(|p| &p.records),
+    )
 }
 
 /// A zip (stored, no compression: PDFs are compressed already) of named files.

@@ -576,7 +576,9 @@ fn write_book_outputs(
     let mut listed: Vec<PathBuf> = vec!["records.xlsx".into(), "records.csv".into()];
 
     // The PDF pages, in the mode asked for.
-    let mut pdf_pages: Vec<(usize, PdfPage)> = Vec::new();
+    // The PDF pages, and for each the index of its page result.
+    let mut pdf_pages: Vec<PdfPage> = Vec::new();
+    let mut of_result: Vec<usize> = Vec::new();
     for (i, p) in pages.iter().enumerate() {
         let Some(img) = &p.image else { continue };
         let path = book_dir.join(img);
@@ -597,7 +599,8 @@ fn write_book_outputs(
                 source,
             }
         })?;
-        pdf_pages.push((i, page));
+        pdf_pages.push(page);
+        of_result.push(i);
     }
     let pdf_name = format!("{book}.pdf");
     let pdf_path = book_dir.join(&pdf_name);
@@ -608,15 +611,14 @@ fn write_book_outputs(
         let info = DocInfo {
             title: format!("{book}: pages 1–{}", pages.len()),
             description: format!("Book {book}, {} page images with OCR text", pdf_pages.len()),
-            sources: pdf_pages
+            sources: of_result
                 .iter()
-                .map(|(i, _)| format!("{} sha256:{}", pages[*i].source, pages[*i].sha256))
+                .map(|&i| format!("{} sha256:{}", pages[i].source, pages[i].sha256))
                 .collect(),
             created_unix: created,
             unicode_level: opts.pdfa_u,
         };
-        let all: Vec<PdfPage> = pdf_pages.iter().map(|(_, p)| p.clone()).collect();
-        write_checked_pdf(book, &pdf_path, &all, &info)?;
+        write_checked_pdf(book, &pdf_path, &pdf_pages, &info)?;
         listed.push(pdf_name.into());
     }
 
@@ -630,8 +632,8 @@ fn write_book_outputs(
             .or_else(|| archive::book_year(pages).map(|y| y.to_string()))
             .unwrap_or_else(|| "0000".to_string());
         let mut used = std::collections::HashSet::new();
-        for (i, page) in &pdf_pages {
-            let p = &pages[*i];
+        for (page, &i) in pdf_pages.iter().zip(&of_result) {
+            let p = &pages[i];
             if p.status != PageStatus::Ok {
                 continue;
             }

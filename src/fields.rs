@@ -273,7 +273,7 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
 }
 
 /// The registration year most records of a page share.
-pub fn page_year(records: &[RecordResult]) -> Option<u32> {
+pub fn page_year<'a>(records: impl IntoIterator<Item = &'a RecordResult>) -> Option<u32> {
     let mut votes: std::collections::BTreeMap<u32, usize> = Default::default();
     for r in records {
         if let Some(d) = r.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value)) {

@@ -257,10 +257,16 @@ pub fn write_pdfa(pages: &[PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfError
                 });
             }
         }
-        let (stored, png_rows) = match &page.image {
-            PageImage::Jpeg { data, .. } | PageImage::Group4(data) => (no_trailing_cr(data.clone()), None),
-            PageImage::Gray(v) => deflate_image(v, page.width as usize, 1),
-            PageImage::Rgb(v) => deflate_image(v, page.width as usize * 3, 3),
+        let (stored, png_rows): (std::borrow::Cow<[u8]>, _) = match &page.image {
+            PageImage::Jpeg { data, .. } | PageImage::Group4(data) => (no_trailing_cr(data), None),
+            PageImage::Gray(v) => {
+                let (z, rows) = deflate_image(v, page.width as usize, 1);
+                (z.into(), rows)
+            }
+            PageImage::Rgb(v) => {
+                let (z, rows) = deflate_image(v, page.width as usize * 3, 3);
+                (z.into(), rows)
+            }
         };
         let sha = crate::ingest::sha256_hex(&stored);
         let mut img = pdf.image_xobject(image_id, &stored);
@@ -419,11 +425,14 @@ fn deflate_image(samples: &[u8], row_bytes: usize, bpp: usize) -> (Vec<u8>, Opti
 
 /// Data written raw (JPEG, G4) gets a padding byte when it ends in a carriage return (see
 /// [`deflate`]); decoders stop at their end marker and ignore it.
-fn no_trailing_cr(mut data: Vec<u8>) -> Vec<u8> {
+fn no_trailing_cr(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if data.last() == Some(&b'\r') {
-        data.push(0);
+        let mut padded = data.to_vec();
+        padded.push(0);
+        padded.into()
+    } else {
+        data.into()
     }
-    data
 }
 
 /// ToUnicode CMap for Identity-H codes that are UTF-16 code units (BMP, no surrogates).
@@ -579,7 +588,7 @@ mod tests {
             assert_eq!(back.len(), data.len() + 10);
         }
         assert!(hits > 0, "no input ended in CR: the test proves nothing");
-        assert_eq!(no_trailing_cr(vec![1, b'\r']), vec![1, b'\r', 0]);
+        assert_eq!(no_trailing_cr(&[1, b'\r']).as_ref(), &[1, b'\r', 0]);
     }
 
     #[test]
