@@ -193,14 +193,14 @@ pub fn record_file_name(book_type: &str, book_year: &str, book_number: &str, rec
     let date = rec
         .fields
         .get("ngayDangKy")
-        .and_then(|f| crate::fields::parse_date(&f.value))
+        .and_then(|f| crate::fields::parse_date(f.final_value()))
         .and_then(|d| Some(format!("{:04}-{:02}-{:02}", d.year, d.month?, d.day?)))
         .unwrap_or_else(|| "0000-00-00".to_string());
     let so = rec
         .fields
         .get("so")
         .map(|f| {
-            f.value
+            f.final_value()
                 .split('/')
                 .next()
                 .unwrap_or("")
@@ -220,7 +220,7 @@ pub fn book_year(pages: &[PageResult]) -> Option<u32> {
     crate::fields::page_year(
         pages
             .iter()
-            .filter(|p| p.status == PageStatus::Ok)
+            .filter(|p| p.final_status() == PageStatus::Ok)
             .flat_map(|p| &p.records),
     )
 }

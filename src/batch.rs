@@ -269,9 +269,13 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
                 })?);
             }
         }
+        // Corrections made in review apply to the outputs (and to pages read again).
+        for i in crate::review::apply_journal(&book_dir, &mut pages) {
+            write_page(&book_dir, &pages[i])?;
+        }
         for p in &pages {
-            *status_counts.entry(p.status.as_str().to_string()).or_default() += 1;
-            if p.status == PageStatus::Ok {
+            *status_counts.entry(p.final_status().as_str().to_string()).or_default() += 1;
+            if p.final_status() == PageStatus::Ok {
                 records += p.records.len();
             }
         }
@@ -434,6 +438,7 @@ fn run_file(
         records: Vec::new(),
         words: Vec::new(),
         image: None,
+        review: None,
     };
     let frames_n = job.names.len() as u32;
     let decoded = std::fs::read(&job.path).map_err(DecodeError::from).and_then(|bytes| {
@@ -634,7 +639,7 @@ fn write_book_outputs(
         let mut used = std::collections::HashSet::new();
         for (page, &i) in pdf_pages.iter().zip(&of_result) {
             let p = &pages[i];
-            if p.status != PageStatus::Ok {
+            if p.final_status() != PageStatus::Ok {
                 continue;
             }
             for rec in &p.records {
@@ -706,7 +711,7 @@ fn write_checked_pdf(book: &str, path: &Path, pages: &[PdfPage], info: &DocInfo)
 
 /// The creation time written into PDFs: `SOURCE_DATE_EPOCH` when set (reproducible
 /// output), otherwise now.
-fn created_time() -> i64 {
+pub fn created_time() -> i64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.parse().ok())

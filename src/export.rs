@@ -2,7 +2,7 @@
 //! "DL Import": STT + the template's columns, all cells text) and the same rows as
 //! `records.csv` (UTF-8 with a byte-order mark so that Excel opens it as UTF-8).
 
-use crate::model::{PageResult, PageStatus};
+use crate::model::{PageResult, PageStatus, Signature};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
 
 /// One exported row: the record's values by export column, plus where it came from.
@@ -16,6 +16,8 @@ pub struct ExportRow {
     pub row: u32,
     /// Field ids that deserve a look.
     pub doubtful: Vec<String>,
+    /// Who confirmed the row in review, and when (`None`: not confirmed yet).
+    pub confirmed: Option<Signature>,
 }
 
 /// Why an export failed.
@@ -27,22 +29,24 @@ pub enum ExportError {
     Xlsx(#[from] XlsxError),
 }
 
-/// Builds the export rows of a book from its page results, in page and row order.
+/// Builds the export rows of a book from its page results, in page and row order: the
+/// records of pages whose final status is `ok`, with the reviewed values where an officer
+/// corrected them.
 pub fn rows_for_book(pages: &[PageResult], columns: &[String], book_type: &str) -> Vec<ExportRow> {
     let mut rows = Vec::new();
-    for page in pages.iter().filter(|p| p.status == PageStatus::Ok) {
+    for page in pages.iter().filter(|p| p.final_status() == PageStatus::Ok) {
         for rec in &page.records {
             let values = columns
                 .iter()
                 .map(|c| match rec.fields.get(c) {
-                    Some(f) => f.value.clone(),
+                    Some(f) => f.final_value().to_string(),
                     None => default_value(c, book_type, page),
                 })
                 .collect();
             let doubtful = rec
                 .fields
                 .iter()
-                .filter(|(_, f)| !f.flags.is_empty() && f.flags != ["empty"])
+                .filter(|(_, f)| f.doubtful())
                 .map(|(k, _)| k.clone())
                 .collect();
             rows.push(ExportRow {
@@ -50,6 +54,7 @@ pub fn rows_for_book(pages: &[PageResult], columns: &[String], book_type: &str) 
                 page: page.name.clone(),
                 row: rec.row,
                 doubtful,
+                confirmed: rec.accepted.clone(),
             });
         }
     }
@@ -66,7 +71,7 @@ fn default_value(column: &str, book_type: &str, page: &PageResult) -> String {
 }
 
 /// Writes the workbook: "DL Import" in the Ministry's layout, and "Kiểm tra" listing
-/// each row's source page and doubtful fields.
+/// each row's source page, doubtful fields and review state (confirmed by whom and when).
 /// `created` (Unix seconds) is written as the workbook's creation time, so that the same
 /// records give the same file.
 pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Result<Vec<u8>, ExportError> {
@@ -97,7 +102,18 @@ pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Resul
     }
     {
         let ws = wb.add_worksheet().set_name("Kiểm tra")?;
-        for (c, h) in ["STT", "trang", "hàng", "cần kiểm tra"].iter().enumerate() {
+        for (c, h) in [
+            "STT",
+            "trang",
+            "hàng",
+            "cần kiểm tra",
+            "đã duyệt",
+            "người duyệt",
+            "thời điểm",
+        ]
+        .iter()
+        .enumerate()
+        {
             ws.write_string_with_format(0, c as u16, *h, &bold)?;
         }
         for (r, row) in rows.iter().enumerate() {
@@ -106,6 +122,16 @@ pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Resul
             ws.write_string(r, 1, &row.page)?;
             ws.write_number(r, 2, row.row as f64)?;
             ws.write_string(r, 3, row.doubtful.join(", "))?;
+            match &row.confirmed {
+                Some(s) => {
+                    ws.write_string(r, 4, "x")?;
+                    ws.write_string(r, 5, &s.by)?;
+                    ws.write_string(r, 6, &s.at)?;
+                }
+                None => {
+                    ws.write_string(r, 4, "")?;
+                }
+            }
         }
     }
     Ok(wb.save_to_buffer()?)
@@ -154,6 +180,7 @@ mod tests {
             page: "p1".into(),
             row: 1,
             doubtful: vec![],
+            confirmed: None,
         }];
         let csv = String::from_utf8(write_csv(&rows, &cols)).unwrap();
         assert_eq!(

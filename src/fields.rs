@@ -204,6 +204,7 @@ pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vo
         confidence: ocr_conf.clamp(0.0, 1.0),
         bbox,
         flags,
+        review: None,
     };
     settle_confidence(&mut f);
     f
@@ -373,6 +374,7 @@ mod tests {
                     row: i as u32 + 1,
                     bbox: [0; 4],
                     fields: Default::default(),
+                    accepted: None,
                 };
                 r.fields.insert(
                     "so".into(),
@@ -396,6 +398,7 @@ mod tests {
             row: 1,
             bbox: [0; 4],
             fields: Default::default(),
+            accepted: None,
         };
         r.fields.insert(
             "so".into(),

@@ -23,6 +23,7 @@ pub mod ocr;
 pub mod pdf;
 pub mod pipeline;
 pub mod restore;
+pub mod review;
 pub mod synth;
 pub mod template;
 pub mod verify;

@@ -118,6 +118,27 @@ enum Command {
         #[arg(long)]
         dpi: Option<f32>,
     },
+    /// Review the pre-filled records in a browser: a local web server over a processed
+    /// output folder.
+    ///
+    /// Prints the address to open (with its access token). Every correction, confirmation
+    /// and eligibility decision is written to OUT/<book>/review.jsonl before it is
+    /// acknowledged and applied to the page results; "Export" rewrites records.xlsx and
+    /// records.csv from the reviewed values. Stop with Ctrl+C: nothing is lost.
+    Review {
+        /// Output folder of `sohoa process`.
+        out: PathBuf,
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8377)]
+        port: u16,
+        /// Address to listen on. The default serves this computer only; another address
+        /// (e.g. 0.0.0.0) exposes the records to the network, still behind the token.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Reviewer's name recorded with every change (default: the login name).
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Compare processed results with synthetic ground truth: records found, field CER.
     Eval {
         /// Output folder of `sohoa process`.
@@ -266,6 +287,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for f in files {
                 println!("{}", f.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Review { out, port, bind, user } => {
+            if !out.is_dir() {
+                anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
+            }
+            let user = user
+                .or_else(|| std::env::var("USER").ok())
+                .or_else(|| std::env::var("USERNAME").ok())
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| "reviewer".to_string());
+            let session = sohoa::review::server::Session::start(&sohoa::review::server::ServeOptions {
+                out,
+                bind,
+                port,
+                user: user.clone(),
+                token: None,
+            })?;
+            for (book, pages) in session.books() {
+                eprintln!("sohoa: book {book}: {pages} pages");
+            }
+            eprintln!("sohoa: reviewing as {user}; open this address in a browser (Ctrl+C to stop):");
+            println!("{}", session.url());
+            use std::io::Write;
+            std::io::stdout().flush()?;
+            session.run();
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval { out, truth, max_cer } => {

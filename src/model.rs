@@ -46,6 +46,53 @@ pub struct FieldResult {
     pub bbox: BBox,
     /// Why the field deserves a look (`low_confidence`, `invalid_date`, …).
     pub flags: Vec<String>,
+    /// An officer's correction (the OCR's `text` and `value` stay as they were read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<FieldReview>,
+}
+
+impl FieldResult {
+    /// The value to export: the officer's correction when there is one, else the OCR's.
+    pub fn final_value(&self) -> &str {
+        self.review.as_ref().map_or(&self.value, |r| &r.value)
+    }
+
+    /// True when an officer should look at the field: a flag other than `empty`, and no
+    /// correction made yet.
+    pub fn doubtful(&self) -> bool {
+        self.review.is_none() && self.flags.iter().any(|f| f != "empty")
+    }
+}
+
+/// Who changed something during review, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// The reviewer's name.
+    pub by: String,
+    /// When, RFC 3339 UTC (`2026-11-22T10:31:02Z`).
+    pub at: String,
+}
+
+/// An officer's correction of a field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldReview {
+    /// The corrected value (NFC).
+    pub value: String,
+    /// Who made it, and when.
+    #[serde(flatten)]
+    pub signed: Signature,
+}
+
+/// An officer's verdict on a page, overriding the pipeline's `status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageReview {
+    /// `ok` or `not_eligible`.
+    pub status: PageStatus,
+    /// Why (required for `not_eligible`).
+    pub reason: String,
+    /// Who decided, and when.
+    #[serde(flatten)]
+    pub signed: Signature,
 }
 
 /// One record (a table row of a ledger book).
@@ -57,6 +104,9 @@ pub struct RecordResult {
     pub bbox: BBox,
     /// Field id (Ministry template id) → field.
     pub fields: BTreeMap<String, FieldResult>,
+    /// Set when an officer confirmed the record in review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Signature>,
 }
 
 /// Measures of how readable the restored page is; eligibility is judged on them.
@@ -139,4 +189,18 @@ pub struct PageResult {
     pub words: Vec<WordBox>,
     /// The restored page image, relative to the book folder (absent for `error` pages).
     pub image: Option<String>,
+    /// An officer's verdict on the page, when one was given in review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<PageReview>,
+}
+
+impl PageResult {
+    /// The verdict that counts: the officer's when given, else the pipeline's.
+    pub fn final_status(&self) -> PageStatus {
+        match (&self.review, self.status) {
+            (_, PageStatus::Error) => PageStatus::Error,
+            (Some(r), _) => r.status,
+            (None, s) => s,
+        }
+    }
 }

@@ -177,6 +177,7 @@ pub fn read_page(
                 row: read.records.len() as u32 + 1,
                 bbox: row_box,
                 fields: fields_map,
+                accepted: None,
             });
             push_line(&mut lines, &row_words);
             read.words.extend(row_words);

@@ -1,60 +1,12 @@
 //! End-to-end tests: the real binary, real Tesseract, real files, an independent PDF/A
 //! validator and poppler's text extraction.
 
+mod common;
+
+use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn sohoa() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sohoa"));
-    c.env("OMP_THREAD_LIMIT", "1");
-    c
-}
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("sohoa runs");
-    assert!(
-        out.status.success(),
-        "sohoa failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs `sohoa process --no-progress EXTRA --out OUT INPUT` and checks it succeeded.
-fn process_into(input: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) {
-    run_ok(
-        sohoa()
-            .envs(env.iter().copied())
-            .args(["process", "--no-progress"])
-            .args(extra)
-            .arg("--out")
-            .arg(out)
-            .arg(input),
-    );
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("valid JSON")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
+use std::process::Command;
 
 /// The sample book plus the bad inputs a batch meets in the field.
 fn book_with_bad_files(dir: &Path) -> PathBuf {

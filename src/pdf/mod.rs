@@ -479,7 +479,7 @@ fn srgb_profile() -> Vec<u8> {
 }
 
 /// (year, month, day, hour, minute, second) in UTC from Unix seconds.
-fn civil(unix: i64) -> (i32, u8, u8, u8, u8, u8) {
+pub fn civil(unix: i64) -> (i32, u8, u8, u8, u8, u8) {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     // Howard Hinnant's days-to-civil.

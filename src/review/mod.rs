@@ -1,0 +1,473 @@
+//! Review: officers confirm or correct the pre-filled records.
+//!
+//! Every change an officer makes is one line of the book's append-only journal
+//! (`OUT/<book>/review.jsonl`, see [`JOURNAL`]), flushed to disk before the change is
+//! acknowledged. The page results are then rewritten (atomically) with the change applied:
+//! a field's correction sits beside the OCR's `text` and `value`, signed with who and when.
+//! The journal is the source of truth: replaying it over freshly read page results gives
+//! the same reviewed state, which is what [`apply_journal`] does for `sohoa process` and
+//! for the review server at start (a crash between the journal write and the page rewrite
+//! loses nothing).
+//!
+//! [`server`] is the local web server behind `sohoa review`.
+
+pub mod server;
+
+use crate::model::{FieldResult, FieldReview, PageResult, PageReview, PageStatus, Signature};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use unicode_normalization::UnicodeNormalization;
+
+/// File name of a book's review journal, in the book's output folder.
+pub const JOURNAL: &str = "review.jsonl";
+
+/// One line of the journal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// Who.
+    pub by: String,
+    /// The page's `name`.
+    pub page: String,
+    /// The page source's SHA-256 when the change was made: a change is not applied to a
+    /// page read from a different file.
+    pub sha256: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// A change made in review.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// A field's value set by hand (NFC). Setting it back to the OCR's value removes the
+    /// correction.
+    Field {
+        /// The record's `row`.
+        row: u32,
+        /// Field id.
+        field: String,
+        /// The new value.
+        value: String,
+    },
+    /// A record confirmed (or the confirmation withdrawn).
+    Accept {
+        /// The record's `row`.
+        row: u32,
+        /// Confirmed or not.
+        accepted: bool,
+    },
+    /// The page judged eligible (`ok`) or `not_eligible` by the officer.
+    Status {
+        /// `ok` or `not_eligible`.
+        status: PageStatus,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why a change cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReviewError {
+    /// No page of that name in the book.
+    #[error("no page {0:?} in this book")]
+    NoPage(String),
+    /// The page has no record with that row number.
+    #[error("page {page:?} has no record {row}")]
+    NoRecord {
+        /// Page name.
+        page: String,
+        /// Row asked for.
+        row: u32,
+    },
+    /// The field is not one of the page's columns.
+    #[error("{field:?} is not a column of page {page:?}")]
+    NoField {
+        /// Page name.
+        page: String,
+        /// Field asked for.
+        field: String,
+    },
+    /// A page that could not be decoded cannot be reviewed.
+    #[error("page {0:?} could not be decoded; there is nothing to review")]
+    ErrorPage(String),
+    /// Marking a page not eligible needs a reason.
+    #[error("a reason is needed to mark a page not eligible")]
+    NoReason,
+    /// `error` is the decoder's verdict, not a review decision.
+    #[error("a page can be marked `ok` or `not_eligible` only")]
+    BadStatus,
+    /// The journal or a page file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Applies one change to a page; checks it first, so a change that cannot apply leaves
+/// the page as it was.
+pub fn apply(page: &mut PageResult, entry: &Entry) -> Result<(), ReviewError> {
+    if page.status == PageStatus::Error {
+        return Err(ReviewError::ErrorPage(page.name.clone()));
+    }
+    let signed = Signature {
+        by: entry.by.clone(),
+        at: entry.at.clone(),
+    };
+    match &entry.change {
+        Change::Field { row, field, value } => {
+            if !page.columns.iter().any(|c| c == field) {
+                return Err(ReviewError::NoField {
+                    page: page.name.clone(),
+                    field: field.clone(),
+                });
+            }
+            let rec = record_mut(page, *row)?;
+            let f = rec.fields.entry(field.clone()).or_insert_with(|| FieldResult {
+                text: String::new(),
+                value: String::new(),
+                confidence: 0.0,
+                bbox: [0, 0, 0, 0],
+                flags: vec!["empty".to_string()],
+                review: None,
+            });
+            let value = clean_value(value);
+            f.review = (value != f.value).then_some(FieldReview { value, signed });
+        }
+        Change::Accept { row, accepted } => {
+            let rec = record_mut(page, *row)?;
+            rec.accepted = accepted.then_some(signed);
+        }
+        Change::Status { status, reason } => {
+            let reason = clean_value(reason);
+            match status {
+                PageStatus::Error => return Err(ReviewError::BadStatus),
+                PageStatus::NotEligible if reason.is_empty() => return Err(ReviewError::NoReason),
+                _ => {}
+            }
+            page.review = Some(PageReview {
+                status: *status,
+                reason,
+                signed,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn record_mut(page: &mut PageResult, row: u32) -> Result<&mut crate::model::RecordResult, ReviewError> {
+    let name = page.name.clone();
+    page.records
+        .iter_mut()
+        .find(|r| r.row == row)
+        .ok_or(ReviewError::NoRecord { page: name, row })
+}
+
+/// NFC, spaces collapsed, no control characters: what a typed value is stored as.
+pub fn clean_value(s: &str) -> String {
+    let s: String = s.nfc().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads a book's journal. A last line cut short by a crash is ignored; so is any line
+/// that does not parse (reported in the second value).
+pub fn read_journal(book_dir: &Path) -> (Vec<Entry>, usize) {
+    let Ok(text) = std::fs::read_to_string(book_dir.join(JOURNAL)) else {
+        return (Vec::new(), 0);
+    };
+    let mut bad = 0;
+    let entries = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| match serde_json::from_str(l) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                bad += 1;
+                None
+            }
+        })
+        .collect();
+    (entries, bad)
+}
+
+/// Appends one entry to the book's journal and flushes it to disk before returning.
+pub fn append_journal(book_dir: &Path, entry: &Entry) -> Result<(), ReviewError> {
+    let path = book_dir.join(JOURNAL);
+    let io = |source| ReviewError::Io {
+        path: path.clone(),
+        source,
+    };
+    let existed = path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io)?;
+    // A line cut short by a crash must not swallow this one.
+    let len = f.metadata().map_err(io)?.len();
+    let mut line = String::new();
+    if len > 0 && !ends_with_newline(&path, len) {
+        line.push('\n');
+    }
+    line.push_str(&serde_json::to_string(entry).expect("entry serializes"));
+    line.push('\n');
+    f.write_all(line.as_bytes()).map_err(io)?;
+    f.sync_data().map_err(io)?;
+    if !existed {
+        // The new directory entry must reach the disk too.
+        if let Ok(d) = std::fs::File::open(book_dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn ends_with_newline(path: &Path, len: u64) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return true;
+    };
+    let mut b = [0u8; 1];
+    f.seek(SeekFrom::Start(len - 1)).is_ok() && f.read_exact(&mut b).is_ok() && b[0] == b'\n'
+}
+
+/// Replays the book's journal over its page results (in journal order; entries for
+/// another version of a page's file, or that no longer apply, are skipped). Returns the
+/// indices of the pages that changed.
+pub fn apply_journal(book_dir: &Path, pages: &mut [PageResult]) -> Vec<usize> {
+    let (entries, _) = read_journal(book_dir);
+    let mut changed = Vec::new();
+    for e in &entries {
+        if let Some(i) = pages.iter().position(|p| p.name == e.page && p.sha256 == e.sha256) {
+            let before = pages[i].clone();
+            if apply(&mut pages[i], e).is_ok() && pages[i] != before && !changed.contains(&i) {
+                changed.push(i);
+            }
+        }
+    }
+    changed.sort_unstable();
+    changed
+}
+
+/// Counts for a book's progress line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Pages in the book.
+    pub pages: usize,
+    /// Pages whose final status is `not_eligible`.
+    pub not_eligible: usize,
+    /// Pages that could not be decoded.
+    pub errors: usize,
+    /// Records on eligible pages.
+    pub records: usize,
+    /// Of those, confirmed.
+    pub accepted: usize,
+    /// Of those, not confirmed yet.
+    pub to_check: usize,
+    /// Of those not confirmed, records with a doubtful field.
+    pub doubtful: usize,
+}
+
+/// Progress of a book's review.
+pub fn progress(pages: &[PageResult]) -> Progress {
+    let mut p = Progress {
+        pages: pages.len(),
+        ..Default::default()
+    };
+    for page in pages {
+        match page.final_status() {
+            PageStatus::Error => p.errors += 1,
+            PageStatus::NotEligible => p.not_eligible += 1,
+            PageStatus::Ok => {
+                for r in &page.records {
+                    p.records += 1;
+                    if r.accepted.is_some() {
+                        p.accepted += 1;
+                    } else {
+                        p.to_check += 1;
+                        if r.fields.values().any(FieldResult::doubtful) {
+                            p.doubtful += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    p
+}
+
+/// Now as RFC 3339 UTC, to the second.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// Unix seconds as RFC 3339 UTC (`1970-01-01T00:00:00Z`).
+pub fn rfc3339(secs: i64) -> String {
+    let (y, mo, d, h, mi, s) = crate::pdf::civil(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RecordResult;
+    use std::collections::BTreeMap;
+
+    fn page() -> PageResult {
+        let field = |v: &str, flags: &[&str]| FieldResult {
+            text: v.to_string(),
+            value: v.to_string(),
+            confidence: 0.9,
+            bbox: [0, 0, 10, 10],
+            flags: flags.iter().map(|s| s.to_string()).collect(),
+            review: None,
+        };
+        let mut fields = BTreeMap::new();
+        fields.insert("nksHoTen".to_string(), field("Đăng Văn A", &["low_confidence"]));
+        fields.insert("so".to_string(), field("01/1983", &[]));
+        let json = serde_json::json!({
+            "source": "p1.png", "book": "b", "page": 1, "name": "p1", "sha256": "aa",
+            "status": "ok", "reasons": [], "skew_deg": 0.0, "dpi": 150.0, "size": [10, 10],
+            "text": "", "quality": {"missing_fraction": 0.0, "ink_fraction": 0.1, "contrast": 90.0, "ocr_confidence": 0.9},
+            "table": null, "columns": ["so", "nksHoTen", "ghiChu"], "column_mapping": "header",
+            "records": [], "words": [], "image": "images/p1.jpg"
+        });
+        let mut p: PageResult = serde_json::from_value(json).unwrap();
+        p.records.push(RecordResult {
+            row: 1,
+            bbox: [0, 0, 10, 10],
+            fields,
+            accepted: None,
+        });
+        p
+    }
+
+    fn entry(change: Change) -> Entry {
+        Entry {
+            at: "2026-11-22T10:00:00Z".into(),
+            by: "lan".into(),
+            page: "p1".into(),
+            sha256: "aa".into(),
+            change,
+        }
+    }
+
+    #[test]
+    fn correction_keeps_the_ocr_text_and_is_nfc() {
+        let mut p = page();
+        let e = entry(Change::Field {
+            row: 1,
+            field: "nksHoTen".into(),
+            value: "Đa\u{306}\u{323}ng  Văn A".into(), // "Đặng" typed as base letter + combining marks
+        });
+        apply(&mut p, &e).unwrap();
+        let f = &p.records[0].fields["nksHoTen"];
+        assert_eq!(f.text, "Đăng Văn A");
+        assert_eq!(f.final_value(), "Đặng Văn A");
+        assert_eq!(f.review.as_ref().unwrap().signed.by, "lan");
+        assert!(!f.doubtful());
+        // Setting the OCR's value again removes the correction.
+        let back = entry(Change::Field {
+            row: 1,
+            field: "nksHoTen".into(),
+            value: "Đăng Văn A".into(),
+        });
+        apply(&mut p, &back).unwrap();
+        assert!(p.records[0].fields["nksHoTen"].review.is_none());
+    }
+
+    #[test]
+    fn bad_changes_are_refused_and_leave_the_page_alone() {
+        let mut p = page();
+        let before = p.clone();
+        let field = |row: u32, field: &str| {
+            entry(Change::Field {
+                row,
+                field: field.into(),
+                value: "x".into(),
+            })
+        };
+        assert!(matches!(
+            apply(&mut p, &field(2, "so")),
+            Err(ReviewError::NoRecord { .. })
+        ));
+        assert!(matches!(
+            apply(&mut p, &field(1, "../x")),
+            Err(ReviewError::NoField { .. })
+        ));
+        let no_reason = entry(Change::Status {
+            status: PageStatus::NotEligible,
+            reason: " ".into(),
+        });
+        assert!(matches!(apply(&mut p, &no_reason), Err(ReviewError::NoReason)));
+        assert_eq!(p, before);
+        // A column the OCR left without a cell can still be filled.
+        apply(&mut p, &field(1, "ghiChu")).unwrap();
+        assert_eq!(p.records[0].fields["ghiChu"].final_value(), "x");
+    }
+
+    #[test]
+    fn journal_replays_and_survives_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let e1 = entry(Change::Accept { row: 1, accepted: true });
+        append_journal(dir.path(), &e1).unwrap();
+        // A crash in the middle of a write leaves half a line behind.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(JOURNAL))
+            .unwrap();
+        f.write_all(br#"{"at":"2026-11-22T10:00:01Z","by":"lan","pa"#).unwrap();
+        drop(f);
+        let e2 = entry(Change::Status {
+            status: PageStatus::NotEligible,
+            reason: "rách mất nửa trang".into(),
+        });
+        append_journal(dir.path(), &e2).unwrap();
+        let (entries, bad) = read_journal(dir.path());
+        assert_eq!(entries, vec![e1, e2]);
+        assert_eq!(bad, 1);
+
+        let mut pages = vec![page()];
+        assert_eq!(apply_journal(dir.path(), &mut pages), vec![0]);
+        assert!(pages[0].records[0].accepted.is_some());
+        assert_eq!(pages[0].final_status(), PageStatus::NotEligible);
+        let prog = progress(&pages);
+        assert_eq!((prog.not_eligible, prog.records), (1, 0));
+        // A page read from a different file is left alone.
+        let mut other = vec![page()];
+        other[0].sha256 = "bb".into();
+        assert!(apply_journal(dir.path(), &mut other).is_empty());
+    }
+
+    #[test]
+    fn progress_counts_records_to_check() {
+        let mut p = page();
+        let mut q = p.clone();
+        q.records[0].fields.get_mut("nksHoTen").unwrap().flags.clear();
+        q.name = "p2".into();
+        apply(&mut p, &entry(Change::Accept { row: 1, accepted: true })).unwrap();
+        let prog = progress(&[p, q]);
+        assert_eq!(
+            (prog.records, prog.accepted, prog.to_check, prog.doubtful),
+            (2, 1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_343_462), "2026-11-22T10:31:02Z");
+    }
+}

@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The sohoa binary, with OpenMP limited to one thread as the binary itself would ask.
+pub fn sohoa() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sohoa"));
+    c.env("OMP_THREAD_LIMIT", "1");
+    c
+}
+
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("sohoa runs");
+    assert!(
+        out.status.success(),
+        "sohoa failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `sohoa process --no-progress EXTRA --out OUT INPUT` and checks it succeeded.
+pub fn process_into(input: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) {
+    run_ok(
+        sohoa()
+            .envs(env.iter().copied())
+            .args(["process", "--no-progress"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .arg(input),
+    );
+}
+
+pub fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("valid JSON")
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
