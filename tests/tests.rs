@@ -669,3 +669,50 @@ fn an_oversized_strip_is_read_at_reduced_size_and_its_pdf_stays_valid() {
     let v = run_ok(sohoa().arg("verify").arg(out.join("strip/strip.pdf")));
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("ok"));
 }
+
+#[test]
+fn pages_scanned_upside_down_or_on_their_side_are_turned_and_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in/ks-1983");
+    let truth = tmp.path().join("truth/ks-1983");
+    std::fs::create_dir_all(&book).unwrap();
+    std::fs::create_dir_all(&truth).unwrap();
+    let turned = [("trang-1", 180.0f32), ("trang-2", -90.0)];
+    for (name, _) in turned {
+        let src = samples().join("books/ks-1983");
+        let file = std::fs::read_dir(&src)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_stem().unwrap() == name)
+            .unwrap();
+        let img = image::open(&file).unwrap().to_luma8();
+        let img = if name == "trang-1" {
+            image::imageops::rotate180(&img)
+        } else {
+            image::imageops::rotate90(&img)
+        };
+        img.save(book.join(format!("{name}.png"))).unwrap();
+        std::fs::copy(
+            samples().join(format!("truth/ks-1983/{name}.json")),
+            truth.join(format!("{name}.json")),
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("out");
+    // The PNGs written here state no resolution: the samples are 150 dpi.
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs", "--dpi", "150"], &[]);
+    for (name, turn) in turned {
+        let page = read_json(&out.join(format!("ks-1983/pages/{name}.json")));
+        let t = read_json(&truth.join(format!("{name}.json")));
+        let want = turn + t["skew_deg"].as_f64().unwrap() as f32;
+        let found = page["skew_deg"].as_f64().unwrap() as f32;
+        let off = (found - want).rem_euclid(360.0);
+        assert!(off.min(360.0 - off) <= 0.3, "{name}: skew {found}°, want {want}°");
+        assert_eq!(page["status"], "ok", "{name}: {}", page["reasons"]);
+    }
+    let eval = run_ok(sohoa().args(["eval"]).arg(&out).arg(tmp.path().join("truth")));
+    let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(e["records_found"], e["records_expected"], "{e}");
+    assert!(e["field_cer"].as_f64().unwrap() <= 0.03, "{e}");
+}

@@ -1,13 +1,16 @@
 //! Stage 1: restore a scanned page — deskew, flatten the paper, mask the dark border,
-//! bring faded ink forward, and binarize.
+//! bring faded ink forward, binarize, and turn pages scanned on their side or upside
+//! down (see [`orient`]).
 //!
 //! Input is the decoded 8-bit grey frame; output is a [`RestoredPage`] holding the
 //! deskewed, background-normalized grey page (for OCR, the PDF and the review screen), its
 //! black-and-white version (for layout analysis), and the measures the eligibility check
 //! uses. Pure functions of the pixels: no files, no threads.
 
+pub mod orient;
+
 use crate::model::PageQuality;
-use image::{GrayImage, Luma};
+use image::GrayImage;
 
 /// Tunable settings of the restoration stage.
 #[derive(Clone, Debug)]
@@ -16,6 +19,8 @@ pub struct RestoreOptions {
     pub max_skew_deg: f32,
     /// Sauvola sensitivity `k`.
     pub sauvola_k: f32,
+    /// Detect pages turned a quarter or upside down (see [`orient`]).
+    pub detect_orientation: bool,
 }
 
 impl Default for RestoreOptions {
@@ -25,6 +30,7 @@ impl Default for RestoreOptions {
             // On the flattened, stretched page a higher k than Sauvola's usual 0.2 keeps
             // stains and bleed-through out (DIBCO 2009–2012: 87.4 F at 0.35, 81.7 at 0.2).
             sauvola_k: 0.35,
+            detect_orientation: true,
         }
     }
 }
@@ -45,6 +51,26 @@ pub struct RestoredPage {
 /// Restores one page. `dpi` scales the window sizes.
 pub fn restore(gray: &GrayImage, dpi: f32, opts: &RestoreOptions) -> RestoredPage {
     let skew_deg = estimate_skew(gray, dpi, opts.max_skew_deg);
+    let page = level_and_clean(gray, skew_deg, dpi, opts);
+    let quarter = if opts.detect_orientation {
+        orient::detect(&page.binary, dpi)
+    } else {
+        0
+    };
+    if quarter == 0 {
+        return page;
+    }
+    // Turned or upside down (rare): the lines' angle again on the page turned the right
+    // way (quarter turns are exact), then one rotation by the whole angle.
+    let turned = rotate(gray, quarter as f32, 255);
+    let mut total = quarter as f32 + estimate_skew(&turned, dpi, opts.max_skew_deg);
+    if total > 180.0 {
+        total -= 360.0;
+    }
+    level_and_clean(gray, total, dpi, opts)
+}
+
+fn level_and_clean(gray: &GrayImage, skew_deg: f32, dpi: f32, opts: &RestoreOptions) -> RestoredPage {
     let rotated = if skew_deg.abs() >= 0.05 {
         rotate(gray, skew_deg, 255)
     } else {
@@ -105,16 +131,29 @@ pub fn estimate_skew(gray: &GrayImage, dpi: f32, max_deg: f32) -> f32 {
     if points.len() < 50 {
         return 0.0;
     }
-    let score = |deg: f32| -> f64 { profile_sharpness(&points, small.width(), small.height(), deg) };
+    // The coarse sweep over the whole range only has to find the right half degree: a
+    // quarter of the points does that; the finer passes use them all.
+    let sparse: Vec<(f32, f32)> = points.iter().step_by(4).copied().collect();
+    let score_with =
+        |pts: &[(f32, f32)], deg: f32| -> f64 { profile_sharpness(pts, small.width(), small.height(), deg) };
+    let score = |deg: f32| score_with(&points, deg);
     let mut best = 0.0f32;
     let mut best_score = f64::MIN;
     let mut step = 0.5f32;
     let mut lo = -max_deg;
     let mut hi = max_deg;
-    for _ in 0..4 {
+    for pass in 0..4 {
+        let pts: &[(f32, f32)] = if pass == 0 && sparse.len() >= 2000 {
+            &sparse
+        } else {
+            &points
+        };
+        if pass == 1 {
+            best_score = f64::MIN;
+        }
         let mut a = lo;
         while a <= hi + 1e-4 {
-            let s = score(a);
+            let s = score_with(pts, a);
             if s > best_score {
                 best_score = s;
                 best = a;
@@ -197,24 +236,30 @@ pub fn downscale(img: &GrayImage, scale: f32) -> GrayImage {
     if scale >= 0.999 {
         return img.clone();
     }
-    let f = (1.0 / scale).round().max(1.0) as u32;
-    let (w, h) = img.dimensions();
+    let f = (1.0 / scale).round().max(1.0) as usize;
+    let (w, h) = (img.width() as usize, img.height() as usize);
     let (sw, sh) = ((w / f).max(1), (h / f).max(1));
-    let mut out = GrayImage::new(sw, sh);
+    let mut out = vec![0u8; sw * sh];
     let raw = img.as_raw();
-    for sy in 0..sh {
-        for sx in 0..sw {
-            let mut sum = 0u32;
-            for y in sy * f..((sy + 1) * f).min(h) {
-                let row = &raw[(y * w) as usize..];
-                for x in sx * f..((sx + 1) * f).min(w) {
-                    sum += row[x as usize] as u32;
-                }
+    // Column sums over a band of `f` rows (one add per pixel, in memory order), then
+    // sums of `f` columns.
+    let used = (sw * f).min(w);
+    let mut acc = vec![0u32; used];
+    for (sy, out_row) in out.chunks_exact_mut(sw).enumerate() {
+        acc.iter_mut().for_each(|a| *a = 0);
+        let band = sy * f..((sy + 1) * f).min(h);
+        let rows = band.len().max(1);
+        for y in band {
+            for (a, &v) in acc.iter_mut().zip(&raw[y * w..y * w + used]) {
+                *a += v as u32;
             }
-            out.put_pixel(sx, sy, Luma([(sum / (f * f)) as u8]));
+        }
+        let n = (rows * f.min(w)) as u32;
+        for (o, cols) in out_row.iter_mut().zip(acc.chunks(f)) {
+            *o = (cols.iter().sum::<u32>() / n) as u8;
         }
     }
-    out
+    GrayImage::from_raw(sw as u32, sh as u32, out).expect("buffer size matches")
 }
 
 /// Rotates the page so that content at `deg` (counter-clockwise) becomes level. The canvas
@@ -244,32 +289,91 @@ pub fn rotate(img: &GrayImage, deg: f32, fill: u8) -> GrayImage {
         let mut sx = ((cx + dx0 * c64 + dy * s64 - 0.5) * ONE).round() as i64;
         let mut sy = ((cy - dx0 * s64 + dy * c64 - 0.5) * ONE).round() as i64;
         let row = &mut out[(y * nw) as usize..((y + 1) * nw) as usize];
-        for px in row.iter_mut() {
-            let (fx_, fy_) = (sx, sy);
+        // Output pixels whose four source pixels all lie inside the image: no clamping.
+        let (lo, hi) = interior_span(sx, sy, step_x, step_y, (w as i64 - 1) << 16, (h as i64 - 1) << 16, nw);
+        let mut x = 0usize;
+        while x < lo {
+            rotate_edge_pixel(&mut row[x], sx, sy, src, ws, h as usize, max_x, max_y);
             sx += step_x;
             sy += step_y;
-            // Half a pixel beyond the edge still samples the edge pixel.
-            if fx_ < -32768 || fy_ < -32768 || fx_ as f64 > max_x + 32768.0 || fy_ as f64 > max_y + 32768.0 {
-                continue;
-            }
-            let cxp = fx_.clamp(0, max_x as i64);
-            let cyp = fy_.clamp(0, max_y as i64);
-            let x0 = (cxp >> 16) as usize;
-            let y0 = (cyp >> 16) as usize;
-            let x1 = (x0 + 1).min(ws - 1);
-            let y1 = (y0 + 1).min(h as usize - 1);
-            let ax = ((cxp & 0xFFFF) >> 8) as u32;
-            let ay = ((cyp & 0xFFFF) >> 8) as u32;
-            let p00 = src[y0 * ws + x0] as u32;
-            let p01 = src[y0 * ws + x1] as u32;
-            let p10 = src[y1 * ws + x0] as u32;
-            let p11 = src[y1 * ws + x1] as u32;
-            let top = p00 * (256 - ax) + p01 * ax;
-            let bot = p10 * (256 - ax) + p11 * ax;
+            x += 1;
+        }
+        for px in &mut row[lo..hi] {
+            let x0 = (sx >> 16) as usize;
+            let y0 = (sy >> 16) as usize;
+            let ax = ((sx & 0xFFFF) >> 8) as u32;
+            let ay = ((sy & 0xFFFF) >> 8) as u32;
+            let i = y0 * ws + x0;
+            let top = src[i] as u32 * (256 - ax) + src[i + 1] as u32 * ax;
+            let bot = src[i + ws] as u32 * (256 - ax) + src[i + ws + 1] as u32 * ax;
             *px = ((top * (256 - ay) + bot * ay + 32768) >> 16) as u8;
+            sx += step_x;
+            sy += step_y;
+        }
+        for px in row[hi.max(lo)..].iter_mut() {
+            rotate_edge_pixel(px, sx, sy, src, ws, h as usize, max_x, max_y);
+            sx += step_x;
+            sy += step_y;
         }
     }
     GrayImage::from_raw(nw, nh, out).expect("buffer size matches")
+}
+
+/// The span `[lo, hi)` of a row's output pixels whose source point `(sx + i·dx, sy + i·dy)`
+/// (16.16 fixed point) lies in `[0, lim_x) × [0, lim_y)`, so that the pixel right of and
+/// below it exist too.
+fn interior_span(sx: i64, sy: i64, dx: i64, dy: i64, lim_x: i64, lim_y: i64, n: u32) -> (usize, usize) {
+    let (mut lo, mut hi) = (0i64, n as i64);
+    for (start, step, lim) in [(sx, dx, lim_x), (sy, dy, lim_y)] {
+        // start + i·step ≥ 0 and start + i·step ≤ lim − 1.
+        if step == 0 {
+            if start < 0 || start > lim - 1 {
+                return (0, 0);
+            }
+        } else if step > 0 {
+            lo = lo.max(div_ceil(-start, step));
+            hi = hi.min(div_floor(lim - 1 - start, step) + 1);
+        } else {
+            lo = lo.max(div_ceil(start - (lim - 1), -step));
+            hi = hi.min(div_floor(start, -step) + 1);
+        }
+    }
+    if hi <= lo {
+        return (0, 0);
+    }
+    (lo as usize, hi as usize)
+}
+
+fn div_floor(a: i64, b: i64) -> i64 {
+    a.div_euclid(b)
+}
+
+fn div_ceil(a: i64, b: i64) -> i64 {
+    -((-a).div_euclid(b))
+}
+
+/// One output pixel near the image's edge: clamped bilinear sampling; half a pixel beyond
+/// the edge still samples the edge pixel, further out keeps the fill.
+#[allow(clippy::too_many_arguments)]
+fn rotate_edge_pixel(px: &mut u8, sx: i64, sy: i64, src: &[u8], ws: usize, hs: usize, max_x: f64, max_y: f64) {
+    if sx < -32768 || sy < -32768 || sx as f64 > max_x + 32768.0 || sy as f64 > max_y + 32768.0 {
+        return;
+    }
+    let cxp = sx.clamp(0, max_x as i64);
+    let cyp = sy.clamp(0, max_y as i64);
+    let x0 = (cxp >> 16) as usize;
+    let y0 = (cyp >> 16) as usize;
+    let x1 = (x0 + 1).min(ws - 1);
+    let y1 = (y0 + 1).min(hs - 1);
+    let ax = ((cxp & 0xFFFF) >> 8) as u32;
+    let ay = ((cyp & 0xFFFF) >> 8) as u32;
+    let p00 = src[y0 * ws + x0] as u32;
+    let p01 = src[y0 * ws + x1] as u32;
+    let p10 = src[y1 * ws + x0] as u32;
+    let p11 = src[y1 * ws + x1] as u32;
+    let top = p00 * (256 - ax) + p01 * ax;
+    let bot = p10 * (256 - ax) + p11 * ax;
+    *px = ((top * (256 - ay) + bot * ay + 32768) >> 16) as u8;
 }
 
 /// The paper level over the page, on a grid of blocks.
@@ -486,8 +590,19 @@ impl Background {
             (i0, (i0 + 1).min(n as usize - 1), f - i0 as f32)
         };
         let xs: Vec<(usize, usize, f32)> = (0..w).map(|x| coord(x, self.gw)).collect();
+        let frac: Vec<f32> = xs.iter().map(|&(_, _, a)| a).collect();
+        // Runs of pixels that share their pair of block columns.
+        let mut runs: Vec<(usize, usize, usize, usize)> = Vec::new();
+        for (x, &(x0, x1, _)) in xs.iter().enumerate() {
+            match runs.last_mut() {
+                Some(r) if r.2 == x0 && r.3 == x1 => r.1 = x + 1,
+                _ => runs.push((x, x + 1, x0, x1)),
+            }
+        }
         let gw = self.gw as usize;
+        let wu = w as usize;
         let mut row_level = vec![0f32; gw];
+        let mut gain = vec![0f32; wu];
         for y in 0..h {
             let (y0, y1, ay) = coord(y, self.gh);
             for (gx, v) in row_level.iter_mut().enumerate() {
@@ -495,16 +610,19 @@ impl Background {
                 let b = self.level[y1 * gw + gx];
                 *v = a + (b - a) * ay;
             }
-            let base = (y * w) as usize;
-            for (x, &(x0, x1, ax)) in xs.iter().enumerate() {
-                let i = base + x;
-                dst[i] = if background.get(i).copied().unwrap_or(false) {
-                    255
-                } else {
-                    let bg = (row_level[x0] + (row_level[x1] - row_level[x0]) * ax).max(1.0);
-                    ((src[i] as f32) * 255.0 / bg).min(255.0) as u8
-                };
+            for &(start, end, x0, x1) in &runs {
+                let (a, b) = (row_level[x0], row_level[x1]);
+                for (g, &ax) in gain[start..end].iter_mut().zip(&frac[start..end]) {
+                    *g = 255.0 / (a + (b - a) * ax).max(1.0);
+                }
             }
+            let base = (y as usize) * wu;
+            for ((d, &s), &g) in dst[base..base + wu].iter_mut().zip(&src[base..base + wu]).zip(&gain) {
+                *d = ((s as f32) * g).min(255.0) as u8;
+            }
+        }
+        for (d, _) in dst.iter_mut().zip(&background).filter(|(_, &b)| b) {
+            *d = 255;
         }
         (out, outside)
     }
@@ -563,8 +681,9 @@ fn stretch_ink(img: &mut GrayImage) -> (f32, f32) {
 
 /// Sets everything from `white_from` up to white.
 fn whiten_paper(img: &mut GrayImage, white_from: f32) {
+    let from = white_from.ceil().clamp(0.0, 256.0) as u16;
     for p in img.iter_mut() {
-        if *p as f32 >= white_from {
+        if u16::from(*p) >= from {
             *p = 255;
         }
     }
@@ -588,64 +707,103 @@ fn ink_depth(stretched: &GrayImage, binary: &GrayImage, gain: f32) -> f32 {
     ((255.0 - percentile(&hist, n, 0.5)) / gain).round()
 }
 
-/// Sauvola thresholding with integral images: ink (0) where the pixel is darker than
-/// `mean · (1 + k · (std / 128 − 1))` over a `window`×`window` neighbourhood.
+/// Sauvola thresholding: ink (0) where the pixel is darker than
+/// `mean · (1 + k · (std / 128 − 1))` over a `window`×`window` neighbourhood (clipped at
+/// the edges).
+///
+/// The window sums come from running column sums (a row enters at the bottom of the
+/// window, one leaves at the top) and a prefix sum along each row: exact integer sums
+/// with two row-sized buffers instead of two page-sized integral images.
 pub fn sauvola(img: &GrayImage, window: u32, k: f32) -> GrayImage {
     let (w, h) = img.dimensions();
     let (wu, hu) = (w as usize, h as usize);
-    let stride = wu + 1;
-    // Integral images in wrapping u32: a window's sum (at most 101² · 255²) fits, so the
-    // differences come out right even where the running totals overflow.
-    let mut sum = vec![0u32; stride * (hu + 1)];
-    let mut sq = vec![0u32; stride * (hu + 1)];
     let src = img.as_raw();
-    for y in 0..hu {
-        let mut rs = 0u32;
-        let mut rq = 0u32;
-        let (above, here) = ((y) * stride, (y + 1) * stride);
-        for x in 0..wu {
-            let v = src[y * wu + x] as u32;
-            rs = rs.wrapping_add(v);
-            rq = rq.wrapping_add(v * v);
-            sum[here + x + 1] = sum[above + x + 1].wrapping_add(rs);
-            sq[here + x + 1] = sq[above + x + 1].wrapping_add(rq);
-        }
-    }
     let r = (window / 2) as usize;
     let mut out = vec![255u8; wu * hu];
-    let box_sum = |t: &[u32], x0: usize, y0: usize, x1: usize, y1: usize| -> u32 {
-        t[y1 * stride + x1]
-            .wrapping_add(t[y0 * stride + x0])
-            .wrapping_sub(t[y0 * stride + x1])
-            .wrapping_sub(t[y1 * stride + x0])
+    // Column sums (and sums of squares) over the window's rows [top, bottom).
+    let mut col = vec![0u32; wu];
+    let mut colq = vec![0u32; wu];
+    let (mut top, mut bottom) = (0usize, 0usize);
+    let mut prefix = vec![0u32; wu + 1];
+    let mut prefixq = vec![0u32; wu + 1];
+    let add_row = |col: &mut [u32], colq: &mut [u32], y: usize, sign_add: bool| {
+        let row = &src[y * wu..(y + 1) * wu];
+        if sign_add {
+            for ((c, q), &v) in col.iter_mut().zip(colq.iter_mut()).zip(row) {
+                let v = v as u32;
+                *c += v;
+                *q += v * v;
+            }
+        } else {
+            for ((c, q), &v) in col.iter_mut().zip(colq.iter_mut()).zip(row) {
+                let v = v as u32;
+                *c -= v;
+                *q -= v * v;
+            }
+        }
     };
     // The threshold moves slowly (the window is 15 px or more): work it out once per 2×2
     // cell, at its top-left pixel, and compare all four pixels with it.
-    let threshold = |x: usize, y: usize| -> f32 {
-        let (x0, y0) = (x.saturating_sub(r), y.saturating_sub(r));
-        let (x1, y1) = ((x + r + 1).min(wu), (y + r + 1).min(hu));
-        let n = ((y1 - y0) * (x1 - x0)) as f32;
-        let mean = box_sum(&sum, x0, y0, x1, y1) as f32 / n;
-        let var = (box_sum(&sq, x0, y0, x1, y1) as f32 / n - mean * mean).max(0.0);
-        mean * (1.0 + k * (var.sqrt() / 128.0 - 1.0))
-    };
     for y in (0..hu).step_by(2) {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(hu));
+        while bottom < y1 {
+            add_row(&mut col, &mut colq, bottom, true);
+            bottom += 1;
+        }
+        while top < y0 {
+            add_row(&mut col, &mut colq, top, false);
+            top += 1;
+        }
+        let rows2 = [
+            &src[y * wu..(y + 1) * wu],
+            &src[(y + 1).min(hu - 1) * wu..((y + 1).min(hu - 1) + 1) * wu],
+        ];
+        let second = y + 1 < hu;
+        // Skip rows pairs that are all paper before building the prefix sums.
+        let any_ink = rows2[0].iter().any(|&v| v < 235) || (second && rows2[1].iter().any(|&v| v < 235));
+        if !any_ink {
+            continue;
+        }
+        // Wrapping: on a very wide page the running totals overflow, but a window's sum
+        // (at most 101² · 255²) fits, so the differences come out right.
+        let (mut acc, mut accq) = (0u32, 0u32);
+        for x in 0..wu {
+            acc = acc.wrapping_add(col[x]);
+            accq = accq.wrapping_add(colq[x]);
+            prefix[x + 1] = acc;
+            prefixq[x + 1] = accq;
+        }
+        let rows_n = (y1 - y0) as f32;
         for x in (0..wu).step_by(2) {
-            let cell = [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)];
+            let x_in = x + 1 < wu;
+            let (a, b) = (rows2[0][x], if x_in { rows2[0][x + 1] } else { 255 });
+            let (c, d) = if second {
+                (rows2[1][x], if x_in { rows2[1][x + 1] } else { 255 })
+            } else {
+                (255, 255)
+            };
             // Near-white pixels are paper whatever the window says.
-            if cell
-                .iter()
-                .all(|&(cx, cy)| cx >= wu || cy >= hu || src[cy * wu + cx] >= 235)
-            {
+            if a.min(b).min(c).min(d) >= 235 {
                 continue;
             }
-            let t = threshold(x, y);
-            for (cx, cy) in cell {
-                if cx < wu && cy < hu {
-                    let v = src[cy * wu + cx];
-                    if v < 235 && (v as f32) < t {
-                        out[cy * wu + cx] = 0;
-                    }
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(wu));
+            let n = rows_n * (x1 - x0) as f32;
+            let mean = prefix[x1].wrapping_sub(prefix[x0]) as f32 / n;
+            let var = (prefixq[x1].wrapping_sub(prefixq[x0]) as f32 / n - mean * mean).max(0.0);
+            let t = mean * (1.0 + k * (var.sqrt() / 128.0 - 1.0));
+            let mut mark = |i: usize, v: u8| {
+                if v < 235 && (v as f32) < t {
+                    out[i] = 0;
+                }
+            };
+            mark(y * wu + x, a);
+            if x_in {
+                mark(y * wu + x + 1, b);
+            }
+            if second {
+                mark((y + 1) * wu + x, c);
+                if x_in {
+                    mark((y + 1) * wu + x + 1, d);
                 }
             }
         }
@@ -656,6 +814,7 @@ pub fn sauvola(img: &GrayImage, window: u32, k: f32) -> GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::Luma;
 
     fn lined_page(w: u32, h: u32) -> GrayImage {
         let mut img = GrayImage::from_pixel(w, h, Luma([230]));
@@ -685,6 +844,84 @@ mod tests {
             let skewed = rotate(&page, -angle, 230);
             let found = estimate_skew(&skewed, 150.0, 20.0);
             assert!((found - angle).abs() <= 0.1, "angle {angle}: found {found}");
+        }
+    }
+
+    /// Clamped bilinear sampling for every pixel: what `rotate` computes, written plainly.
+    fn rotate_reference(img: &GrayImage, deg: f32, fill: u8) -> GrayImage {
+        let (w, h) = img.dimensions();
+        let (s, c) = deg.to_radians().sin_cos();
+        let nw = (w as f32 * c.abs() + h as f32 * s.abs()).round() as u32;
+        let nh = (w as f32 * s.abs() + h as f32 * c.abs()).round() as u32;
+        let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+        let (ncx, ncy) = (nw as f64 / 2.0, nh as f64 / 2.0);
+        let (c64, s64) = (c as f64, s as f64);
+        let (step_x, step_y) = ((c64 * 65536.0).round() as i64, (-s64 * 65536.0).round() as i64);
+        let (max_x, max_y) = ((((w as i64) - 1) << 16) as f64, (((h as i64) - 1) << 16) as f64);
+        let mut out = GrayImage::from_pixel(nw, nh, Luma([fill]));
+        for y in 0..nh {
+            let dy = y as f64 + 0.5 - ncy;
+            let dx0 = 0.5 - ncx;
+            let sx0 = ((cx + dx0 * c64 + dy * s64 - 0.5) * 65536.0).round() as i64;
+            let sy0 = ((cy - dx0 * s64 + dy * c64 - 0.5) * 65536.0).round() as i64;
+            for x in 0..nw {
+                let mut px = fill;
+                let (sx, sy) = (sx0 + x as i64 * step_x, sy0 + x as i64 * step_y);
+                rotate_edge_pixel(&mut px, sx, sy, img.as_raw(), w as usize, h as usize, max_x, max_y);
+                out.put_pixel(x, y, Luma([px]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rotation_fast_path_matches_plain_clamped_sampling() {
+        let mut img = lined_page(301, 211);
+        for (i, p) in img.iter_mut().enumerate() {
+            *p = p.wrapping_add((i * 7 % 13) as u8);
+        }
+        for deg in [0.3f32, -0.3, 2.7, -7.5, 15.0, -19.9, 45.0, 90.0, -90.0, 180.0] {
+            assert_eq!(rotate(&img, deg, 255), rotate_reference(&img, deg, 255), "{deg}°");
+        }
+    }
+
+    #[test]
+    fn sauvola_running_sums_match_window_sums_counted_directly() {
+        let (w, h) = (97usize, 61usize);
+        let img = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+            Luma([(((x * 37 + y * 91) % 251) as u8).saturating_add(if (x / 9 + y / 7) % 3 == 0 { 0 } else { 120 })])
+        });
+        let (window, k) = (15u32, 0.35f32);
+        let got = sauvola(&img, window, k);
+        let r = (window / 2) as usize;
+        let px = |x: usize, y: usize| img.as_raw()[y * w + x];
+        for cy in (0..h).step_by(2) {
+            for cx in (0..w).step_by(2) {
+                let (x0, y0, x1, y1) = (
+                    cx.saturating_sub(r),
+                    cy.saturating_sub(r),
+                    (cx + r + 1).min(w),
+                    (cy + r + 1).min(h),
+                );
+                let (mut s, mut q) = (0u32, 0u32);
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        s += px(x, y) as u32;
+                        q += (px(x, y) as u32).pow(2);
+                    }
+                }
+                let n = ((y1 - y0) * (x1 - x0)) as f32;
+                let mean = s as f32 / n;
+                let var = (q as f32 / n - mean * mean).max(0.0);
+                let t = mean * (1.0 + k * (var.sqrt() / 128.0 - 1.0));
+                let cell = [(cx, cy), (cx + 1, cy), (cx, cy + 1), (cx + 1, cy + 1)];
+                let all_paper = cell.iter().all(|&(x, y)| x >= w || y >= h || px(x, y) >= 235);
+                for (x, y) in cell.into_iter().filter(|&(x, y)| x < w && y < h) {
+                    let v = px(x, y);
+                    let ink = !all_paper && v < 235 && (v as f32) < t;
+                    assert_eq!(got.as_raw()[y * w + x] == 0, ink, "({x}, {y})");
+                }
+            }
         }
     }
 
