@@ -21,6 +21,7 @@ fn page() -> (image::GrayImage, f32) {
         year: 1983,
         first_number: 1,
         seed: 7,
+        real_places: false,
     };
     (render_page(&spec).expect("fonts installed (scripts/setup)").0, spec.dpi)
 }

@@ -70,7 +70,8 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
             }
             title_case(&text)
         }
-        FieldKind::Place | FieldKind::Text => text.clone(),
+        FieldKind::Place => crate::places::correct_place(&text, &mut flags),
+        FieldKind::Text => text.clone(),
     };
     (value, flags)
 }

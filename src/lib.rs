@@ -22,6 +22,7 @@ pub mod model;
 pub mod ocr;
 pub mod pdf;
 pub mod pipeline;
+pub mod places;
 pub mod restore;
 pub mod review;
 pub mod synth;

@@ -129,6 +129,9 @@ pub struct PageSpec {
     pub first_number: u32,
     /// Random seed.
     pub seed: u64,
+    /// Birth places of real communes from the gazetteer (most of them) besides a few
+    /// historical ones; `false`: the fixed list of historical places only.
+    pub real_places: bool,
 }
 
 struct Fonts {
@@ -239,7 +242,7 @@ fn person(rng: &mut SmallRng, female: bool, family: Option<&str>) -> String {
 }
 
 /// A plausible birth record: field id → (printed text, export value).
-fn record(rng: &mut SmallRng, number: u32, year: u32) -> BTreeMap<String, TruthField> {
+fn record(rng: &mut SmallRng, number: u32, year: u32, real_places: bool) -> BTreeMap<String, TruthField> {
     let female = rng.gen_bool(0.5);
     let father_family = pick(rng, FAMILY).to_string();
     let reg_month = rng.gen_range(1..=12u32);
@@ -289,7 +292,12 @@ fn record(rng: &mut SmallRng, number: u32, year: u32) -> BTreeMap<String, TruthF
     );
     put("nksDanToc", eth.into(), eth.into());
     put("nksQuocTich", "Việt Nam".into(), "Việt Nam".into());
-    put("nksNoiSinh", pick(rng, PLACES).to_string(), String::new());
+    let place = if real_places && rng.gen_bool(0.8) {
+        crate::places::Gazetteer::builtin().random_place(rng)
+    } else {
+        pick(rng, PLACES).to_string()
+    };
+    put("nksNoiSinh", place, String::new());
     put("meHoTen", person(rng, true, None), String::new());
     put("chaHoTen", person(rng, false, Some(&father_family)), String::new());
     put(
@@ -477,7 +485,7 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
     }
     // Records.
     let mut records: Vec<BTreeMap<String, TruthField>> = (0..spec.records.min(body_rows))
-        .map(|i| record(&mut rng, spec.first_number + i, spec.year))
+        .map(|i| record(&mut rng, spec.first_number + i, spec.year, spec.real_places))
         .collect();
     sort_by_registration(&mut records);
     let (font, vpx, ink) = match spec.hand {
@@ -710,6 +718,7 @@ pub fn sample_specs() -> Vec<PageSpec> {
         year: 1983,
         first_number: first,
         seed,
+        real_places: false,
     };
     vec![
         base(
@@ -809,6 +818,7 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 year: rng.gen_range(1976..2005),
                 first_number: rng.gen_range(1..60),
                 seed: rng.gen(),
+                real_places: true,
             }
         })
         .collect()

@@ -516,6 +516,7 @@ fn skew_is_found_on_damaged_pages_from_minus_15_to_15_degrees() {
             year: 1990,
             first_number: 1,
             seed: 40 + i as u64,
+            real_places: false,
         };
         let (img, truth) = render_page(&spec).expect("fonts installed by scripts/setup");
         let found = sohoa::restore::estimate_skew(&img, 150.0, 20.0);
@@ -601,6 +602,7 @@ fn restored_pages_match_their_golden_images() {
             year: 1988,
             first_number: 1,
             seed: 90 + i as u64,
+            real_places: false,
         };
         let (img, _) = render_page(&spec).expect("fonts installed by scripts/setup");
         let r = sohoa::restore::restore(&img, 100.0, &Default::default());
@@ -628,6 +630,7 @@ fn a_torn_away_page_a_blank_page_and_a_photo_are_not_eligible_with_reasons() {
         year: 1995,
         first_number: 1,
         seed: 5,
+        real_places: false,
     };
     let (img, _) = render_page(&spec).expect("fonts installed by scripts/setup");
     std::fs::write(book.join("torn.png"), encode(&img, "torn.png", 150.0)).unwrap();
