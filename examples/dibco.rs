@@ -23,6 +23,7 @@ fn main() {
     }
     let opts = sohoa::restore::RestoreOptions::default();
     let mut rows = Vec::new();
+    let mut skews: Vec<(f32, String)> = Vec::new();
     let mut years: Vec<_> = std::fs::read_dir(root).unwrap().flatten().map(|e| e.path()).collect();
     years.sort();
     for year in years {
@@ -44,8 +45,11 @@ fn main() {
             let ours = sohoa::eval::binarization_scores(&sohoa::restore::binarize(&gray, 300.0, &opts), &gt);
             let sauvola = sohoa::eval::binarization_scores(&sohoa::restore::sauvola(&gray, 31, 0.2), &gt);
             let otsu = sohoa::eval::binarization_scores(&otsu(&gray), &gt);
+            // The angle the restoration would turn this real scan by.
+            let skew = sohoa::restore::restore(&gray, 300.0, &opts).skew_deg;
+            skews.push((skew, stem.clone()));
             println!(
-                "{stem:12} sohoa {:5.1} F {:5.1} dB | sauvola {:5.1} F {:5.1} dB | otsu {:5.1} F {:5.1} dB",
+                "{stem:12} sohoa {:5.1} F {:5.1} dB | sauvola {:5.1} F {:5.1} dB | otsu {:5.1} F {:5.1} dB | skew {skew:+6.2}°",
                 ours.0, ours.1, sauvola.0, sauvola.1, otsu.0, otsu.1
             );
             rows.push((ours, sauvola, otsu));
@@ -68,4 +72,13 @@ fn main() {
         t.0,
         t.1
     );
+    skews.sort_by(|a, b| a.0.abs().total_cmp(&b.0.abs()));
+    if let Some((max, stem)) = skews.last() {
+        println!(
+            "skew found on these real scans: median |{:.2}|°, largest {max:+.2}° ({stem}), {} of {} turned by more than 45°",
+            skews[skews.len() / 2].0.abs(),
+            skews.iter().filter(|s| s.0.abs() > 45.0).count(),
+            skews.len()
+        );
+    }
 }
