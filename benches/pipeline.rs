@@ -22,6 +22,7 @@ fn page() -> (image::GrayImage, f32) {
         first_number: 1,
         seed: 7,
         real_places: false,
+        form: false,
     };
     (render_page(&spec).expect("fonts installed (scripts/setup)").0, spec.dpi)
 }

@@ -34,6 +34,9 @@ pub struct BatchOptions {
     pub out: PathBuf,
     /// Book type (`ks`, …).
     pub book_type: String,
+    /// Page layout: `ledger` (a ruled table, one record per row) or `form` (one record
+    /// per page, printed labels).
+    pub layout: String,
     /// Worker threads (0: one per core).
     pub jobs: usize,
     /// Tesseract language.
@@ -169,7 +172,7 @@ struct FileJob {
 /// Runs the batch. `log` receives the human-readable lines.
 pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     let start = Instant::now();
-    let template = crate::template::Template::for_book_type(&opts.book_type)?;
+    let template = crate::template::Template::for_book(&opts.book_type, &opts.layout)?;
     let vocab = crate::template::Vocabulary::builtin();
     let first_engine = Tesseract::new(&opts.lang)?;
     let books = ingest::discover_books(&opts.input).map_err(|source| BatchError::Input {

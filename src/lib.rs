@@ -16,6 +16,7 @@ pub mod eligibility;
 pub mod eval;
 pub mod export;
 pub mod fields;
+pub mod form;
 pub mod ingest;
 pub mod layout;
 pub mod model;

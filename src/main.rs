@@ -38,6 +38,10 @@ enum Command {
         /// Book type: ks (birth).
         #[arg(long, default_value = "ks")]
         book_type: String,
+        /// Page layout: ledger (a ruled table, one record per row; books before 2006) or
+        /// form (one record per page, values written after printed labels; 2006–2020).
+        #[arg(long, default_value = "ledger", value_parser = ["ledger", "form"])]
+        layout: String,
         /// Worker threads (default: one per core).
         #[arg(long, short, default_value_t = 0)]
         jobs: usize,
@@ -117,6 +121,10 @@ enum Command {
         /// Resolution of every page of the `varied` set (default: 150, 200 or 300 at random).
         #[arg(long)]
         dpi: Option<f32>,
+        /// Page layout: ledger (a ruled table) or form (one record per portrait page,
+        /// values after printed labels).
+        #[arg(long, default_value = "ledger", value_parser = ["ledger", "form"])]
+        layout: String,
     },
     /// Review the pre-filled records in a browser: a local web server over a processed
     /// output folder.
@@ -192,6 +200,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             input,
             out,
             book_type,
+            layout,
             jobs,
             lang,
             dpi,
@@ -211,6 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 input,
                 out: out.clone(),
                 book_type,
+                layout,
                 jobs,
                 lang,
                 default_dpi: dpi,
@@ -277,12 +287,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             pages,
             seed,
             dpi,
+            layout,
         } => {
-            let specs = match set.as_str() {
+            let mut specs = match set.as_str() {
                 "samples" => sohoa::synth::sample_specs(),
                 "varied" => sohoa::synth::varied_specs(pages, seed, dpi),
                 other => anyhow::bail!("unknown set '{other}': use samples or varied"),
             };
+            for s in &mut specs {
+                s.form = layout == "form";
+            }
             let files = sohoa::synth::write_book(&out, &book, &specs)?;
             for f in files {
                 println!("{}", f.display());

@@ -122,6 +122,9 @@ pub fn read_page(
         read.reasons = reasons;
         return Ok(read);
     }
+    if ctx.template.layout == "form" {
+        return read_form_page(read, quality, ctx, ocr, t1);
+    }
     let layout = layout::find_table(&read.restored.binary, dpi, &ctx.template.widths());
     let t2 = Instant::now();
     read.times.layout = t2 - t1;
@@ -209,6 +212,61 @@ pub fn read_page(
     read.quality = quality;
     read.layout = layout;
     read.times.read = t2.elapsed();
+    Ok(read)
+}
+
+/// A form page: the whole page read at once, its labels found and the values after them
+/// taken as the page's one record (see [`crate::form`]).
+fn read_form_page(
+    mut read: PageRead,
+    mut quality: crate::model::PageQuality,
+    ctx: &PageContext,
+    ocr: &mut dyn Recognizer,
+    t1: Instant,
+) -> Result<PageRead, OcrError> {
+    let page = &read.restored.gray;
+    // Low-resolution scans are enlarged, as cells are (capitals about 30 px tall).
+    let scale = if read.dpi < 250.0 { 2 } else { 1 };
+    let words = if scale > 1 {
+        let big = image::imageops::resize(
+            page,
+            page.width() * scale,
+            page.height() * scale,
+            image::imageops::FilterType::Triangle,
+        );
+        ocr.read(&big, read.dpi as u32 * scale, ReadMode::Block)?
+            .into_iter()
+            .map(|w| WordBox {
+                bbox: [
+                    w.bbox[0] / scale,
+                    w.bbox[1] / scale,
+                    w.bbox[2] / scale,
+                    w.bbox[3] / scale,
+                ],
+                ..w
+            })
+            .collect()
+    } else {
+        ocr.read(page, read.dpi as u32, ReadMode::Block)?
+    };
+    if let Some(mut rec) = crate::form::read_record(&words, &ctx.template, &ctx.vocab) {
+        let filled = rec.fields.values().filter(|f| !f.text.is_empty()).count();
+        if filled >= 2 {
+            let year = fields::page_year(std::iter::once(&rec));
+            fields::check_record(&mut rec, &ctx.template, year);
+            read.records.push(rec);
+        }
+    }
+    read.columns = ctx.template.columns.iter().map(|c| c.field.clone()).collect();
+    read.column_mapping = "form_labels".to_string();
+    read.text = crate::ocr::words_to_text(&words);
+    read.words = words;
+    quality.ocr_confidence = mean_confidence(&read.words);
+    let (status, reasons) = eligibility::judge_reading(&quality, read.words.len(), read.records.len());
+    read.status = status;
+    read.reasons.extend(reasons);
+    read.quality = quality;
+    read.times.read = t1.elapsed();
     Ok(read)
 }
 

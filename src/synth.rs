@@ -132,6 +132,9 @@ pub struct PageSpec {
     /// Birth places of real communes from the gazetteer (most of them) besides a few
     /// historical ones; `false`: the fixed list of historical places only.
     pub real_places: bool,
+    /// A form page (portrait, one record, values after printed labels) instead of a
+    /// ledger page.
+    pub form: bool,
 }
 
 struct Fonts {
@@ -411,6 +414,15 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
     let bold = FontRef::try_from_slice(&fonts.bold).map_err(|_| SynthError::FontInvalid("bold".into()))?;
     let italic = FontRef::try_from_slice(&fonts.italic).map_err(|_| SynthError::FontInvalid("italic".into()))?;
     let mut rng = SmallRng::seed_from_u64(spec.seed);
+    if spec.form {
+        let fonts = FormFonts {
+            regular: &regular,
+            bold: &bold,
+            italic: &italic,
+        };
+        let (img, records) = render_form(spec, &fonts, &mut rng);
+        return Ok(finish(img, records, spec, &mut rng));
+    }
     let mm = spec.dpi / 25.4;
     let (w, h) = ((297.0 * mm) as u32, (210.0 * mm) as u32);
     let mut img = GrayImage::from_pixel(w, h, Luma([255]));
@@ -524,10 +536,19 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
             }
         }
     }
-    let img = age(img, &spec.damage, spec.dpi, &mut rng);
-    let eligible = spec.damage.ink >= 0.3 && spec.damage.torn <= 0.4 && !records.is_empty();
+    Ok(finish(img, records, spec, &mut rng))
+}
 
-    Ok((
+/// Ages a clean page and writes its truth.
+fn finish(
+    img: GrayImage,
+    records: Vec<BTreeMap<String, TruthField>>,
+    spec: &PageSpec,
+    rng: &mut SmallRng,
+) -> (GrayImage, TruthPage) {
+    let img = age(img, &spec.damage, spec.dpi, rng);
+    let eligible = spec.damage.ink >= 0.3 && spec.damage.torn <= 0.4 && !records.is_empty();
+    (
         img,
         TruthPage {
             file: spec.file.clone(),
@@ -537,7 +558,112 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
             damage: spec.damage.clone(),
             records,
         },
-    ))
+    )
+}
+
+struct FormFonts<'a> {
+    regular: &'a FontRef<'a>,
+    bold: &'a FontRef<'a>,
+    italic: &'a FontRef<'a>,
+}
+
+/// A form page (books of 2006–2020): portrait A4, one record, each value written after
+/// its printed label; sex, ethnicity and nationality share a line.
+fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage, Vec<BTreeMap<String, TruthField>>) {
+    let mm = spec.dpi / 25.4;
+    let (w, h) = ((210.0 * mm) as u32, (297.0 * mm) as u32);
+    let mut img = GrayImage::from_pixel(w, h, Luma([255]));
+    let pt = spec.dpi / 72.0;
+    let rec = record(rng, spec.first_number, spec.year, spec.real_places);
+    let title = "SỔ ĐĂNG KÝ KHAI SINH";
+    let tpx = 15.0 * pt;
+    let tw = text_width(f.bold, tpx, title);
+    draw_text(&mut img, f.bold, tpx, (w as f32 - tw) / 2.0, 20.0 * mm, title, 0, None);
+    let year = format!("Năm {}", spec.year);
+    let ypx = 11.0 * pt;
+    let yw = text_width(f.regular, ypx, &year);
+    draw_text(
+        &mut img,
+        f.regular,
+        ypx,
+        (w as f32 - yw) / 2.0,
+        27.0 * mm,
+        &year,
+        0,
+        None,
+    );
+    let (vfont, vpx, ink) = match spec.hand {
+        Hand::Typed => (f.regular, 12.0 * pt, 10u8),
+        Hand::Hand => (f.italic, 13.0 * pt, 40u8),
+    };
+    let lpx = 11.0 * pt;
+    let (left, right) = (20.0 * mm, w as f32 - 18.0 * mm);
+    let rows: &[&[(&str, &str)]] = &[
+        &[("Số", "so")],
+        &[("Họ, chữ đệm, tên", "nksHoTen")],
+        &[("Ngày, tháng, năm sinh", "nksNgaySinh")],
+        &[
+            ("Giới tính", "nksGioiTinh"),
+            ("Dân tộc", "nksDanToc"),
+            ("Quốc tịch", "nksQuocTich"),
+        ],
+        &[("Nơi sinh", "nksNoiSinh")],
+        &[("Họ, chữ đệm, tên người mẹ", "meHoTen")],
+        &[("Họ, chữ đệm, tên người cha", "chaHoTen")],
+        &[("Ngày, tháng, năm đăng ký", "ngayDangKy")],
+        &[("Ghi chú", "ghiChu")],
+    ];
+    let mut y = 45.0 * mm;
+    for row in rows {
+        let slot = (right - left) / row.len() as f32;
+        let mut extra_lines = 0;
+        for (i, (label, id)) in row.iter().enumerate() {
+            let x = left + i as f32 * slot;
+            let label = format!("{label}:");
+            draw_text(&mut img, f.regular, lpx, x, y, &label, 0, None);
+            let vx = x + text_width(f.regular, lpx, &label) + 3.0 * mm;
+            let value = &rec[*id].text;
+            if value.is_empty() {
+                continue;
+            }
+            // A long value goes on under its label, from the left margin.
+            let first_width = (x + slot - vx).max(10.0 * mm);
+            let lines = wrap(vfont, vpx, value, first_width);
+            let (first, rest) = lines
+                .split_first()
+                .map(|(a, b)| (a.clone(), b.join(" ")))
+                .unwrap_or_default();
+            draw_text(
+                &mut img,
+                vfont,
+                vpx,
+                vx,
+                y,
+                &first,
+                ink,
+                (spec.hand == Hand::Hand).then_some(&mut *rng),
+            );
+            if !rest.is_empty() {
+                let mut yy = y;
+                for l in wrap(vfont, vpx, &rest, right - left) {
+                    yy += 9.0 * mm;
+                    extra_lines += 1;
+                    draw_text(
+                        &mut img,
+                        vfont,
+                        vpx,
+                        left,
+                        yy,
+                        &l,
+                        ink,
+                        (spec.hand == Hand::Hand).then_some(&mut *rng),
+                    );
+                }
+            }
+        }
+        y += 14.0 * mm + extra_lines as f32 * 9.0 * mm;
+    }
+    (img, vec![rec])
 }
 
 /// Applies the damage to a clean page (ink 0 … paper 255).
@@ -719,6 +845,7 @@ pub fn sample_specs() -> Vec<PageSpec> {
         first_number: first,
         seed,
         real_places: false,
+        form: false,
     };
     vec![
         base(
@@ -819,6 +946,7 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 first_number: rng.gen_range(1..60),
                 seed: rng.gen(),
                 real_places: true,
+                form: false,
             }
         })
         .collect()

@@ -74,20 +74,33 @@ pub enum TemplateError {
     Unknown(String, String),
 }
 
-const BUILTIN: &[&str] = &[include_str!("../models/ks-ledger.json")];
+const BUILTIN: &[&str] = &[
+    include_str!("../models/ks-ledger.json"),
+    include_str!("../models/ks-form.json"),
+];
 const VOCAB: &str = include_str!("../models/vocab.json");
 
 impl Template {
     /// The built-in ledger template for a book type (`ks`, …).
     pub fn for_book_type(book_type: &str) -> Result<Template, TemplateError> {
+        Template::for_book(book_type, "ledger")
+    }
+
+    /// The built-in template for a book type and layout (`ledger`: one record per table
+    /// row; `form`: one record per page, printed labels followed by the values).
+    pub fn for_book(book_type: &str, layout: &str) -> Result<Template, TemplateError> {
         let all: Vec<Template> = BUILTIN
             .iter()
             .map(|s| serde_json::from_str(s).expect("built-in template is valid JSON"))
             .collect();
-        let known = all.iter().map(|t| t.book_type.clone()).collect::<Vec<_>>().join(", ");
+        let known = all
+            .iter()
+            .map(|t| format!("{} {}", t.book_type, t.layout))
+            .collect::<Vec<_>>()
+            .join(", ");
         all.into_iter()
-            .find(|t| t.book_type.eq_ignore_ascii_case(book_type))
-            .ok_or_else(|| TemplateError::Unknown(book_type.to_string(), known))
+            .find(|t| t.book_type.eq_ignore_ascii_case(book_type) && t.layout == layout)
+            .ok_or_else(|| TemplateError::Unknown(format!("{book_type} {layout}"), known))
     }
 
     /// Relative column widths, summing to 1.

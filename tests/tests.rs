@@ -517,6 +517,7 @@ fn skew_is_found_on_damaged_pages_from_minus_15_to_15_degrees() {
             first_number: 1,
             seed: 40 + i as u64,
             real_places: false,
+            form: false,
         };
         let (img, truth) = render_page(&spec).expect("fonts installed by scripts/setup");
         let found = sohoa::restore::estimate_skew(&img, 150.0, 20.0);
@@ -603,6 +604,7 @@ fn restored_pages_match_their_golden_images() {
             first_number: 1,
             seed: 90 + i as u64,
             real_places: false,
+            form: false,
         };
         let (img, _) = render_page(&spec).expect("fonts installed by scripts/setup");
         let r = sohoa::restore::restore(&img, 100.0, &Default::default());
@@ -631,6 +633,7 @@ fn a_torn_away_page_a_blank_page_and_a_photo_are_not_eligible_with_reasons() {
         first_number: 1,
         seed: 5,
         real_places: false,
+        form: false,
     };
     let (img, _) = render_page(&spec).expect("fonts installed by scripts/setup");
     std::fs::write(book.join("torn.png"), encode(&img, "torn.png", 150.0)).unwrap();
@@ -718,4 +721,30 @@ fn pages_scanned_upside_down_or_on_their_side_are_turned_and_read() {
     let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(e["records_found"], e["records_expected"], "{e}");
     assert!(e["field_cer"].as_f64().unwrap() <= 0.03, "{e}");
+}
+
+#[test]
+fn form_pages_give_one_record_each_read_after_their_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("set");
+    run_ok(
+        sohoa()
+            .args([
+                "synth", "--set", "varied", "--pages", "6", "--seed", "3", "--book", "forms",
+            ])
+            .args(["--layout", "form", "--out"])
+            .arg(&set),
+    );
+    let out = tmp.path().join("out");
+    process_into(&set.join("books"), &out, &["--layout", "form", "--no-record-pdfs"], &[]);
+    let eval = run_ok(sohoa().args(["eval"]).arg(&out).arg(set.join("truth")));
+    let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(e["records_found"], e["records_expected"], "{e}");
+    assert!(e["field_cer"].as_f64().unwrap() <= 0.03, "{e}");
+    let page = read_json(&out.join("forms/pages/trang-1.json"));
+    assert_eq!(page["column_mapping"], "form_labels");
+    assert_eq!(page["records"].as_array().unwrap().len(), 1);
+    // The page's one record lands in the Ministry's layout like a ledger row.
+    let csv = std::fs::read_to_string(out.join("forms/records.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + e["records_found"].as_u64().unwrap() as usize);
 }
