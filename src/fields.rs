@@ -71,6 +71,21 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
             title_case(&text)
         }
         FieldKind::Place => crate::places::correct_place(&text, &mut flags),
+        FieldKind::IdNumber => {
+            let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
+            let stray = text
+                .chars()
+                .any(|c| !c.is_ascii_digit() && !c.is_whitespace() && c != '.');
+            if stray || !(digits.len() == 12 || digits.len() == 9) {
+                flags.push("invalid_id".to_string());
+                text.clone()
+            } else {
+                if digits.len() == 12 && !(1..=96).contains(&digits[..3].parse::<u32>().unwrap_or(0)) {
+                    flags.push("id_province_unknown".to_string());
+                }
+                digits
+            }
+        }
         FieldKind::Text => text.clone(),
     };
     (value, flags)
@@ -232,6 +247,39 @@ fn settle_confidence(f: &mut FieldResult) {
 pub fn check_record(record: &mut RecordResult, template: &Template, page_year: Option<u32>) {
     let reg = record.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value));
     let birth = record.fields.get("nksNgaySinh").and_then(|f| parse_date(&f.value));
+    // The child's 12-digit ID carries its sex and century in the 4th digit and the last
+    // two digits of the birth year in the 5th and 6th; a mother's ID says female, a
+    // father's male.
+    let sex = record.fields.get("nksGioiTinh").map(|f| f.value.clone());
+    for (id, f) in record.fields.iter_mut() {
+        if template.kind_of(id) != Some(FieldKind::IdNumber) || f.value.len() != 12 {
+            continue;
+        }
+        let d: Vec<u32> = f.value.chars().filter_map(|c| c.to_digit(10)).collect();
+        let female = d[3] % 2 == 1;
+        let want_female = match id.as_str() {
+            "nksSoDinhDanh" => match sex.as_deref() {
+                Some("1") => Some(false),
+                Some("2") => Some(true),
+                _ => None,
+            },
+            i if i.starts_with("me") => Some(true),
+            i if i.starts_with("cha") => Some(false),
+            _ => None,
+        };
+        if want_female.is_some_and(|w| w != female) {
+            f.flags.push("id_sex_mismatch".to_string());
+        }
+        if id == "nksSoDinhDanh" {
+            if let Some(b) = birth {
+                let century = 1900 + 100 * (d[3] / 2);
+                if century + d[4] * 10 + d[5] != b.year {
+                    f.flags.push("id_year_mismatch".to_string());
+                }
+            }
+        }
+        settle_confidence(f);
+    }
     if let (Some(r), Some(b)) = (reg, birth) {
         if b.key() > r.key() {
             for id in ["nksNgaySinh", "ngayDangKy"] {
@@ -361,6 +409,58 @@ mod tests {
         let (val, flags) = normalize(FieldKind::Ethnicity, "Mưòng", &v);
         assert_eq!(val, "Mường");
         assert_eq!(flags, vec!["snapped"]);
+    }
+
+    #[test]
+    fn personal_ids_are_checked_against_sex_and_birth_year() {
+        let v = Vocabulary::builtin();
+        let t = Template::for_book("ks", "form").unwrap();
+        let record = |id: &str, sex: &str, born: &str| {
+            let mut fields = std::collections::BTreeMap::new();
+            for (k, kind, text) in [
+                ("nksSoDinhDanh", FieldKind::IdNumber, id),
+                ("nksGioiTinh", FieldKind::Sex, sex),
+                ("nksNgaySinh", FieldKind::Date, born),
+            ] {
+                fields.insert(k.to_string(), make_field(kind, text, 0.95, [0, 0, 1, 1], &v));
+            }
+            let mut r = RecordResult {
+                row: 1,
+                bbox: [0, 0, 1, 1],
+                fields,
+                accepted: None,
+            };
+            check_record(&mut r, &t, None);
+            r.fields["nksSoDinhDanh"].clone()
+        };
+        // Hà Nội (001), a girl born in 2017: 4th digit 3 (female, 2000s), then 17.
+        let ok = record("001 317 012345", "Nữ", "04/02/2017");
+        assert_eq!(ok.value, "001317012345");
+        assert!(ok.flags.is_empty(), "{:?}", ok.flags);
+        let wrong_sex = record("001317012345", "Nam", "04/02/2017");
+        assert!(
+            wrong_sex.flags.contains(&"id_sex_mismatch".to_string()),
+            "{:?}",
+            wrong_sex.flags
+        );
+        assert!(wrong_sex.confidence <= 0.5);
+        let wrong_year = record("001316012345", "Nữ", "04/02/2017");
+        assert!(
+            wrong_year.flags.contains(&"id_year_mismatch".to_string()),
+            "{:?}",
+            wrong_year.flags
+        );
+        assert!(!wrong_year.flags.contains(&"id_sex_mismatch".to_string()));
+        // A boy born in 1998: 4th digit 0.
+        assert!(record("079098000001", "Nam", "1998").flags.is_empty());
+        assert!(record("0013170123", "Nữ", "2017")
+            .flags
+            .contains(&"invalid_id".to_string()));
+        assert!(record("123317012345", "Nữ", "2017")
+            .flags
+            .contains(&"id_province_unknown".to_string()));
+        // An old 9-digit CMND passes as it is.
+        assert!(record("012345678", "Nam", "1980").flags.is_empty());
     }
 
     #[test]

@@ -574,7 +574,28 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
     let (w, h) = ((210.0 * mm) as u32, (297.0 * mm) as u32);
     let mut img = GrayImage::from_pixel(w, h, Luma([255]));
     let pt = spec.dpi / 72.0;
-    let rec = record(rng, spec.first_number, spec.year, spec.real_places);
+    let mut rec = record(rng, spec.first_number, spec.year, spec.real_places);
+    // Books from 2016 on (Circular 15/2015) carry the child's personal ID: province code,
+    // sex and century, the birth year's last two digits, six more digits.
+    let with_id = spec.year >= 2016;
+    if with_id {
+        let born: u32 = rec["nksNgaySinh"].value[6..10].parse().unwrap_or(spec.year);
+        let female = rec["nksGioiTinh"].value == "2";
+        let id = format!(
+            "{:03}{}{:02}{:06}",
+            rng.gen_range(1..=96),
+            2 * ((born - 1900) / 100) + u32::from(female),
+            born % 100,
+            rng.gen_range(0..1_000_000)
+        );
+        rec.insert(
+            "nksSoDinhDanh".to_string(),
+            TruthField {
+                text: id.clone(),
+                value: id,
+            },
+        );
+    }
     let title = "SỔ ĐĂNG KÝ KHAI SINH";
     let tpx = 15.0 * pt;
     let tw = text_width(f.bold, tpx, title);
@@ -600,6 +621,7 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
     let (left, right) = (20.0 * mm, w as f32 - 18.0 * mm);
     let rows: &[&[(&str, &str)]] = &[
         &[("Số", "so")],
+        &[("Số định danh cá nhân", "nksSoDinhDanh")],
         &[("Họ, chữ đệm, tên", "nksHoTen")],
         &[("Ngày, tháng, năm sinh", "nksNgaySinh")],
         &[
@@ -615,6 +637,9 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
     ];
     let mut y = 45.0 * mm;
     for row in rows {
+        if row[0].1 == "nksSoDinhDanh" && !with_id {
+            continue;
+        }
         let slot = (right - left) / row.len() as f32;
         let mut extra_lines = 0;
         for (i, (label, id)) in row.iter().enumerate() {

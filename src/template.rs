@@ -24,6 +24,8 @@ pub enum FieldKind {
     Nationality,
     /// A place, kept as written.
     Place,
+    /// A personal ID number: 12 digits (số định danh / CCCD), or 9 (old CMND).
+    IdNumber,
     /// Free text.
     Text,
 }
@@ -69,9 +71,9 @@ pub struct Vocabulary {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TemplateError {
-    /// No template for that book type.
-    #[error("no template for book type '{0}' (known: {1})")]
-    Unknown(String, String),
+    /// No template for that book type and layout.
+    #[error("no template for book type '{0}' with layout '{1}' (known: {2})")]
+    Unknown(String, String, String),
 }
 
 const BUILTIN: &[&str] = &[
@@ -100,7 +102,7 @@ impl Template {
             .join(", ");
         all.into_iter()
             .find(|t| t.book_type.eq_ignore_ascii_case(book_type) && t.layout == layout)
-            .ok_or_else(|| TemplateError::Unknown(format!("{book_type} {layout}"), known))
+            .ok_or_else(|| TemplateError::Unknown(book_type.to_string(), layout.to_string(), known))
     }
 
     /// Relative column widths, summing to 1.
