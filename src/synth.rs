@@ -1007,3 +1007,42 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
     std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(io)?;
     std::fs::write(path, bytes).map_err(io)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::UnicodeNormalization;
+
+    /// Every Vietnamese letter: the 12 vowels with each of the five tone marks (and
+    /// none), in both cases, plus đ/Đ — 146 precomposed letters in all.
+    fn vietnamese_letters() -> Vec<char> {
+        let vowels = ["a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y"];
+        let tones = ["", "\u{300}", "\u{301}", "\u{303}", "\u{309}", "\u{323}"];
+        let mut out = vec!['đ', 'Đ'];
+        for v in vowels {
+            for t in tones {
+                let lower: String = format!("{v}{t}").nfc().collect();
+                let upper: String = lower.to_uppercase().nfc().collect();
+                out.extend(lower.chars().chain(upper.chars()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_synthetic_faces_cover_every_vietnamese_letter() {
+        let letters = vietnamese_letters();
+        assert_eq!(letters.len(), 146);
+        assert!(letters.iter().all(|c| c.to_string().nfc().count() == 1), "precomposed");
+        let fonts = Fonts::load().expect("fonts installed (scripts/setup)");
+        for (name, data) in [
+            ("regular", &fonts.regular),
+            ("bold", &fonts.bold),
+            ("italic", &fonts.italic),
+        ] {
+            let font = FontRef::try_from_slice(data).unwrap();
+            let missing: String = letters.iter().filter(|&&c| font.glyph_id(c).0 == 0).collect();
+            assert!(missing.is_empty(), "{name} lacks {missing}");
+        }
+    }
+}
