@@ -113,12 +113,16 @@ impl Session {
             .export_columns(&book_type)
             .cloned()
             .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
-        let labels = template
-            .columns
-            .iter()
-            .map(|c| (c.field.clone(), c.headings.first().cloned().unwrap_or_default()))
-            .collect();
-        let kinds = template.columns.iter().map(|c| (c.field.clone(), c.kind)).collect();
+        // Field names and kinds from every layout of the book type (ledger first).
+        let mut labels: Vec<(String, String)> = Vec::new();
+        let mut kinds: Vec<(String, crate::template::FieldKind)> = Vec::new();
+        let form = Template::for_book(&book_type, "form").ok();
+        for c in template.columns.iter().chain(form.iter().flat_map(|t| &t.columns)) {
+            if !labels.iter().any(|(f, _)| *f == c.field) {
+                labels.push((c.field.clone(), c.headings.first().cloned().unwrap_or_default()));
+                kinds.push((c.field.clone(), c.kind));
+            }
+        }
         let books = load_books(&opts.out)?;
         if books.is_empty() {
             return Err(ServeError::NoBooks(opts.out.clone()));

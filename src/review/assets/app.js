@@ -8,10 +8,13 @@ const FLAG_TEXT = {
   snapped: 'đã khớp danh mục', unknown_value: 'không có trong danh mục', not_a_number: 'không phải số',
   digits_in_name: 'tên có chữ số', birth_after_registration: 'ngày sinh sau ngày đăng ký',
   year_mismatch: 'năm không khớp năm đăng ký', year_unknown: 'không rõ năm', year_from_page: 'năm lấy từ trang',
-  from_sequence: 'suy từ số thứ tự liền kề',
+  from_sequence: 'suy từ số thứ tự liền kề', invalid_id: 'số định danh không hợp lệ',
+  id_province_unknown: 'mã tỉnh không có', id_sex_mismatch: 'số định danh không khớp giới tính',
+  id_year_mismatch: 'số định danh không khớp năm sinh',
 };
 const KIND_HINT = {
   sex: '1 = Nam · 2 = Nữ · 3 = chưa xác định', date: 'dd.mm.yyyy (hoặc yyyy)', registration_number: 'số/năm, ví dụ 05/1983',
+  id_number: '12 chữ số (9 với CMND cũ)',
 };
 const STATUS_TEXT = { ok: 'đủ điều kiện', not_eligible: 'không đủ điều kiện', error: 'lỗi tệp' };
 
