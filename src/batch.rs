@@ -523,7 +523,8 @@ fn encode_jpeg(img: &image::GrayImage, dpi: f32, quality: u8) -> Vec<u8> {
     buf
 }
 
-fn write_page(book_dir: &Path, r: &PageResult) -> Result<(), BatchError> {
+/// Writes a page result to `pages/<name>.json` in its book folder, atomically.
+pub fn write_page(book_dir: &Path, r: &PageResult) -> Result<(), BatchError> {
     let json = serde_json::to_vec_pretty(r).expect("page result serializes");
     write_atomic(&page_json(book_dir, &r.name), &json)
 }

@@ -33,18 +33,21 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
     let mut current: Option<usize> = None;
     for line in lines(words) {
         let mut i = 0;
-        // Right edge of the last word taken on this line (label or value).
+        // Right edge of the last word taken on this line (label or value), and whether a
+        // value word was taken since the last label.
         let mut last_right: Option<u32> = None;
+        let mut value_here = false;
         while i < line.len() {
-            let seen: Vec<usize> = values.keys().copied().collect();
-            match best_label(&line[i..], &labels, &seen) {
+            match best_label(&line[i..], &labels, &values) {
                 Some((field, n, glued)) => {
                     current = Some(field);
+                    value_here = false;
                     values.entry(field).or_default();
                     i += n;
                     // "tên:Hoàng": a value glued to the label's colon.
                     if glued {
                         values.entry(field).or_default().push(line[i - 1]);
+                        value_here = true;
                     }
                     last_right = Some(line[i - 1].bbox[0] + line[i - 1].bbox[2]);
                 }
@@ -53,8 +56,7 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
                     // A value is written as one run: past a wide gap the rest of the line
                     // is marks (a tear's edge, the border), until the next label.
                     let gap = last_right.map_or(0, |r| w.bbox[0].saturating_sub(r));
-                    let taken_here = current.is_some_and(|f| values[&f].last().is_some_and(|v| line.contains(v)));
-                    let limit = if taken_here { 6 } else { 15 };
+                    let limit = if value_here { 6 } else { 15 };
                     if gap > limit * w.bbox[3].max(1) {
                         current = None;
                     }
@@ -62,6 +64,7 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
                         if is_writing(w) {
                             values.entry(f).or_default().push(w);
                             last_right = Some(w.bbox[0] + w.bbox[2]);
+                            value_here = true;
                         }
                     }
                     i += 1;
@@ -150,13 +153,17 @@ fn lines(words: &[WordBox]) -> Vec<Vec<&WordBox>> {
 
 /// The label (longest first) that the words at the start of `words` spell: field index,
 /// words used, and whether the last one carries value text after its colon.
-fn best_label(words: &[&WordBox], labels: &[(usize, Vec<String>)], seen: &[usize]) -> Option<(usize, usize, bool)> {
+fn best_label<V>(
+    words: &[&WordBox],
+    labels: &[(usize, Vec<String>)],
+    seen: &BTreeMap<usize, V>,
+) -> Option<(usize, usize, bool)> {
     // (field, words, glued, similarity): the longest label, then the closest. A form
     // prints each label once: a field already started is not started again.
     let mut best: Option<(usize, usize, bool, f32)> = None;
     for (field, label) in labels {
         let n = label.len();
-        if n > words.len() || best.is_some_and(|b| b.1 > n) || seen.contains(field) {
+        if n > words.len() || best.is_some_and(|b| b.1 > n) || seen.contains_key(field) {
             continue;
         }
         // Labels are printed in sentence case and end with a colon; a title in capitals

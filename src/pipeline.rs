@@ -225,8 +225,8 @@ fn read_form_page(
     t1: Instant,
 ) -> Result<PageRead, OcrError> {
     let page = &read.restored.gray;
-    // Low-resolution scans are enlarged, as cells are (capitals about 30 px tall).
-    let scale = if read.dpi < 250.0 { 2 } else { 1 };
+    // Low-resolution scans are enlarged, as cells are.
+    let scale = ocr_scale(read.dpi);
     let words = if scale > 1 {
         let big = image::imageops::resize(
             page,
@@ -268,6 +268,15 @@ fn read_form_page(
     read.quality = quality;
     read.times.read = t1.elapsed();
     Ok(read)
+}
+
+/// Tesseract reads best with capitals about 30 px tall: text below 250 dpi is enlarged 2×.
+fn ocr_scale(dpi: f32) -> u32 {
+    if dpi < 250.0 {
+        2
+    } else {
+        1
+    }
 }
 
 fn push_line(lines: &mut Vec<String>, words: &[WordBox]) {
@@ -323,8 +332,7 @@ impl CellReader<'_> {
             return Ok((String::new(), 1.0, Vec::new()));
         }
         let crop = self.clean_crop(b);
-        // Tesseract reads best with capitals about 30 px tall: enlarge low-resolution cells.
-        let scale = if self.dpi < 250.0 { 2 } else { 1 };
+        let scale = ocr_scale(self.dpi);
         let margin = 12u32;
         let (cw, ch) = crop.dimensions();
         let mut canvas = GrayImage::from_pixel(cw * scale + 2 * margin, ch * scale + 2 * margin, Luma([255]));

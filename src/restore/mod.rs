@@ -754,11 +754,9 @@ pub fn sauvola(img: &GrayImage, window: u32, k: f32) -> GrayImage {
             add_row(&mut col, &mut colq, top, false);
             top += 1;
         }
-        let rows2 = [
-            &src[y * wu..(y + 1) * wu],
-            &src[(y + 1).min(hu - 1) * wu..((y + 1).min(hu - 1) + 1) * wu],
-        ];
         let second = y + 1 < hu;
+        let y2 = if second { y + 1 } else { y };
+        let rows2 = [&src[y * wu..(y + 1) * wu], &src[y2 * wu..(y2 + 1) * wu]];
         // Skip rows pairs that are all paper before building the prefix sums.
         let any_ink = rows2[0].iter().any(|&v| v < 235) || (second && rows2[1].iter().any(|&v| v < 235));
         if !any_ink {

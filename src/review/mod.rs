@@ -207,13 +207,13 @@ pub fn append_journal(book_dir: &Path, entry: &Entry) -> Result<(), ReviewError>
     let existed = path.exists();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(&path)
         .map_err(io)?;
     // A line cut short by a crash must not swallow this one.
-    let len = f.metadata().map_err(io)?.len();
     let mut line = String::new();
-    if len > 0 && !ends_with_newline(&path, len) {
+    if !ends_with_newline(&mut f) {
         line.push('\n');
     }
     line.push_str(&serde_json::to_string(entry).expect("entry serializes"));
@@ -229,13 +229,14 @@ pub fn append_journal(book_dir: &Path, entry: &Entry) -> Result<(), ReviewError>
     Ok(())
 }
 
-fn ends_with_newline(path: &Path, len: u64) -> bool {
+/// True for an empty file or one whose last byte is a line feed.
+fn ends_with_newline(f: &mut std::fs::File) -> bool {
     use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return true;
-    };
     let mut b = [0u8; 1];
-    f.seek(SeekFrom::Start(len - 1)).is_ok() && f.read_exact(&mut b).is_ok() && b[0] == b'\n'
+    match f.seek(SeekFrom::End(-1)) {
+        Ok(_) => f.read_exact(&mut b).is_ok() && b[0] == b'\n',
+        Err(_) => true, // empty
+    }
 }
 
 /// Replays the book's journal over its page results (in journal order; entries for

@@ -253,19 +253,21 @@ impl Session {
             .ok_or((404, format!("no book {book:?}")))
     }
 
+    /// The book's index and the page.
     fn page(&self, book: Option<&str>, page: Option<&str>) -> Result<(usize, &PageResult), (u16, String)> {
-        let b = &self.books[self.book_index(book)?];
+        let bi = self.book_index(book)?;
+        let b = &self.books[bi];
         let page = page.ok_or((400, "`page` is missing".to_string()))?;
         b.pages
             .iter()
-            .enumerate()
-            .find(|(_, p)| p.name == page)
+            .find(|p| p.name == page)
+            .map(|p| (bi, p))
             .ok_or((404, format!("no page {page:?} in book {:?}", b.name)))
     }
 
     fn image(&self, book: Option<&str>, page: Option<&str>) -> Result<Vec<u8>, (u16, String)> {
-        let (_, p) = self.page(book, page)?;
-        let b = &self.books[self.book_index(book)?];
+        let (bi, p) = self.page(book, page)?;
+        let b = &self.books[bi];
         let rel = p.image.as_deref().ok_or((404, "this page has no image".to_string()))?;
         let path = inside(&b.dir, rel).ok_or((404, "image path leaves the book folder".to_string()))?;
         std::fs::read(&path).map_err(|e| (404, format!("cannot read the page image: {e}")))
@@ -401,10 +403,8 @@ fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
 }
 
 fn write_page(book_dir: &Path, page: &PageResult) -> Result<(), ReviewError> {
-    let path = book_dir.join("pages").join(format!("{}.json", page.name));
-    let json = serde_json::to_vec_pretty(page).expect("page serializes");
-    crate::batch::write_atomic(&path, &json).map_err(|e| ReviewError::Io {
-        path,
+    crate::batch::write_page(book_dir, page).map_err(|e| ReviewError::Io {
+        path: book_dir.join("pages"),
         source: std::io::Error::other(e.to_string()),
     })
 }
