@@ -2,13 +2,10 @@
 //! `cargo bench --bench pipeline`. Throughput is reported in pixels per second.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sohoa::synth::{render_page, Damage, Hand, PageSpec};
+use sohoa::synth::{render_page, Damage, PageSpec};
 
 fn page() -> (image::GrayImage, f32) {
     let spec = PageSpec {
-        file: "bench.png".into(),
-        dpi: 300.0,
-        hand: Hand::Typed,
         damage: Damage {
             ink: 0.6,
             paper: 215,
@@ -17,14 +14,9 @@ fn page() -> (image::GrayImage, f32) {
             skew_deg: 2.3,
             ..Damage::none()
         },
-        records: 10,
-        year: 1983,
-        first_number: 1,
-        seed: 7,
-        real_places: false,
-        form: false,
+        ..PageSpec::ledger("bench.png", 300.0, 7)
     };
-    (render_page(&spec).expect("fonts installed (scripts/setup)").0, spec.dpi)
+    (render_page(&spec).expect("synthetic page").0, spec.dpi)
 }
 
 fn stages(c: &mut Criterion) {

@@ -4,7 +4,7 @@
 //! read with confidence near zero. The thresholds are named constants so that the
 //! eligibility benchmark can move them with evidence.
 
-use crate::model::{PageQuality, PageStatus};
+use crate::model::{PageQuality, PageStatus, Reason};
 
 /// Below this ink fraction the page is blank.
 pub const MIN_INK: f32 = 0.002;
@@ -16,56 +16,50 @@ pub const MAX_MISSING: f32 = 0.5;
 pub const MIN_OCR_CONFIDENCE: f32 = 0.35;
 
 /// Verdict before OCR: pages that are plainly unreadable skip the OCR stage.
-pub fn judge_image(q: &PageQuality) -> Option<Vec<String>> {
+pub fn judge_image(q: &PageQuality) -> Option<Vec<Reason>> {
     let mut reasons = Vec::new();
     if q.missing_fraction > MAX_MISSING {
-        reasons.push(format!(
-            "page mostly missing: {:.0}% of the image is torn away or background (limit {:.0}%)",
-            q.missing_fraction * 100.0,
-            MAX_MISSING * 100.0
-        ));
+        reasons.push(Reason::MostlyMissing {
+            missing: q.missing_fraction,
+            limit: MAX_MISSING,
+        });
     }
     if q.ink_fraction < MIN_INK && q.contrast < MIN_CONTRAST * 1.5 {
-        reasons.push(format!(
-            "ink faded past reading or blank page: ink covers {:.2}% of the page, {:.0} grey levels below the paper",
-            q.ink_fraction * 100.0,
-            q.contrast
-        ));
+        reasons.push(Reason::FadedOrBlank {
+            ink: q.ink_fraction,
+            contrast: q.contrast,
+        });
     } else if q.ink_fraction < MIN_INK {
-        reasons.push(format!(
-            "blank page: ink covers {:.2}% of the page (needs {:.1}%)",
-            q.ink_fraction * 100.0,
-            MIN_INK * 100.0
-        ));
+        reasons.push(Reason::Blank {
+            ink: q.ink_fraction,
+            needs: MIN_INK,
+        });
     } else if q.contrast < MIN_CONTRAST {
-        reasons.push(format!(
-            "ink too faded: ink lies {:.0} grey levels below the paper (needs {:.0})",
-            q.contrast, MIN_CONTRAST
-        ));
+        reasons.push(Reason::TooFaded {
+            contrast: q.contrast,
+            needs: MIN_CONTRAST,
+        });
     }
     (!reasons.is_empty()).then_some(reasons)
 }
 
-/// Verdict after OCR.
-pub fn judge_reading(q: &PageQuality, words: usize, records: usize) -> (PageStatus, Vec<String>) {
+/// Verdict after OCR: the status, its reasons first, then notes.
+pub fn judge_reading(q: &PageQuality, words: usize, records: usize) -> (PageStatus, Vec<Reason>) {
     if words == 0 {
-        return (
-            PageStatus::NotEligible,
-            vec!["no text could be read on the page".to_string()],
-        );
+        return (PageStatus::NotEligible, vec![Reason::NothingRead]);
     }
     if q.ocr_confidence < MIN_OCR_CONFIDENCE {
         return (
             PageStatus::NotEligible,
-            vec![format!(
-                "text unreadable: mean OCR confidence {:.2} (needs {:.2})",
-                q.ocr_confidence, MIN_OCR_CONFIDENCE
-            )],
+            vec![Reason::Unreadable {
+                confidence: q.ocr_confidence,
+                needs: MIN_OCR_CONFIDENCE,
+            }],
         );
     }
     let mut notes = Vec::new();
     if records == 0 {
-        notes.push("no record rows found on the page".to_string());
+        notes.push(Reason::NoRecords);
     }
     (PageStatus::Ok, notes)
 }
@@ -81,20 +75,20 @@ mod tests {
             contrast: 5.0,
             ..Default::default()
         };
-        let r = judge_image(&blank).unwrap();
+        let r: Vec<String> = judge_image(&blank).unwrap().iter().map(|r| r.to_string()).collect();
         assert!(r[0].starts_with("ink faded past reading or blank page"), "{r:?}");
         let empty = PageQuality {
             ink_fraction: 0.0001,
             contrast: 150.0,
             ..Default::default()
         };
-        assert!(judge_image(&empty).unwrap()[0].starts_with("blank page"));
+        assert!(judge_image(&empty).unwrap()[0].to_string().starts_with("blank page"));
         let faded = PageQuality {
             ink_fraction: 0.03,
             contrast: 10.0,
             ..Default::default()
         };
-        assert!(judge_image(&faded).unwrap()[0].starts_with("ink too faded"));
+        assert!(judge_image(&faded).unwrap()[0].to_string().starts_with("ink too faded"));
         let good = PageQuality {
             ink_fraction: 0.05,
             contrast: 120.0,

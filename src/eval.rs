@@ -3,12 +3,32 @@
 //! eligibility confusion matrix, and how many wrong characters sit in flagged fields.
 
 use crate::model::{PageResult, PageStatus};
-use crate::synth::TruthPage;
 use crate::template::edit_distance;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
+
+/// The truth about one field, as `sohoa synth` writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TruthField {
+    /// As written on the page.
+    pub text: String,
+    /// As it should be exported.
+    pub value: String,
+}
+
+/// What evaluation needs of a truth file (`<truth>/<book>/<page>.json`, written by
+/// `sohoa synth`; its other fields are ignored).
+#[derive(Clone, Debug, Deserialize)]
+pub struct PageTruth {
+    /// Skew applied, degrees counter-clockwise.
+    pub skew_deg: f32,
+    /// Whether the page is readable (`false`: expect `not_eligible`).
+    pub eligible: bool,
+    /// Records, one per body row, field id → truth.
+    pub records: Vec<BTreeMap<String, TruthField>>,
+}
 
 /// The evaluation figures.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -73,7 +93,7 @@ pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
     files.sort();
     for (book, path) in files {
         let text = std::fs::read(&path).map_err(|x| EvalError::Truth(path.display().to_string(), x))?;
-        let t: TruthPage =
+        let t: PageTruth =
             serde_json::from_slice(&text).map_err(|x| EvalError::BadTruth(path.display().to_string(), x))?;
         e.pages += 1;
         let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();

@@ -26,7 +26,13 @@ pub struct ExportRow {
 pub enum ExportError {
     /// The spreadsheet writer failed.
     #[error("cannot write the spreadsheet: {0}")]
-    Xlsx(#[from] XlsxError),
+    Xlsx(XlsxError),
+}
+
+impl From<XlsxError> for ExportError {
+    fn from(e: XlsxError) -> Self {
+        ExportError::Xlsx(e)
+    }
 }
 
 /// Builds the export rows of a book from its page results, in page and row order: the

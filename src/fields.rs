@@ -5,7 +5,7 @@
 //! before registration, the year in `so` equal to the registration year). A failed check
 //! becomes a flag on the field and lowers its confidence; the text as read is kept.
 
-use crate::model::{FieldResult, RecordResult};
+use crate::model::{FieldResult, Flag, RecordResult};
 use crate::template::{fold, similarity, FieldKind, Template, Vocabulary};
 use unicode_normalization::UnicodeNormalization;
 
@@ -13,11 +13,11 @@ use unicode_normalization::UnicodeNormalization;
 pub const DOUBTFUL: f32 = 0.6;
 
 /// Normalizes one field's text. Returns the export value and the flags raised.
-pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Vec<String>) {
+pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Vec<Flag>) {
     let text = clean(text);
     let mut flags = Vec::new();
     if text.is_empty() {
-        return (String::new(), vec!["empty".to_string()]);
+        return (String::new(), vec![Flag::Empty]);
     }
     let value = match kind {
         FieldKind::RegistrationNumber => {
@@ -27,7 +27,7 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
                 .filter(|c| c.is_ascii_digit())
                 .collect();
             if digits.is_empty() {
-                flags.push("not_a_number".to_string());
+                flags.push(Flag::NotANumber);
                 text.clone()
             } else {
                 pad2(digits.trim_start_matches('0'))
@@ -36,12 +36,12 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
         FieldKind::Date => match parse_date(&text) {
             Some(d) => {
                 if d.day.is_none() {
-                    flags.push("year_only".to_string());
+                    flags.push(Flag::YearOnly);
                 }
                 d.to_export()
             }
             None => {
-                flags.push("invalid_date".to_string());
+                flags.push(Flag::InvalidDate);
                 text.clone()
             }
         },
@@ -54,10 +54,10 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
                     .map(|(w, c)| (similarity(f, w), *c))
                     .fold((0.0, ""), |a, b| if b.0 > a.0 { b } else { a });
                 if best.0 >= 0.5 {
-                    flags.push("snapped".to_string());
+                    flags.push(Flag::Snapped);
                     best.1.to_string()
                 } else {
-                    flags.push("unknown_value".to_string());
+                    flags.push(Flag::UnknownValue);
                     "3".to_string()
                 }
             }
@@ -66,7 +66,7 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
         FieldKind::Nationality => snap(&text, &vocab.nationalities, &mut flags),
         FieldKind::Name => {
             if text.chars().any(|c| c.is_ascii_digit()) {
-                flags.push("digits_in_name".to_string());
+                flags.push(Flag::DigitsInName);
             }
             title_case(&text)
         }
@@ -77,11 +77,11 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
                 .chars()
                 .any(|c| !c.is_ascii_digit() && !c.is_whitespace() && c != '.');
             if stray || !(digits.len() == 12 || digits.len() == 9) {
-                flags.push("invalid_id".to_string());
+                flags.push(Flag::InvalidId);
                 text.clone()
             } else {
                 if digits.len() == 12 && !(1..=96).contains(&digits[..3].parse::<u32>().unwrap_or(0)) {
-                    flags.push("id_province_unknown".to_string());
+                    flags.push(Flag::IdProvinceUnknown);
                 }
                 digits
             }
@@ -126,7 +126,7 @@ pub fn title_case(s: &str) -> String {
 }
 
 /// Snaps `text` to the closest vocabulary entry when close enough.
-fn snap(text: &str, vocab: &[String], flags: &mut Vec<String>) -> String {
+fn snap(text: &str, vocab: &[String], flags: &mut Vec<Flag>) -> String {
     let f = fold(text);
     let mut best = (0.0f32, "");
     for v in vocab {
@@ -138,10 +138,10 @@ fn snap(text: &str, vocab: &[String], flags: &mut Vec<String>) -> String {
     if best.1 == text {
         best.1.to_string()
     } else if best.0 >= 0.6 {
-        flags.push("snapped".to_string());
+        flags.push(Flag::Snapped);
         best.1.to_string()
     } else {
-        flags.push("unknown_value".to_string());
+        flags.push(Flag::UnknownValue);
         text.to_string()
     }
 }
@@ -228,15 +228,12 @@ pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vo
 
 /// Lowers confidence for failed checks and flags doubtful fields.
 fn settle_confidence(f: &mut FieldResult) {
-    let failed = f
-        .flags
-        .iter()
-        .any(|x| x != "low_confidence" && x != "year_only" && x != "empty");
+    let failed = f.flags.iter().any(|x| x.is_failed_check());
     if failed {
         f.confidence = f.confidence.min(0.5);
     }
-    if f.confidence < DOUBTFUL && !f.flags.iter().any(|x| x == "low_confidence") && !f.value.is_empty() {
-        f.flags.push("low_confidence".to_string());
+    if f.confidence < DOUBTFUL && !f.has(Flag::LowConfidence) && !f.value.is_empty() {
+        f.flags.push(Flag::LowConfidence);
     }
 }
 
@@ -268,13 +265,13 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
             _ => None,
         };
         if want_female.is_some_and(|w| w != female) {
-            f.flags.push("id_sex_mismatch".to_string());
+            f.flags.push(Flag::IdSexMismatch);
         }
         if id == "nksSoDinhDanh" {
             if let Some(b) = birth {
                 let century = 1900 + 100 * (d[3] / 2);
                 if century + d[4] * 10 + d[5] != b.year {
-                    f.flags.push("id_year_mismatch".to_string());
+                    f.flags.push(Flag::IdYearMismatch);
                 }
             }
         }
@@ -284,7 +281,7 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
         if b.key() > r.key() {
             for id in ["nksNgaySinh", "ngayDangKy"] {
                 if let Some(f) = record.fields.get_mut(id) {
-                    f.flags.push("birth_after_registration".to_string());
+                    f.flags.push(Flag::BirthAfterRegistration);
                     settle_confidence(f);
                 }
             }
@@ -294,7 +291,7 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
         if template.kind_of(id) != Some(FieldKind::RegistrationNumber) || f.value.is_empty() {
             continue;
         }
-        if f.flags.iter().any(|x| x == "not_a_number") {
+        if f.has(Flag::NotANumber) {
             continue;
         }
         let written_year: Option<u32> = f.text.split('/').nth(1).and_then(|y| {
@@ -303,7 +300,7 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
         });
         match (reg, written_year) {
             (Some(r), Some(y)) if y != r.year => {
-                f.flags.push("year_mismatch".to_string());
+                f.flags.push(Flag::YearMismatch);
                 f.value = format!("{}/{}", f.value, y);
                 settle_confidence(f);
             }
@@ -311,11 +308,11 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
             (None, Some(y)) => f.value = format!("{}/{}", f.value, y),
             (None, None) if page_year.is_some() => {
                 f.value = format!("{}/{}", f.value, page_year.unwrap_or_default());
-                f.flags.push("year_from_page".to_string());
+                f.flags.push(Flag::YearFromPage);
                 settle_confidence(f);
             }
             (None, None) => {
-                f.flags.push("year_unknown".to_string());
+                f.flags.push(Flag::YearUnknown);
                 settle_confidence(f);
             }
         }
@@ -348,7 +345,7 @@ pub fn fill_number_sequence(records: &mut [RecordResult], template: &Template) {
     };
     let number = |r: &RecordResult| -> Option<i64> {
         let f = r.fields.get(&id)?;
-        if f.flags.iter().any(|x| x == "not_a_number" || x == "empty") {
+        if f.has(Flag::NotANumber) || f.has(Flag::Empty) {
             return None;
         }
         f.value.parse().ok()
@@ -372,8 +369,8 @@ pub fn fill_number_sequence(records: &mut [RecordResult], template: &Template) {
         }
         if let Some(f) = r.fields.get_mut(&id) {
             f.value = pad2(&expected.to_string());
-            f.flags.retain(|x| x != "empty" && x != "not_a_number");
-            f.flags.push("from_sequence".to_string());
+            f.flags.retain(|x| *x != Flag::Empty && *x != Flag::NotANumber);
+            f.flags.push(Flag::FromSequence);
             f.confidence = f.confidence.min(0.5);
             settle_confidence(f);
         }
@@ -383,6 +380,7 @@ pub fn fill_number_sequence(records: &mut [RecordResult], template: &Template) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::Layout;
 
     #[test]
     fn dates_normalize_to_dd_mm_yyyy_and_impossible_ones_are_flagged() {
@@ -394,10 +392,10 @@ mod tests {
         );
         assert_eq!(
             normalize(FieldKind::Date, "1975", &v),
-            ("1975".to_string(), vec!["year_only".to_string()])
+            ("1975".to_string(), vec![Flag::YearOnly])
         );
         let (_, flags) = normalize(FieldKind::Date, "31/02/1983", &v);
-        assert_eq!(flags, vec!["invalid_date"]);
+        assert_eq!(flags, vec![Flag::InvalidDate]);
     }
 
     #[test]
@@ -408,13 +406,13 @@ mod tests {
         assert_eq!(normalize(FieldKind::Ethnicity, "Kinh", &v).0, "Kinh");
         let (val, flags) = normalize(FieldKind::Ethnicity, "Mưòng", &v);
         assert_eq!(val, "Mường");
-        assert_eq!(flags, vec!["snapped"]);
+        assert_eq!(flags, vec![Flag::Snapped]);
     }
 
     #[test]
     fn personal_ids_are_checked_against_sex_and_birth_year() {
         let v = Vocabulary::builtin();
-        let t = Template::for_book("ks", "form").unwrap();
+        let t = Template::for_book("ks", Layout::Form).unwrap();
         let record = |id: &str, sex: &str, born: &str| {
             let mut fields = std::collections::BTreeMap::new();
             for (k, kind, text) in [
@@ -438,27 +436,21 @@ mod tests {
         assert_eq!(ok.value, "001317012345");
         assert!(ok.flags.is_empty(), "{:?}", ok.flags);
         let wrong_sex = record("001317012345", "Nam", "04/02/2017");
-        assert!(
-            wrong_sex.flags.contains(&"id_sex_mismatch".to_string()),
-            "{:?}",
-            wrong_sex.flags
-        );
+        assert!(wrong_sex.flags.contains(&Flag::IdSexMismatch), "{:?}", wrong_sex.flags);
         assert!(wrong_sex.confidence <= 0.5);
         let wrong_year = record("001316012345", "Nữ", "04/02/2017");
         assert!(
-            wrong_year.flags.contains(&"id_year_mismatch".to_string()),
+            wrong_year.flags.contains(&Flag::IdYearMismatch),
             "{:?}",
             wrong_year.flags
         );
-        assert!(!wrong_year.flags.contains(&"id_sex_mismatch".to_string()));
+        assert!(!wrong_year.flags.contains(&Flag::IdSexMismatch));
         // A boy born in 1998: 4th digit 0.
         assert!(record("079098000001", "Nam", "1998").flags.is_empty());
-        assert!(record("0013170123", "Nữ", "2017")
-            .flags
-            .contains(&"invalid_id".to_string()));
+        assert!(record("0013170123", "Nữ", "2017").flags.contains(&Flag::InvalidId));
         assert!(record("123317012345", "Nữ", "2017")
             .flags
-            .contains(&"id_province_unknown".to_string()));
+            .contains(&Flag::IdProvinceUnknown));
         // An old 9-digit CMND passes as it is.
         assert!(record("012345678", "Nam", "1980").flags.is_empty());
     }
@@ -487,7 +479,7 @@ mod tests {
         fill_number_sequence(&mut recs, &t);
         let got: Vec<&str> = recs.iter().map(|r| r.fields["so"].value.as_str()).collect();
         assert_eq!(got, vec!["52", "53", "54", "55", "56"]);
-        assert!(recs[1].fields["so"].flags.contains(&"from_sequence".to_string()));
+        assert!(recs[1].fields["so"].flags.contains(&Flag::FromSequence));
         assert!(recs[0].fields["so"].flags.is_empty());
     }
 
@@ -515,9 +507,7 @@ mod tests {
         );
         check_record(&mut r, &t, None);
         assert_eq!(r.fields["so"].value, "05/1983");
-        assert!(r.fields["nksNgaySinh"]
-            .flags
-            .contains(&"birth_after_registration".to_string()));
+        assert!(r.fields["nksNgaySinh"].flags.contains(&Flag::BirthAfterRegistration));
         assert!(r.fields["nksNgaySinh"].confidence <= 0.5);
     }
 }

@@ -10,7 +10,7 @@
 //! it the same way.
 
 use crate::fields;
-use crate::model::{BBox, RecordResult, WordBox};
+use crate::model::{BBox, Flag, RecordResult, WordBox};
 use crate::template::{fold, similarity, FieldKind, Template, Vocabulary};
 use std::collections::BTreeMap;
 
@@ -98,7 +98,7 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
         let kind = col.kind;
         let mut f = fields::make_field(kind, &text, conf, bbox, vocab);
         if kind == FieldKind::RegistrationNumber && text.is_empty() {
-            f.flags.retain(|x| x != "not_a_number");
+            f.flags.retain(|x| *x != Flag::NotANumber);
         }
         fields_map.insert(col.field.clone(), f);
     }
@@ -228,6 +228,7 @@ fn union(a: BBox, b: BBox) -> BBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::Layout;
 
     fn word(text: &str, x: u32, y: u32) -> WordBox {
         WordBox {
@@ -239,7 +240,7 @@ mod tests {
 
     #[test]
     fn labels_start_fields_and_the_longest_label_wins() {
-        let t = Template::for_book("ks", "form").unwrap();
+        let t = Template::for_book("ks", Layout::Form).unwrap();
         let v = Vocabulary::builtin();
         // Labels and values in separate blocks, as page OCR may give them.
         let words = vec![

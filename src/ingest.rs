@@ -20,7 +20,7 @@ pub const MAX_PIXELS: u64 = 200_000_000;
 pub enum DecodeError {
     /// The file could not be read from disk.
     #[error("cannot read file: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The file is empty.
     #[error("empty file (0 bytes)")]
     Empty,
@@ -43,6 +43,12 @@ pub enum DecodeError {
         /// Height in pixels.
         height: u64,
     },
+}
+
+impl From<std::io::Error> for DecodeError {
+    fn from(e: std::io::Error) -> Self {
+        DecodeError::Io(e)
+    }
 }
 
 /// A book found in the input folder.

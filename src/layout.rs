@@ -1,6 +1,6 @@
 //! Stage 2: find the ruled table on a restored page, its row bands and column bands.
 //!
-//! Input is the black-and-white restored page; output is a [`Layout`] of plain numbers.
+//! Input is the black-and-white restored page; output is a [`Grid`] of plain numbers.
 //! Ruling lines are found as long horizontal (vertical) runs of ink after closing small
 //! gaps, so broken and faded lines still count; handwriting seldom makes such runs.
 
@@ -41,7 +41,7 @@ impl Band {
 
 /// The table found on a page.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Layout {
+pub struct Grid {
     /// The table's outer box.
     pub table: Option<BBox>,
     /// Horizontal ruling lines, top to bottom.
@@ -54,7 +54,7 @@ pub struct Layout {
     pub columns: Vec<Band>,
 }
 
-impl Layout {
+impl Grid {
     /// The box of cell (`row`, `col`), lines excluded.
     pub fn cell(&self, row: usize, col: usize) -> BBox {
         let r = self.rows[row];
@@ -73,7 +73,7 @@ impl Layout {
 
 /// Finds the table. `dpi` scales the minimum sizes. `expected_columns` (with relative
 /// widths summing to 1) is used when the vertical lines cannot be found.
-pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Layout {
+pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Grid {
     let (w, h) = binary.dimensions();
     let gap = ((dpi / 40.0) as u32).max(3);
     let h_cover = run_coverage(binary, true, (w / 12).max(40), gap);
@@ -81,10 +81,10 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Lay
     let v_cover = run_coverage(binary, false, (h / 20).max(40), gap);
     let v_lines = pick_lines(&v_cover, h as f32 * 0.12);
     if h_lines.len() < 3 {
-        return Layout {
+        return Grid {
             h_lines,
             v_lines,
-            ..Layout::default()
+            ..Grid::default()
         };
     }
     let top = h_lines[0].from;
@@ -144,7 +144,7 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Lay
     }
     let left = v_lines.first().map(|l| l.from).unwrap_or(left);
     let right = v_lines.last().map(|l| l.to + 1).unwrap_or(right);
-    Layout {
+    Grid {
         table: Some([left, top, right.saturating_sub(left), bottom - top]),
         h_lines,
         v_lines,

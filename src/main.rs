@@ -8,6 +8,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sohoa::batch::{self, BatchOptions};
+use sohoa::template::Layout;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,8 +41,8 @@ enum Command {
         book_type: String,
         /// Page layout: ledger (a ruled table, one record per row; books before 2006) or
         /// form (one record per page, values written after printed labels; 2006–2020).
-        #[arg(long, default_value = "ledger", value_parser = ["ledger", "form"])]
-        layout: String,
+        #[arg(long, value_enum, default_value = "ledger")]
+        layout: Layout,
         /// Worker threads (default: one per core).
         #[arg(long, short, default_value_t = 0)]
         jobs: usize,
@@ -101,6 +102,7 @@ enum Command {
         dpi: f32,
     },
     /// Generate synthetic damaged ledger pages with ground truth.
+    #[cfg(feature = "synth")]
     Synth {
         /// Output folder: pages go to OUT/books/<book>/, truth to OUT/truth/<book>/.
         #[arg(long, short)]
@@ -123,8 +125,8 @@ enum Command {
         dpi: Option<f32>,
         /// Page layout: ledger (a ruled table) or form (one record per portrait page,
         /// values after printed labels).
-        #[arg(long, default_value = "ledger", value_parser = ["ledger", "form"])]
-        layout: String,
+        #[arg(long, value_enum, default_value = "ledger")]
+        layout: Layout,
     },
     /// Review the pre-filled records in a browser: a local web server over a processed
     /// output folder.
@@ -280,6 +282,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sohoa_enhance(&inputs, &out, binarize, dpi)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "synth")]
         Command::Synth {
             out,
             book,
@@ -295,7 +298,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 other => anyhow::bail!("unknown set '{other}': use samples or varied"),
             };
             for s in &mut specs {
-                s.form = layout == "form";
+                s.form = layout == Layout::Form;
                 if s.form && s.year < 2006 {
                     // Form books are those of 2006–2020.
                     s.year = 2006 + (s.year - 1976) % 15;
@@ -378,8 +381,7 @@ fn sohoa_enhance(inputs: &[PathBuf], out: &std::path::Path, binarize: bool, dpi:
                 } else {
                     r.gray.clone()
                 };
-                let bytes = sohoa::synth::encode(&img, "x.png", d);
-                batch::write_atomic(&path, &bytes)?;
+                sohoa::store::write_atomic(&path, &sohoa::encode::png(&img, Some(d)))?;
                 serde_json::json!({
                     "source": f.display().to_string(),
                     "output": path.display().to_string(),

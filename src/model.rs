@@ -33,6 +33,118 @@ impl PageStatus {
     }
 }
 
+/// Why a page got its verdict, or a note about how it was read. The text written into
+/// `reasons` is [`Reason`]'s `Display`; [`Reason::code`] is a stable name for it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Most of the image is background around the page or torn away.
+    MostlyMissing {
+        /// Fraction missing, 0..1.
+        missing: f32,
+        /// The limit, 0..1.
+        limit: f32,
+    },
+    /// Almost no ink, and what there is lies close to the paper's grey.
+    FadedOrBlank {
+        /// Ink fraction, 0..1.
+        ink: f32,
+        /// Grey levels between ink and paper.
+        contrast: f32,
+    },
+    /// Almost no ink.
+    Blank {
+        /// Ink fraction, 0..1.
+        ink: f32,
+        /// The least ink a page needs, 0..1.
+        needs: f32,
+    },
+    /// The ink lies too close to the paper's grey.
+    TooFaded {
+        /// Grey levels between ink and paper.
+        contrast: f32,
+        /// The least contrast needed.
+        needs: f32,
+    },
+    /// OCR found no word on the page.
+    NothingRead,
+    /// OCR read the page with confidence near zero.
+    Unreadable {
+        /// Mean word confidence, 0..1.
+        confidence: f32,
+        /// The least confidence needed.
+        needs: f32,
+    },
+    /// A note: the page was read but no record row was found.
+    NoRecords,
+    /// A note: no ruled table, the page was read as running text.
+    NoTable,
+    /// A note: the file states no resolution; this one was assumed.
+    AssumedDpi(f32),
+    /// The file could not be decoded (the decoder's message).
+    Decode(String),
+    /// A frame of a multi-page file could not be decoded.
+    FrameMissing,
+}
+
+impl Reason {
+    /// A stable name for the reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::MostlyMissing { .. } => "mostly_missing",
+            Reason::FadedOrBlank { .. } => "faded_or_blank",
+            Reason::Blank { .. } => "blank",
+            Reason::TooFaded { .. } => "too_faded",
+            Reason::NothingRead => "nothing_read",
+            Reason::Unreadable { .. } => "unreadable",
+            Reason::NoRecords => "no_records",
+            Reason::NoTable => "no_table",
+            Reason::AssumedDpi(_) => "assumed_dpi",
+            Reason::Decode(_) => "decode_error",
+            Reason::FrameMissing => "frame_missing",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::MostlyMissing { missing, limit } => write!(
+                f,
+                "page mostly missing: {:.0}% of the image is torn away or background (limit {:.0}%)",
+                missing * 100.0,
+                limit * 100.0
+            ),
+            Reason::FadedOrBlank { ink, contrast } => write!(
+                f,
+                "ink faded past reading or blank page: ink covers {:.2}% of the page, {:.0} grey levels below the paper",
+                ink * 100.0,
+                contrast
+            ),
+            Reason::Blank { ink, needs } => write!(
+                f,
+                "blank page: ink covers {:.2}% of the page (needs {:.1}%)",
+                ink * 100.0,
+                needs * 100.0
+            ),
+            Reason::TooFaded { contrast, needs } => write!(
+                f,
+                "ink too faded: ink lies {contrast:.0} grey levels below the paper (needs {needs:.0})"
+            ),
+            Reason::NothingRead => f.write_str("no text could be read on the page"),
+            Reason::Unreadable { confidence, needs } => write!(
+                f,
+                "text unreadable: mean OCR confidence {confidence:.2} (needs {needs:.2})"
+            ),
+            Reason::NoRecords => f.write_str("no record rows found on the page"),
+            Reason::NoTable => f.write_str("no ruled table found: text read as a page"),
+            Reason::AssumedDpi(dpi) => write!(f, "no resolution in the file: assumed {dpi} dpi"),
+            Reason::Decode(message) => f.write_str(message),
+            Reason::FrameMissing => f.write_str("frame could not be decoded"),
+        }
+    }
+}
+
 /// One pre-filled field of a record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldResult {
@@ -45,7 +157,7 @@ pub struct FieldResult {
     /// Where the cell lies on the restored page.
     pub bbox: BBox,
     /// Why the field deserves a look (`low_confidence`, `invalid_date`, …).
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
     /// An officer's correction (the OCR's `text` and `value` stay as they were read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<FieldReview>,
@@ -60,8 +172,145 @@ impl FieldResult {
     /// True when an officer should look at the field: a flag other than `empty`, and no
     /// correction made yet.
     pub fn doubtful(&self) -> bool {
-        self.review.is_none() && self.flags.iter().any(|f| f != "empty")
+        self.review.is_none() && self.flags.iter().any(|f| *f != Flag::Empty)
     }
+
+    /// True when the field carries `flag`.
+    pub fn has(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
+}
+
+/// Why a field deserves an officer's look. The JSON name (`low_confidence`, …) is stable;
+/// [`Flag::label_vi`] is what the review screen shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Nothing was read in the cell.
+    Empty,
+    /// The reading is doubtful (confidence below the bar).
+    LowConfidence,
+    /// Not a real date.
+    InvalidDate,
+    /// A year alone, no day and month.
+    YearOnly,
+    /// Changed to the closest entry of a list (ethnicities, places, …).
+    Snapped,
+    /// Not in the field's list, and not close to any entry.
+    UnknownValue,
+    /// A registration number without digits.
+    NotANumber,
+    /// Digits in a person's name.
+    DigitsInName,
+    /// Born after the registration date.
+    BirthAfterRegistration,
+    /// The year written in the number differs from the registration year.
+    YearMismatch,
+    /// The number's year is known from nowhere.
+    YearUnknown,
+    /// The number's year taken from the other records of the page.
+    YearFromPage,
+    /// The number taken from the run of numbers down the page.
+    FromSequence,
+    /// Not a 12- or 9-digit personal ID.
+    InvalidId,
+    /// The ID's province code is not one of 001–096.
+    IdProvinceUnknown,
+    /// The ID's sex digit contradicts the record.
+    IdSexMismatch,
+    /// The ID's birth-year digits contradict the birth date.
+    IdYearMismatch,
+}
+
+impl Flag {
+    /// Every flag, in a stable order.
+    pub const ALL: [Flag; 17] = [
+        Flag::Empty,
+        Flag::LowConfidence,
+        Flag::InvalidDate,
+        Flag::YearOnly,
+        Flag::Snapped,
+        Flag::UnknownValue,
+        Flag::NotANumber,
+        Flag::DigitsInName,
+        Flag::BirthAfterRegistration,
+        Flag::YearMismatch,
+        Flag::YearUnknown,
+        Flag::YearFromPage,
+        Flag::FromSequence,
+        Flag::InvalidId,
+        Flag::IdProvinceUnknown,
+        Flag::IdSexMismatch,
+        Flag::IdYearMismatch,
+    ];
+
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Empty => "empty",
+            Flag::LowConfidence => "low_confidence",
+            Flag::InvalidDate => "invalid_date",
+            Flag::YearOnly => "year_only",
+            Flag::Snapped => "snapped",
+            Flag::UnknownValue => "unknown_value",
+            Flag::NotANumber => "not_a_number",
+            Flag::DigitsInName => "digits_in_name",
+            Flag::BirthAfterRegistration => "birth_after_registration",
+            Flag::YearMismatch => "year_mismatch",
+            Flag::YearUnknown => "year_unknown",
+            Flag::YearFromPage => "year_from_page",
+            Flag::FromSequence => "from_sequence",
+            Flag::InvalidId => "invalid_id",
+            Flag::IdProvinceUnknown => "id_province_unknown",
+            Flag::IdSexMismatch => "id_sex_mismatch",
+            Flag::IdYearMismatch => "id_year_mismatch",
+        }
+    }
+
+    /// What the review screen says (Vietnamese).
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Flag::Empty => "trống",
+            Flag::LowConfidence => "độ tin cậy thấp",
+            Flag::InvalidDate => "ngày không hợp lệ",
+            Flag::YearOnly => "chỉ có năm",
+            Flag::Snapped => "đã khớp danh mục",
+            Flag::UnknownValue => "không có trong danh mục",
+            Flag::NotANumber => "không phải số",
+            Flag::DigitsInName => "tên có chữ số",
+            Flag::BirthAfterRegistration => "ngày sinh sau ngày đăng ký",
+            Flag::YearMismatch => "năm không khớp năm đăng ký",
+            Flag::YearUnknown => "không rõ năm",
+            Flag::YearFromPage => "năm lấy từ trang",
+            Flag::FromSequence => "suy từ số thứ tự liền kề",
+            Flag::InvalidId => "số định danh không hợp lệ",
+            Flag::IdProvinceUnknown => "mã tỉnh không có",
+            Flag::IdSexMismatch => "số định danh không khớp giới tính",
+            Flag::IdYearMismatch => "số định danh không khớp năm sinh",
+        }
+    }
+
+    /// A failed check (it caps the field's confidence), as opposed to a note
+    /// (`empty`, `year_only`) or the confidence flag itself.
+    pub fn is_failed_check(self) -> bool {
+        !matches!(self, Flag::LowConfidence | Flag::YearOnly | Flag::Empty)
+    }
+}
+
+/// How a page's columns were given their field ids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnMapping {
+    /// Nothing was mapped: the page has no table read (written as an empty string).
+    #[default]
+    #[serde(rename = "")]
+    None,
+    /// From the header row's headings.
+    Header,
+    /// The template's order (the header could not be read).
+    TemplateOrder,
+    /// A form page: values found after their printed labels.
+    FormLabels,
 }
 
 /// Who changed something during review, and when.
@@ -181,8 +430,9 @@ pub struct PageResult {
     pub table: Option<BBox>,
     /// Column field ids, left to right, as mapped from the header (or the template order).
     pub columns: Vec<String>,
-    /// How the columns were mapped: `header` or `template_order`.
-    pub column_mapping: String,
+    /// How the columns were mapped (`header`, `template_order`, `form_labels`; empty
+    /// when no table was read).
+    pub column_mapping: ColumnMapping,
     /// The records found on the page.
     pub records: Vec<RecordResult>,
     /// Every word read, with its box (drives the PDF text layer).
@@ -194,7 +444,60 @@ pub struct PageResult {
     pub review: Option<PageReview>,
 }
 
+/// Where a page comes from: the fields of its result that name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageOrigin {
+    /// Path of the source file relative to the input folder.
+    pub source: String,
+    /// Frame index within the file.
+    pub frame: u32,
+    /// Number of frames in the file.
+    pub frames: u32,
+    /// The book name.
+    pub book: String,
+    /// 1-based position of the page within the book.
+    pub page: u32,
+    /// Stem of the page's output files.
+    pub name: String,
+    /// SHA-256 of the source file, lowercase hex.
+    pub sha256: String,
+}
+
 impl PageResult {
+    /// A page that could not be decoded: status `error`, with the reason.
+    pub fn error(origin: PageOrigin, reason: &Reason) -> PageResult {
+        PageResult::named(origin, PageStatus::Error, vec![reason.to_string()])
+    }
+
+    /// A result that holds nothing but where the page comes from and its verdict.
+    pub(crate) fn named(origin: PageOrigin, status: PageStatus, reasons: Vec<String>) -> PageResult {
+        PageResult {
+            source: origin.source,
+            frame: origin.frame,
+            frames: origin.frames,
+            book: origin.book,
+            page: origin.page,
+            name: origin.name,
+            sha256: origin.sha256,
+            status,
+            reasons,
+            skew_deg: 0.0,
+            dpi: 0.0,
+            size: [0, 0],
+            source_size: [0, 0],
+            source_dpi: 0.0,
+            text: String::new(),
+            quality: PageQuality::default(),
+            table: None,
+            columns: Vec::new(),
+            column_mapping: ColumnMapping::None,
+            records: Vec::new(),
+            words: Vec::new(),
+            image: None,
+            review: None,
+        }
+    }
+
     /// The verdict that counts: the officer's when given, else the pipeline's.
     pub fn final_status(&self) -> PageStatus {
         match (&self.review, self.status) {

@@ -1,15 +1,19 @@
-//! One page through the stages: restore → layout → read cells → fields → eligibility.
+//! One page through the stages, as a short story:
+//! working resolution → restore → classify → read → check → verdict.
 //!
 //! This is the composition of the stage modules for a single decoded frame; it knows
 //! nothing of files, threads or progress (that is `batch`).
 
 use crate::eligibility;
 use crate::fields;
-use crate::layout::{self, Layout};
-use crate::model::{BBox, PageQuality, PageStatus, RecordResult, WordBox};
+use crate::ingest::Frame;
+use crate::layout::{self, Grid};
+use crate::model::{
+    BBox, ColumnMapping, PageOrigin, PageQuality, PageResult, PageStatus, Reason, RecordResult, WordBox,
+};
 use crate::ocr::{OcrError, ReadMode, Recognizer};
 use crate::restore::{self, RestoreOptions, RestoredPage};
-use crate::template::{FieldKind, Template, Vocabulary};
+use crate::template::{FieldKind, Layout, Template, Vocabulary};
 use image::{GrayImage, Luma};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -37,32 +41,53 @@ pub struct StageTimes {
     pub read: Duration,
 }
 
+impl std::ops::AddAssign for StageTimes {
+    fn add_assign(&mut self, o: StageTimes) {
+        self.restore += o.restore;
+        self.layout += o.layout;
+        self.read += o.read;
+    }
+}
+
 /// Everything read from one page.
 pub struct PageRead {
     /// The restored page.
     pub restored: RestoredPage,
-    /// The table found.
-    pub layout: Layout,
-    /// Verdict and reasons.
+    /// Resolution of the restored page (the scan's, or a fraction for very fine scans).
+    pub dpi: f32,
+    /// Size of the source frame in pixels.
+    pub source_size: [u32; 2],
+    /// Resolution of the source frame (from the file, or assumed).
+    pub source_dpi: f32,
+    /// Verdict.
     pub status: PageStatus,
-    /// Reasons for the verdict (or notes).
-    pub reasons: Vec<String>,
+    /// Reasons for the verdict first, then notes.
+    pub reasons: Vec<Reason>,
     /// Quality measures, OCR confidence included.
     pub quality: PageQuality,
+    /// What was read.
+    pub reading: Reading,
+    /// Time per stage.
+    pub times: StageTimes,
+}
+
+/// What the reading step found on a page.
+#[derive(Default)]
+pub struct Reading {
+    /// The ruled table, when one was looked for.
+    pub grid: Grid,
     /// Field ids of the columns, left to right.
     pub columns: Vec<String>,
-    /// `header` or `template_order`.
-    pub column_mapping: String,
-    /// Records, one per body row.
+    /// How the columns got their ids.
+    pub column_mapping: ColumnMapping,
+    /// Records, one per body row (one for a form page).
     pub records: Vec<RecordResult>,
     /// All words in reading order, page coordinates.
     pub words: Vec<WordBox>,
     /// All text in reading order.
     pub text: String,
-    /// Time per stage.
-    pub times: StageTimes,
-    /// Resolution of the restored page (the scan's, or a fraction for very fine scans).
-    pub dpi: f32,
+    /// Notes on how the page was read.
+    pub notes: Vec<Reason>,
 }
 
 /// Scans finer than this are read at a whole fraction of their resolution: more detail
@@ -72,15 +97,84 @@ pub const MAX_WORKING_DPI: f32 = 400.0;
 /// Longest side of the restored page, in pixels.
 pub const MAX_WORKING_SIDE: f32 = 30_000.0;
 
-/// Reads one page.
-pub fn read_page(
-    gray: &GrayImage,
-    dpi: f32,
-    ctx: &PageContext,
-    ocr: &mut dyn Recognizer,
-) -> Result<PageRead, OcrError> {
-    let t0 = Instant::now();
-    let reduced;
+/// Reads one decoded page.
+pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut dyn Recognizer) -> Result<PageRead, OcrError> {
+    let started = Instant::now();
+    let source_dpi = frame.dpi.unwrap_or(ctx.default_dpi);
+    let mut notes = Vec::new();
+    if frame.dpi.is_none() {
+        notes.push(Reason::AssumedDpi(source_dpi));
+    }
+    let (gray, dpi) = at_working_resolution(&frame.gray, source_dpi);
+    let restored = restore::restore(&gray, dpi, &ctx.restore);
+    drop(gray);
+    let mut times = StageTimes {
+        restore: started.elapsed(),
+        ..Default::default()
+    };
+    let mut read = PageRead {
+        dpi,
+        source_size: [frame.gray.width(), frame.gray.height()],
+        source_dpi,
+        status: PageStatus::Ok,
+        reasons: Vec::new(),
+        quality: restored.quality.clone(),
+        reading: Reading::default(),
+        times,
+        restored,
+    };
+    if let Some(reasons) = eligibility::judge_image(&read.quality) {
+        read.status = PageStatus::NotEligible;
+        read.reasons = reasons;
+        read.reasons.extend(notes);
+        return Ok(read);
+    }
+    let reading_started = Instant::now();
+    let mut reading = match classify(ctx) {
+        Layout::Ledger => read_ledger(&read.restored, dpi, ctx, ocr, &mut times)?,
+        Layout::Form => read_form(&read.restored, dpi, ctx, ocr)?,
+    };
+    check(&mut reading.records, &ctx.template);
+    read.quality.ocr_confidence = mean_confidence(&reading.words);
+    let (status, reasons) = eligibility::judge_reading(&read.quality, reading.words.len(), reading.records.len());
+    read.status = status;
+    read.reasons = reasons;
+    read.reasons.append(&mut reading.notes);
+    read.reasons.extend(notes);
+    times.read = reading_started.elapsed().saturating_sub(times.layout);
+    read.times = times;
+    read.reading = reading;
+    Ok(read)
+}
+
+impl PageResult {
+    /// The result of a page that was read: `origin` says where it came from, `image` is
+    /// the restored image's path relative to the book folder.
+    pub fn from_read(origin: PageOrigin, read: PageRead, image: String) -> PageResult {
+        let size = [read.restored.gray.width(), read.restored.gray.height()];
+        let reasons = read.reasons.iter().map(Reason::to_string).collect();
+        PageResult {
+            skew_deg: read.restored.skew_deg,
+            dpi: read.dpi,
+            size,
+            source_size: read.source_size,
+            source_dpi: read.source_dpi,
+            text: read.reading.text,
+            quality: read.quality,
+            table: read.reading.grid.table,
+            columns: read.reading.columns,
+            column_mapping: read.reading.column_mapping,
+            records: read.reading.records,
+            words: read.reading.words,
+            image: Some(image),
+            ..PageResult::named(origin, read.status, reasons)
+        }
+    }
+}
+
+/// The page at the resolution it is read at: scans finer than [`MAX_WORKING_DPI`] or
+/// larger than [`MAX_WORKING_SIDE`] are reduced by a whole factor.
+fn at_working_resolution(gray: &GrayImage, dpi: f32) -> (std::borrow::Cow<'_, GrayImage>, f32) {
     // Also keep either side within what the stored JPEG can hold (65,535 pixels).
     let by_dpi = if dpi > MAX_WORKING_DPI {
         (dpi / 300.0).ceil()
@@ -91,183 +185,152 @@ pub fn read_page(
         .ceil()
         .max(1.0);
     let k = by_dpi.max(by_size);
-    let (gray, dpi) = if k > 1.0 {
-        reduced = restore::downscale(gray, 1.0 / k);
-        (&reduced, dpi / k)
+    if k > 1.0 {
+        (std::borrow::Cow::Owned(restore::downscale(gray, 1.0 / k)), dpi / k)
     } else {
-        (gray, dpi)
-    };
-    let restored = restore::restore(gray, dpi, &ctx.restore);
-    let t1 = Instant::now();
-    let mut quality = restored.quality.clone();
-    let mut read = PageRead {
-        layout: Layout::default(),
-        status: PageStatus::Ok,
-        reasons: Vec::new(),
-        quality: quality.clone(),
-        columns: Vec::new(),
-        column_mapping: String::new(),
-        records: Vec::new(),
-        words: Vec::new(),
-        text: String::new(),
-        times: StageTimes {
-            restore: t1 - t0,
+        (std::borrow::Cow::Borrowed(gray), dpi)
+    }
+}
+
+/// How the page holds its records. The template decides for now.
+fn classify(ctx: &PageContext) -> Layout {
+    ctx.template.layout
+}
+
+/// A ledger page: the ruled table found, the header row mapped to fields, then every
+/// non-empty body row read cell by cell. Without a table the page is read as running
+/// text, so that nothing is lost.
+fn read_ledger(
+    page: &RestoredPage,
+    dpi: f32,
+    ctx: &PageContext,
+    ocr: &mut dyn Recognizer,
+    times: &mut StageTimes,
+) -> Result<Reading, OcrError> {
+    let started = Instant::now();
+    let grid = layout::find_table(&page.binary, dpi, &ctx.template.widths());
+    times.layout = started.elapsed();
+    let mut reading = if grid.table.is_some() && grid.rows.len() >= 2 && !grid.columns.is_empty() {
+        read_table(page, dpi, &grid, ctx, ocr)?
+    } else {
+        let words = ocr.read(&page.gray, dpi as u32, ReadMode::Page)?;
+        Reading {
+            text: crate::ocr::words_to_text(&words),
+            words,
             ..Default::default()
-        },
-        dpi,
-        restored,
+        }
     };
-    if let Some(reasons) = eligibility::judge_image(&quality) {
-        read.status = PageStatus::NotEligible;
-        read.reasons = reasons;
-        return Ok(read);
+    if grid.table.is_none() {
+        reading.notes.push(Reason::NoTable);
     }
-    if ctx.template.layout == "form" {
-        return read_form_page(read, quality, ctx, ocr, t1);
-    }
-    let layout = layout::find_table(&read.restored.binary, dpi, &ctx.template.widths());
-    let t2 = Instant::now();
-    read.times.layout = t2 - t1;
-    let reader = CellReader {
-        page: &read.restored,
-        dpi,
-    };
+    reading.grid = grid;
+    Ok(reading)
+}
+
+/// The rows of a ruled table, one record each.
+fn read_table(
+    page: &RestoredPage,
+    dpi: f32,
+    grid: &Grid,
+    ctx: &PageContext,
+    ocr: &mut dyn Recognizer,
+) -> Result<Reading, OcrError> {
+    let reader = CellReader { page, dpi };
+    let mut reading = Reading::default();
     let mut lines: Vec<String> = Vec::new();
-    if layout.table.is_some() && layout.rows.len() >= 2 && !layout.columns.is_empty() {
-        // Header row: map the columns to fields.
-        let mut headers = Vec::new();
-        let mut header_words = Vec::new();
-        for c in 0..layout.columns.len() {
-            let (text, _, words) = reader.read_cell(layout.cell(0, c), ReadMode::Block, ocr)?;
-            headers.push(text);
-            header_words.extend(words);
-        }
-        let (columns, from_header) = ctx.template.map_columns(&headers);
-        read.column_mapping = if from_header { "header" } else { "template_order" }.to_string();
-        push_line(&mut lines, &header_words);
-        read.words.extend(header_words);
-        for r in 1..layout.rows.len() {
-            let row_box = layout.row_box(r);
-            if layout::ink_fraction(&read.restored.binary, inset(row_box, 4)) < 0.002 {
-                continue; // an empty ruled row
-            }
-            let mut fields_map = BTreeMap::new();
-            let mut row_words = Vec::new();
-            for (c, id) in columns.iter().enumerate() {
-                let kind = ctx.template.kind_of(id).unwrap_or(FieldKind::Text);
-                let cell = layout.cell(r, c);
-                let mode = match kind {
-                    FieldKind::Date | FieldKind::RegistrationNumber => ReadMode::Digits,
-                    FieldKind::Sex | FieldKind::Ethnicity | FieldKind::Nationality => ReadMode::Line,
-                    _ => ReadMode::Block,
-                };
-                let (text, conf, words) = reader.read_cell(cell, mode, ocr)?;
-                row_words.extend(words);
-                if ctx.template.kind_of(id).is_some() {
-                    fields_map.insert(id.clone(), fields::make_field(kind, &text, conf, cell, &ctx.vocab));
-                }
-            }
-            // A record has values in several cells; marks in one cell (a stain, the edge
-            // of a tear, a stray stroke) do not make one.
-            let filled = fields_map
-                .values()
-                .filter(|f: &&crate::model::FieldResult| !f.text.is_empty() && f.confidence >= 0.3)
-                .count();
-            if filled < 2 {
-                continue;
-            }
-            read.records.push(RecordResult {
-                row: read.records.len() as u32 + 1,
-                bbox: row_box,
-                fields: fields_map,
-                accepted: None,
-            });
-            push_line(&mut lines, &row_words);
-            read.words.extend(row_words);
-        }
-        fields::fill_number_sequence(&mut read.records, &ctx.template);
-        let year = fields::page_year(&read.records);
-        for record in &mut read.records {
-            fields::check_record(record, &ctx.template, year);
-        }
-        read.columns = columns;
+    // Header row: map the columns to fields.
+    let mut headers = Vec::new();
+    let mut header_words = Vec::new();
+    for c in 0..grid.columns.len() {
+        let (text, _, words) = reader.read_cell(grid.cell(0, c), ReadMode::Block, ocr)?;
+        headers.push(text);
+        header_words.extend(words);
+    }
+    let (columns, from_header) = ctx.template.map_columns(&headers);
+    reading.column_mapping = if from_header {
+        ColumnMapping::Header
     } else {
-        // No ruled table: read the page as text so that nothing is lost.
-        let words = ocr.read(&read.restored.gray, dpi as u32, ReadMode::Page)?;
-        read.text = crate::ocr::words_to_text(&words);
-        read.words = words;
+        ColumnMapping::TemplateOrder
+    };
+    push_line(&mut lines, &header_words);
+    reading.words.extend(header_words);
+    for r in 1..grid.rows.len() {
+        let row_box = grid.row_box(r);
+        if layout::ink_fraction(&page.binary, inset(row_box, 4)) < 0.002 {
+            continue; // an empty ruled row
+        }
+        let mut fields_map = BTreeMap::new();
+        let mut row_words = Vec::new();
+        for (c, id) in columns.iter().enumerate() {
+            let kind = ctx.template.kind_of(id);
+            let cell = grid.cell(r, c);
+            let (text, conf, words) = reader.read_cell(cell, read_mode(kind.unwrap_or(FieldKind::Text)), ocr)?;
+            row_words.extend(words);
+            if let Some(kind) = kind {
+                fields_map.insert(id.clone(), fields::make_field(kind, &text, conf, cell, &ctx.vocab));
+            }
+        }
+        // A record has values in several cells; marks in one cell (a stain, the edge of a
+        // tear, a stray stroke) do not make one.
+        let filled = fields_map
+            .values()
+            .filter(|f| !f.text.is_empty() && f.confidence >= 0.3)
+            .count();
+        if filled < 2 {
+            continue;
+        }
+        reading.records.push(RecordResult {
+            row: reading.records.len() as u32 + 1,
+            bbox: row_box,
+            fields: fields_map,
+            accepted: None,
+        });
+        push_line(&mut lines, &row_words);
+        reading.words.extend(row_words);
     }
-    if !lines.is_empty() {
-        read.text = lines.join("\n");
+    reading.columns = columns;
+    reading.text = lines.join("\n");
+    Ok(reading)
+}
+
+/// How Tesseract reads a cell of each kind: digits only for dates and numbers, one line
+/// for short coded values, a block for the rest (names and places wrap).
+fn read_mode(kind: FieldKind) -> ReadMode {
+    match kind {
+        FieldKind::Date | FieldKind::RegistrationNumber => ReadMode::Digits,
+        FieldKind::Sex | FieldKind::Ethnicity | FieldKind::Nationality => ReadMode::Line,
+        _ => ReadMode::Block,
     }
-    quality.ocr_confidence = mean_confidence(&read.words);
-    let (status, reasons) = eligibility::judge_reading(&quality, read.words.len(), read.records.len());
-    // The verdict's reasons first, notes after.
-    read.status = status;
-    read.reasons.extend(reasons);
-    if layout.table.is_none() {
-        read.reasons
-            .push("no ruled table found: text read as a page".to_string());
-    }
-    read.quality = quality;
-    read.layout = layout;
-    read.times.read = t2.elapsed();
-    Ok(read)
 }
 
 /// A form page: the whole page read at once, its labels found and the values after them
 /// taken as the page's one record (see [`crate::form`]).
-fn read_form_page(
-    mut read: PageRead,
-    mut quality: crate::model::PageQuality,
-    ctx: &PageContext,
-    ocr: &mut dyn Recognizer,
-    t1: Instant,
-) -> Result<PageRead, OcrError> {
-    let page = &read.restored.gray;
-    // Low-resolution scans are enlarged, as cells are.
-    let scale = ocr_scale(read.dpi);
-    let words = if scale > 1 {
-        let big = image::imageops::resize(
-            page,
-            page.width() * scale,
-            page.height() * scale,
-            image::imageops::FilterType::Triangle,
-        );
-        ocr.read(&big, read.dpi as u32 * scale, ReadMode::Block)?
-            .into_iter()
-            .map(|w| WordBox {
-                bbox: [
-                    w.bbox[0] / scale,
-                    w.bbox[1] / scale,
-                    w.bbox[2] / scale,
-                    w.bbox[3] / scale,
-                ],
-                ..w
-            })
-            .collect()
-    } else {
-        ocr.read(page, read.dpi as u32, ReadMode::Block)?
-    };
-    if let Some(mut rec) = crate::form::read_record(&words, &ctx.template, &ctx.vocab) {
-        let filled = rec.fields.values().filter(|f| !f.text.is_empty()).count();
-        if filled >= 2 {
-            let year = fields::page_year(std::iter::once(&rec));
-            fields::check_record(&mut rec, &ctx.template, year);
-            read.records.push(rec);
+fn read_form(page: &RestoredPage, dpi: f32, ctx: &PageContext, ocr: &mut dyn Recognizer) -> Result<Reading, OcrError> {
+    let words = read_enlarged(&page.gray, dpi, ReadMode::Block, ocr)?;
+    let mut records = Vec::new();
+    if let Some(rec) = crate::form::read_record(&words, &ctx.template, &ctx.vocab) {
+        if rec.fields.values().filter(|f| !f.text.is_empty()).count() >= 2 {
+            records.push(rec);
         }
     }
-    read.columns = ctx.template.columns.iter().map(|c| c.field.clone()).collect();
-    read.column_mapping = "form_labels".to_string();
-    read.text = crate::ocr::words_to_text(&words);
-    read.words = words;
-    quality.ocr_confidence = mean_confidence(&read.words);
-    let (status, reasons) = eligibility::judge_reading(&quality, read.words.len(), read.records.len());
-    read.status = status;
-    read.reasons.extend(reasons);
-    read.quality = quality;
-    read.times.read = t1.elapsed();
-    Ok(read)
+    Ok(Reading {
+        columns: ctx.template.columns.iter().map(|c| c.field.clone()).collect(),
+        column_mapping: ColumnMapping::FormLabels,
+        records,
+        text: crate::ocr::words_to_text(&words),
+        words,
+        ..Default::default()
+    })
+}
+
+/// The checks that span a page's records: numbers running down the page, the page's
+/// registration year, then each record's own checks.
+fn check(records: &mut [RecordResult], template: &Template) {
+    fields::fill_number_sequence(records, template);
+    let year = fields::page_year(records.iter());
+    for record in records {
+        fields::check_record(record, template, year);
+    }
 }
 
 /// Tesseract reads best with capitals about 30 px tall: text below 250 dpi is enlarged 2×.
@@ -277,6 +340,38 @@ fn ocr_scale(dpi: f32) -> u32 {
     } else {
         1
     }
+}
+
+/// Reads an image enlarged by [`ocr_scale`], boxes given back in the image's pixels.
+fn read_enlarged(
+    img: &GrayImage,
+    dpi: f32,
+    mode: ReadMode,
+    ocr: &mut dyn Recognizer,
+) -> Result<Vec<WordBox>, OcrError> {
+    let scale = ocr_scale(dpi);
+    if scale == 1 {
+        return ocr.read(img, dpi as u32, mode);
+    }
+    let big = image::imageops::resize(
+        img,
+        img.width() * scale,
+        img.height() * scale,
+        image::imageops::FilterType::Triangle,
+    );
+    Ok(ocr
+        .read(&big, dpi as u32 * scale, mode)?
+        .into_iter()
+        .map(|w| WordBox {
+            bbox: [
+                w.bbox[0] / scale,
+                w.bbox[1] / scale,
+                w.bbox[2] / scale,
+                w.bbox[3] / scale,
+            ],
+            ..w
+        })
+        .collect())
 }
 
 fn push_line(lines: &mut Vec<String>, words: &[WordBox]) {

@@ -12,7 +12,7 @@
 //! is, is taken as a misreading of that name (`snapped`). Names are kept in the era they
 //! were written in: a historical province is a valid name, never replaced by today's.
 
-use rand::Rng;
+use crate::model::Flag;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -151,17 +151,15 @@ impl Gazetteer {
         }
     }
 
-    /// A plausible birth place: `Xã …, huyện …, <province>`, from a real ward.
-    pub fn random_place(&self, rng: &mut impl Rng) -> String {
-        let (w, d, p) = &self.chains[rng.gen_range(0..self.chains.len())];
-        let (dt, dn) = split_type(d);
-        let (_, pn) = split_type(p);
-        format!("{w}, {} {dn}, {pn}", dt.to_lowercase())
+    /// Every ward under a real district: (ward, district, province), as written with
+    /// their type words.
+    pub fn ward_chains(&self) -> &[(String, String, String)] {
+        &self.chains
     }
 }
 
 /// A name's type word and the rest: `("Huyện", "Hoài Đức")`; `("", name)` without one.
-fn split_type(full: &str) -> (&str, &str) {
+pub fn split_type(full: &str) -> (&str, &str) {
     let lower = full.to_lowercase();
     for (t, _) in TYPES {
         // Vietnamese letters keep their UTF-8 length when lower-cased.
@@ -182,7 +180,7 @@ fn split_type(full: &str) -> (&str, &str) {
 
 /// Corrects misread names in a place written as comma-separated parts. Returns the
 /// corrected place; pushes `snapped` when a name was changed.
-pub fn correct_place(text: &str, flags: &mut Vec<String>) -> String {
+pub fn correct_place(text: &str, flags: &mut Vec<Flag>) -> String {
     let g = Gazetteer::builtin();
     let mut parts: Vec<String> = text.split(',').map(|p| p.trim().to_string()).collect();
     let last = parts.len().saturating_sub(1);
@@ -223,7 +221,7 @@ pub fn correct_place(text: &str, flags: &mut Vec<String>) -> String {
         }
     }
     if changed {
-        flags.push("snapped".to_string());
+        flags.push(Flag::Snapped);
     }
     parts.join(", ")
 }
@@ -238,7 +236,7 @@ mod tests {
         // Tone marks misread on a commune and a district.
         let got = correct_place("Xã Yên Sơ, huyện Hoài Đưc, Hà Tây", &mut flags);
         assert_eq!(got, "Xã Yên Sở, huyện Hoài Đức, Hà Tây");
-        assert_eq!(flags, ["snapped"]);
+        assert_eq!(flags, [Flag::Snapped]);
         // Correct names, historical provinces, hospitals and street numbers are kept.
         for place in [
             "Xã Quỳnh Lưu, Nghệ Tĩnh",
@@ -259,9 +257,9 @@ mod tests {
         assert_eq!(g.names[&Level::Province].len(), 63 + 21);
         assert!(g.names[&Level::District].len() > 600);
         assert!(g.names[&Level::Ward].len() > 7000);
-        use rand::SeedableRng;
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
-        let place = g.random_place(&mut rng);
-        assert_eq!(place.split(", ").count(), 3, "{place}");
+        let (ward, district, province) = &g.ward_chains()[0];
+        assert!(!split_type(ward).0.is_empty(), "{ward}");
+        assert!(!split_type(district).0.is_empty(), "{district}");
+        assert!(!province.is_empty());
     }
 }

@@ -30,6 +30,32 @@ pub enum FieldKind {
     Text,
 }
 
+/// How a book's pages hold their records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// A ruled table, one record per row (books before 2006).
+    Ledger,
+    /// One record per page, each value written after its printed label (2006–2020).
+    Form,
+}
+
+impl Layout {
+    /// The name used in templates and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Ledger => "ledger",
+            Layout::Form => "form",
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One column of a ledger table.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ColumnSpec {
@@ -48,8 +74,8 @@ pub struct ColumnSpec {
 pub struct Template {
     /// Book type code: `ks`, `kh`, `kt`, …
     pub book_type: String,
-    /// `ledger` (one record per row) or `form` (one record per page).
-    pub layout: String,
+    /// How the pages hold their records.
+    pub layout: Layout,
     /// Human-readable title.
     pub title: String,
     /// The table's columns, left to right, in the usual order.
@@ -73,7 +99,7 @@ pub struct Vocabulary {
 pub enum TemplateError {
     /// No template for that book type and layout.
     #[error("no template for book type '{0}' with layout '{1}' (known: {2})")]
-    Unknown(String, String, String),
+    Unknown(String, Layout, String),
 }
 
 const BUILTIN: &[&str] = &[
@@ -85,12 +111,12 @@ const VOCAB: &str = include_str!("../models/vocab.json");
 impl Template {
     /// The built-in ledger template for a book type (`ks`, …).
     pub fn for_book_type(book_type: &str) -> Result<Template, TemplateError> {
-        Template::for_book(book_type, "ledger")
+        Template::for_book(book_type, Layout::Ledger)
     }
 
     /// The built-in template for a book type and layout (`ledger`: one record per table
     /// row; `form`: one record per page, printed labels followed by the values).
-    pub fn for_book(book_type: &str, layout: &str) -> Result<Template, TemplateError> {
+    pub fn for_book(book_type: &str, layout: Layout) -> Result<Template, TemplateError> {
         let all: Vec<Template> = BUILTIN
             .iter()
             .map(|s| serde_json::from_str(s).expect("built-in template is valid JSON"))
@@ -102,7 +128,7 @@ impl Template {
             .join(", ");
         all.into_iter()
             .find(|t| t.book_type.eq_ignore_ascii_case(book_type) && t.layout == layout)
-            .ok_or_else(|| TemplateError::Unknown(book_type.to_string(), layout.to_string(), known))
+            .ok_or_else(|| TemplateError::Unknown(book_type.to_string(), layout, known))
     }
 
     /// Relative column widths, summing to 1.

@@ -2,7 +2,98 @@
 //!
 //! Every character is drawn with glyph 1, an empty-looking box half an em wide that is
 //! never painted (text render mode 3). Embedding a real (if tiny) font program keeps the
-//! file PDF/A-conformant; the ToUnicode map carries the text itself.
+//! file PDF/A-conformant; the ToUnicode map carries the text itself. The font is
+//! addressed by Unicode code point (Identity-H, one CID per UTF-16 code unit).
+
+use super::deflate;
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
+use pdf_writer::{Filter, Name, Pdf, Rect, Ref, Str};
+
+/// The font's objects.
+pub(super) struct FontRefs {
+    /// The Type 0 font pages refer to.
+    pub type0: Ref,
+    /// Its descendant CID font.
+    pub cid: Ref,
+    /// The font descriptor.
+    pub descriptor: Ref,
+    /// The embedded font program.
+    pub file: Ref,
+    /// The ToUnicode CMap.
+    pub to_unicode: Ref,
+    /// The CID-to-glyph map.
+    pub cid_map: Ref,
+}
+
+/// Writes the font's objects.
+pub(super) fn write_font(pdf: &mut Pdf, refs: &FontRefs) {
+    let ttf = glyphless_ttf();
+    pdf.type0_font(refs.type0)
+        .base_font(Name(b"GlyphLessFont"))
+        .encoding_predefined(Name(b"Identity-H"))
+        .descendant_font(refs.cid)
+        .to_unicode(refs.to_unicode);
+    pdf.cid_font(refs.cid)
+        .subtype(CidFontType::Type2)
+        .base_font(Name(b"GlyphLessFont"))
+        .system_info(SystemInfo {
+            registry: Str(b"Adobe"),
+            ordering: Str(b"Identity"),
+            supplement: 0,
+        })
+        .font_descriptor(refs.descriptor)
+        .default_width(ADVANCE as f32)
+        .cid_to_gid_map_stream(refs.cid_map);
+    pdf.font_descriptor(refs.descriptor)
+        .name(Name(b"GlyphLessFont"))
+        .flags(FontFlags::SYMBOLIC | FontFlags::FIXED_PITCH)
+        .bbox(Rect::new(0.0, 0.0, ADVANCE as f32, UNITS_PER_EM as f32))
+        .italic_angle(0.0)
+        .ascent(UNITS_PER_EM as f32)
+        .descent(0.0)
+        .cap_height(UNITS_PER_EM as f32)
+        .stem_v(80.0)
+        .font_file2(refs.file);
+    let ttf_z = deflate(&ttf);
+    pdf.stream(refs.file, &ttf_z)
+        .filter(Filter::FlateDecode)
+        .pair(Name(b"Length1"), ttf.len() as i32);
+    let cmap = deflate(to_unicode_cmap().as_bytes());
+    pdf.stream(refs.to_unicode, &cmap).filter(Filter::FlateDecode);
+    // Every CID (= UTF-16 code unit) shows glyph 1.
+    let cidmap: Vec<u8> = std::iter::repeat_n([0u8, 1u8], 65536).flatten().collect();
+    let cidmap_z = deflate(&cidmap);
+    pdf.stream(refs.cid_map, &cidmap_z).filter(Filter::FlateDecode);
+}
+
+/// ToUnicode CMap for Identity-H codes that are UTF-16 code units (BMP, no surrogates).
+fn to_unicode_cmap() -> String {
+    let mut ranges = Vec::new();
+    for hi in 0u32..=0xFF {
+        if (0xD8..=0xDF).contains(&hi) {
+            continue;
+        }
+        let lo = if hi == 0 { 0x20 } else { 0x00 };
+        let top = if hi == 0xFF { 0xFD } else { 0xFF };
+        ranges.push(format!("<{hi:02X}{lo:02X}> <{hi:02X}{top:02X}> <{hi:02X}{lo:02X}>"));
+    }
+    let mut s = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+         /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
+         1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    for chunk in ranges.chunks(100) {
+        s.push_str(&format!("{} beginbfrange\n", chunk.len()));
+        for r in chunk {
+            s.push_str(r);
+            s.push('\n');
+        }
+        s.push_str("endbfrange\n");
+    }
+    s.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    s
+}
 
 /// Font units per em.
 pub const UNITS_PER_EM: u16 = 1000;

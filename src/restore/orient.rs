@@ -275,7 +275,7 @@ fn median(mut v: Vec<u32>) -> f32 {
     0.0
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "synth"))]
 mod tests {
     use crate::synth::{render_page, sample_specs, varied_specs};
 

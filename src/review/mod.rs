@@ -13,7 +13,7 @@
 
 pub mod server;
 
-use crate::model::{FieldResult, FieldReview, PageResult, PageReview, PageStatus, Signature};
+use crate::model::{FieldResult, FieldReview, Flag, PageResult, PageReview, PageStatus, Signature};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,14 +101,17 @@ pub enum ReviewError {
     /// `error` is the decoder's verdict, not a review decision.
     #[error("a page can be marked `ok` or `not_eligible` only")]
     BadStatus,
-    /// The journal or a page file could not be written.
-    #[error("cannot write {path}: {source}")]
-    Io {
+    /// The journal could not be written.
+    #[error("cannot write {}: {cause}", path.display())]
+    Journal {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// What the system said.
+        cause: std::io::Error,
     },
+    /// A page file could not be written.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Applies one change to a page; checks it first, so a change that cannot apply leaves
@@ -135,7 +138,7 @@ pub fn apply(page: &mut PageResult, entry: &Entry) -> Result<(), ReviewError> {
                 value: String::new(),
                 confidence: 0.0,
                 bbox: [0, 0, 0, 0],
-                flags: vec!["empty".to_string()],
+                flags: vec![Flag::Empty],
                 review: None,
             });
             let value = clean_value(value);
@@ -200,9 +203,9 @@ pub fn read_journal(book_dir: &Path) -> (Vec<Entry>, usize) {
 /// Appends one entry to the book's journal and flushes it to disk before returning.
 pub fn append_journal(book_dir: &Path, entry: &Entry) -> Result<(), ReviewError> {
     let path = book_dir.join(JOURNAL);
-    let io = |source| ReviewError::Io {
+    let io = |cause| ReviewError::Journal {
         path: path.clone(),
-        source,
+        cause,
     };
     let existed = path.exists();
     let mut f = std::fs::OpenOptions::new()
@@ -326,16 +329,16 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn page() -> PageResult {
-        let field = |v: &str, flags: &[&str]| FieldResult {
+        let field = |v: &str, flags: &[Flag]| FieldResult {
             text: v.to_string(),
             value: v.to_string(),
             confidence: 0.9,
             bbox: [0, 0, 10, 10],
-            flags: flags.iter().map(|s| s.to_string()).collect(),
+            flags: flags.to_vec(),
             review: None,
         };
         let mut fields = BTreeMap::new();
-        fields.insert("nksHoTen".to_string(), field("Đăng Văn A", &["low_confidence"]));
+        fields.insert("nksHoTen".to_string(), field("Đăng Văn A", &[Flag::LowConfidence]));
         fields.insert("so".to_string(), field("01/1983", &[]));
         let json = serde_json::json!({
             "source": "p1.png", "book": "b", "page": 1, "name": "p1", "sha256": "aa",

@@ -11,7 +11,8 @@
 
 use super::{Change, Entry, ReviewError};
 use crate::model::{PageResult, PageStatus};
-use crate::template::{Template, Vocabulary};
+use crate::store::BookDir;
+use crate::template::{Layout, Template, Vocabulary};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::Read;
@@ -49,20 +50,20 @@ pub enum ServeError {
     #[error("no processed book in {0} (a book folder holds pages/*.json: run `sohoa process` first)")]
     NoBooks(PathBuf),
     /// The folder cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {cause}", path.display())]
     Read {
         /// The path.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// What the system said.
+        cause: std::io::Error,
     },
     /// A page result does not parse.
-    #[error("{path} is not a page result: {source}")]
+    #[error("{} is not a page result: {cause}", path.display())]
     Page {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: serde_json::Error,
+        /// What the parser said.
+        cause: serde_json::Error,
     },
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {reason} (choose another with --port, 0 for any free port)")]
@@ -116,7 +117,7 @@ impl Session {
         // Field names and kinds from every layout of the book type (ledger first).
         let mut labels: Vec<(String, String)> = Vec::new();
         let mut kinds: Vec<(String, crate::template::FieldKind)> = Vec::new();
-        let form = Template::for_book(&book_type, "form").ok();
+        let form = Template::for_book(&book_type, Layout::Form).ok();
         for c in template.columns.iter().chain(form.iter().flat_map(|t| &t.columns)) {
             if !labels.iter().any(|(f, _)| *f == c.field) {
                 labels.push((c.field.clone(), c.headings.first().cloned().unwrap_or_default()));
@@ -279,6 +280,10 @@ impl Session {
             "book_type": self.book_type,
             "labels": self.labels,
             "kinds": self.kinds,
+            "flag_labels": crate::model::Flag::ALL
+                .iter()
+                .map(|f| (f.as_str(), f.label_vi()))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "books": self.books.iter().map(|b| json!({
                 "name": b.name,
                 "progress": super::progress(&b.pages),
@@ -335,12 +340,10 @@ impl Session {
     fn export(&mut self, book: Option<&str>) -> Result<Value, (u16, String)> {
         let b = &self.books[self.book_index(book)?];
         let rows = crate::export::rows_for_book(&b.pages, &self.export_columns, &self.book_type);
-        let xlsx = crate::export::write_xlsx(&rows, &self.export_columns, crate::batch::created_time())
+        let xlsx = crate::export::write_xlsx(&rows, &self.export_columns, crate::store::created_time())
             .map_err(|e| (500, e.to_string()))?;
         let csv = crate::export::write_csv(&rows, &self.export_columns);
-        let write = |name: &str, bytes: &[u8]| {
-            crate::batch::write_atomic(&b.dir.join(name), bytes).map_err(|e| (500, e.to_string()))
-        };
+        let write = |name: &str, bytes: &[u8]| BookDir::at(&b.dir).write(name, bytes).map_err(|e| (500, e.to_string()));
         write("records.xlsx", &xlsx)?;
         write("records.csv", &csv)?;
         // Keep the manifest true for the files it lists.
@@ -367,7 +370,7 @@ impl Session {
 fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
     let read_err = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ServeError::Read { path, source }
+        move |cause| ServeError::Read { path, cause }
     };
     let mut books = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(out)
@@ -385,7 +388,7 @@ fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
             if path.extension().is_some_and(|x| x == "json") {
                 let bytes = std::fs::read(&path).map_err(read_err(&path))?;
                 let page: PageResult =
-                    serde_json::from_slice(&bytes).map_err(|source| ServeError::Page { path, source })?;
+                    serde_json::from_slice(&bytes).map_err(|cause| ServeError::Page { path, cause })?;
                 pages.push(page);
             }
         }
@@ -403,10 +406,7 @@ fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
 }
 
 fn write_page(book_dir: &Path, page: &PageResult) -> Result<(), ReviewError> {
-    crate::batch::write_page(book_dir, page).map_err(|e| ReviewError::Io {
-        path: book_dir.join("pages"),
-        source: std::io::Error::other(e.to_string()),
-    })
+    Ok(BookDir::at(book_dir).write_page(page)?)
 }
 
 /// What the screen needs of a page: the result without its word list, and for each field

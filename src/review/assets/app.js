@@ -3,15 +3,6 @@
 
 const TOKEN = new URLSearchParams(location.search).get('token') || '';
 const PENDING_KEY = 'sohoa-pending-' + location.host;
-const FLAG_TEXT = {
-  empty: 'trống', low_confidence: 'độ tin cậy thấp', invalid_date: 'ngày không hợp lệ', year_only: 'chỉ có năm',
-  snapped: 'đã khớp danh mục', unknown_value: 'không có trong danh mục', not_a_number: 'không phải số',
-  digits_in_name: 'tên có chữ số', birth_after_registration: 'ngày sinh sau ngày đăng ký',
-  year_mismatch: 'năm không khớp năm đăng ký', year_unknown: 'không rõ năm', year_from_page: 'năm lấy từ trang',
-  from_sequence: 'suy từ số thứ tự liền kề', invalid_id: 'số định danh không hợp lệ',
-  id_province_unknown: 'mã tỉnh không có', id_sex_mismatch: 'số định danh không khớp giới tính',
-  id_year_mismatch: 'số định danh không khớp năm sinh',
-};
 const KIND_HINT = {
   sex: '1 = Nam · 2 = Nữ · 3 = chưa xác định', date: 'dd.mm.yyyy (hoặc yyyy)', registration_number: 'số/năm, ví dụ 05/1983',
   id_number: '12 chữ số (9 với CMND cũ)',
@@ -19,7 +10,7 @@ const KIND_HINT = {
 const STATUS_TEXT = { ok: 'đủ điều kiện', not_eligible: 'không đủ điều kiện', error: 'lỗi tệp' };
 
 const state = {
-  labels: {}, kinds: {}, books: [], book: null, page: null, rec: 0, field: null,
+  labels: {}, kinds: {}, flagLabels: {}, books: [], book: null, page: null, rec: 0, field: null,
   view: { s: 1, x: 0, y: 0 }, imgSize: [1, 1],
 };
 const $ = (id) => document.getElementById(id);
@@ -117,6 +108,7 @@ window.addEventListener('pagehide', () => {
 async function loadBooks() {
   const data = await getJSON('/api/books');
   state.labels = Object.fromEntries(data.labels);
+  state.flagLabels = data.flag_labels || {};
   state.kinds = Object.fromEntries(data.kinds);
   state.books = data.books;
   $('user').textContent = 'Người duyệt: ' + data.user;
@@ -281,7 +273,7 @@ function decorate() {
     const parts = [];
     if (f && f.review) parts.push('đã sửa: ' + f.review.by + ', ' + fmtTime(f.review.at) + ' · OCR: «' + f.value + '»');
     if (f && f.flags.length && !(f.flags.length === 1 && f.flags[0] === 'empty'))
-      parts.push(f.flags.map((x) => FLAG_TEXT[x] || x).join(', '));
+      parts.push(f.flags.map((x) => state.flagLabels[x] || x).join(', '));
     if (f && f.text) parts.push('tin cậy ' + Math.round(f.confidence * 100) + '%');
     note.textContent = parts.join(' · ');
   }

@@ -1,9 +1,7 @@
 //! The review screen: the server's access rules and durability, and the screen itself in
 //! a real headless Chromium driven over WebDriver (chromedriver).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -5,6 +5,7 @@
 //! blur, skew, a dark scanner border, torn corners. The truth (every field's printed text
 //! and export value, the skew, whether the page is readable) is written beside the images.
 
+use crate::eval::TruthField;
 use crate::restore::rotate;
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{GrayImage, Luma};
@@ -14,26 +15,20 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Where the fonts are looked for.
-pub const FONT_DIRS: &[&str] = &["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"];
-
 /// Why synthesis failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SynthError {
-    /// A font file is missing.
-    #[error("font {0} not found in {dirs:?}: install fonts-dejavu-core and fonts-dejavu-extra", dirs = FONT_DIRS)]
-    FontMissing(String),
-    /// A font file is not a font.
+    /// A font is not a font.
     #[error("font {0} cannot be parsed")]
     FontInvalid(String),
     /// Writing failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {cause}", path.display())]
     Io {
         /// File.
         path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
+        /// What the system said.
+        cause: std::io::Error,
     },
 }
 
@@ -84,15 +79,6 @@ impl Damage {
     }
 }
 
-/// The truth about one field.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TruthField {
-    /// As printed on the page.
-    pub text: String,
-    /// As it should be exported.
-    pub value: String,
-}
-
 /// The truth about one page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TruthPage {
@@ -137,30 +123,40 @@ pub struct PageSpec {
     pub form: bool,
 }
 
-struct Fonts {
-    regular: Vec<u8>,
-    bold: Vec<u8>,
-    italic: Vec<u8>,
-}
-
-fn load_font(name: &str) -> Result<Vec<u8>, SynthError> {
-    for d in FONT_DIRS {
-        if let Ok(b) = std::fs::read(Path::new(d).join(name)) {
-            FontRef::try_from_slice(&b).map_err(|_| SynthError::FontInvalid(name.to_string()))?;
-            return Ok(b);
+impl PageSpec {
+    /// A typed, undamaged ledger page of ten records of 1983 at `dpi`, drawn from `seed`;
+    /// change what a case needs with struct update syntax.
+    pub fn ledger(file: &str, dpi: f32, seed: u64) -> PageSpec {
+        PageSpec {
+            file: file.to_string(),
+            dpi,
+            hand: Hand::Typed,
+            damage: Damage::none(),
+            records: 10,
+            year: 1983,
+            first_number: 1,
+            seed,
+            real_places: false,
+            form: false,
         }
     }
-    Err(SynthError::FontMissing(name.to_string()))
+}
+
+/// The faces pages are drawn with: DejaVu subsets compiled in (`fonts/`, see its
+/// LICENSE), so that the pages, and the golden images drawn from them, do not change with
+/// the fonts a system has installed.
+struct Fonts {
+    regular: &'static [u8],
+    bold: &'static [u8],
+    italic: &'static [u8],
 }
 
 impl Fonts {
-    fn load() -> Result<Fonts, SynthError> {
-        Ok(Fonts {
-            regular: load_font("DejaVuSans.ttf")?,
-            bold: load_font("DejaVuSansCondensed-Bold.ttf")?,
-            italic: load_font("DejaVuSerifCondensed-Italic.ttf")?,
-        })
-    }
+    const BUILTIN: Fonts = Fonts {
+        regular: include_bytes!("fonts/DejaVuSans.ttf"),
+        bold: include_bytes!("fonts/DejaVuSansCondensed-Bold.ttf"),
+        italic: include_bytes!("fonts/DejaVuSerifCondensed-Italic.ttf"),
+    };
 }
 
 const FAMILY: &[&str] = &[
@@ -296,7 +292,7 @@ fn record(rng: &mut SmallRng, number: u32, year: u32, real_places: bool) -> BTre
     put("nksDanToc", eth.into(), eth.into());
     put("nksQuocTich", "Việt Nam".into(), "Việt Nam".into());
     let place = if real_places && rng.gen_bool(0.8) {
-        crate::places::Gazetteer::builtin().random_place(rng)
+        random_place(rng)
     } else {
         pick(rng, PLACES).to_string()
     };
@@ -315,6 +311,15 @@ fn record(rng: &mut SmallRng, number: u32, year: u32, real_places: bool) -> BTre
         }
     }
     m
+}
+
+/// A plausible birth place: `Xã …, huyện …, <province>`, from a real ward of the gazetteer.
+fn random_place(rng: &mut SmallRng) -> String {
+    let chains = crate::places::Gazetteer::builtin().ward_chains();
+    let (w, d, p) = &chains[rng.gen_range(0..chains.len())];
+    let (dt, dn) = crate::places::split_type(d);
+    let (_, pn) = crate::places::split_type(p);
+    format!("{w}, {} {dn}, {pn}", dt.to_lowercase())
 }
 
 /// Registration dates must rise with the number: sort the page's records by date.
@@ -409,10 +414,10 @@ fn fill_rect(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32, v: u8) {
 
 /// Renders one page and its truth.
 pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError> {
-    let fonts = Fonts::load()?;
-    let regular = FontRef::try_from_slice(&fonts.regular).map_err(|_| SynthError::FontInvalid("regular".into()))?;
-    let bold = FontRef::try_from_slice(&fonts.bold).map_err(|_| SynthError::FontInvalid("bold".into()))?;
-    let italic = FontRef::try_from_slice(&fonts.italic).map_err(|_| SynthError::FontInvalid("italic".into()))?;
+    let fonts = Fonts::BUILTIN;
+    let regular = FontRef::try_from_slice(fonts.regular).map_err(|_| SynthError::FontInvalid("regular".into()))?;
+    let bold = FontRef::try_from_slice(fonts.bold).map_err(|_| SynthError::FontInvalid("bold".into()))?;
+    let italic = FontRef::try_from_slice(fonts.italic).map_err(|_| SynthError::FontInvalid("italic".into()))?;
     let mut rng = SmallRng::seed_from_u64(spec.seed);
     if spec.form {
         let fonts = FormFonts {
@@ -785,79 +790,6 @@ fn box_blur(img: &GrayImage, r: u32) -> GrayImage {
     pass(&pass(img, true), false)
 }
 
-/// Encodes a page by the file's extension: PNG, JPEG (quality 80) or TIFF (Deflate).
-pub fn encode(img: &GrayImage, file: &str, dpi: f32) -> Vec<u8> {
-    let mut buf = Vec::new();
-    let lower = file.to_lowercase();
-    if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
-        let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 80);
-        e.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(dpi as u16));
-        e.encode_image(img).expect("encode to memory");
-    } else if lower.ends_with(".tif") || lower.ends_with(".tiff") {
-        use tiff::encoder::{colortype, Compression, DeflateLevel, Rational, TiffEncoder};
-        let mut cur = std::io::Cursor::new(&mut buf);
-        let mut enc = TiffEncoder::new(&mut cur)
-            .expect("tiff to memory")
-            .with_compression(Compression::Deflate(DeflateLevel::Best));
-        let mut im = enc
-            .new_image::<colortype::Gray8>(img.width(), img.height())
-            .expect("tiff image");
-        im.resolution(tiff::tags::ResolutionUnit::Inch, Rational { n: dpi as u32, d: 1 });
-        im.write_data(img.as_raw()).expect("tiff data");
-    } else {
-        let enc = image::codecs::png::PngEncoder::new_with_quality(
-            &mut buf,
-            image::codecs::png::CompressionType::Best,
-            image::codecs::png::FilterType::Adaptive,
-        );
-        image::ImageEncoder::write_image(
-            enc,
-            img.as_raw(),
-            img.width(),
-            img.height(),
-            image::ExtendedColorType::L8,
-        )
-        .expect("encode to memory");
-        buf = with_png_dpi(buf, dpi);
-    }
-    buf
-}
-
-/// Inserts a pHYs chunk after IHDR.
-fn with_png_dpi(png: Vec<u8>, dpi: f32) -> Vec<u8> {
-    let ppm = (dpi / 0.0254).round() as u32;
-    let mut data = Vec::new();
-    data.extend(ppm.to_be_bytes());
-    data.extend(ppm.to_be_bytes());
-    data.push(1);
-    let mut chunk = Vec::new();
-    chunk.extend((data.len() as u32).to_be_bytes());
-    let mut body = b"pHYs".to_vec();
-    body.extend(&data);
-    chunk.extend(&body);
-    chunk.extend(crc32(&body).to_be_bytes());
-    let ihdr_end = 8 + 8 + 13 + 4;
-    let mut out = png[..ihdr_end].to_vec();
-    out.extend(chunk);
-    out.extend(&png[ihdr_end..]);
-    out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// The bundled sample book: five pages of increasing damage, one unreadable.
 pub fn sample_specs() -> Vec<PageSpec> {
     let base = |file: &str, hand, damage, records, first, seed| PageSpec {
@@ -984,7 +916,7 @@ pub fn write_book(out: &Path, book: &str, specs: &[PageSpec]) -> Result<Vec<Path
     let mut written = Vec::new();
     for spec in specs {
         let (img, truth) = render_page(spec)?;
-        let bytes = encode(&img, &spec.file, spec.dpi);
+        let bytes = crate::encode::page_file(&img, &spec.file, spec.dpi);
         let path = dir.join(&spec.file);
         write(&path, &bytes)?;
         let stem = Path::new(&spec.file)
@@ -1000,9 +932,9 @@ pub fn write_book(out: &Path, book: &str, specs: &[PageSpec]) -> Result<Vec<Path
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
-    let io = |source| SynthError::Io {
+    let io = |cause| SynthError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(io)?;
     std::fs::write(path, bytes).map_err(io)
@@ -1034,11 +966,11 @@ mod tests {
         let letters = vietnamese_letters();
         assert_eq!(letters.len(), 146);
         assert!(letters.iter().all(|c| c.to_string().nfc().count() == 1), "precomposed");
-        let fonts = Fonts::load().expect("fonts installed (scripts/setup)");
+        let fonts = Fonts::BUILTIN;
         for (name, data) in [
-            ("regular", &fonts.regular),
-            ("bold", &fonts.bold),
-            ("italic", &fonts.italic),
+            ("regular", fonts.regular),
+            ("bold", fonts.bold),
+            ("italic", fonts.italic),
         ] {
             let font = FontRef::try_from_slice(data).unwrap();
             let missing: String = letters.iter().filter(|&&c| font.glyph_id(c).0 == 0).collect();

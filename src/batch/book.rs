@@ -1,0 +1,186 @@
+//! A book's outputs, rebuilt from its page results: the spreadsheet and CSV, the book
+//! PDF, one PDF per record and their zip, and the manifest of them all.
+
+use super::{BatchError, BatchOptions};
+use crate::archive::{self, ImageMode};
+use crate::export;
+use crate::model::{PageResult, PageStatus};
+use crate::pdf::{self, DocInfo, PdfPage};
+use crate::store::{self, BookDir};
+use crate::verify;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// One book's outputs being written.
+pub(super) struct BookOutputs<'a> {
+    /// The book's folder.
+    pub book: &'a BookDir,
+    /// The book's name.
+    pub name: &'a str,
+    /// Its page results, in page order, the review applied.
+    pub pages: &'a [PageResult],
+    /// The run's settings.
+    pub opts: &'a BatchOptions,
+    /// The time written into the files.
+    pub created: i64,
+}
+
+impl BookOutputs<'_> {
+    /// Writes every output; `columns` are the export columns.
+    pub fn write(&self, columns: &[String]) -> Result<(), BatchError> {
+        let mut listed = self.write_exports(columns)?;
+        let pdf_pages = self.pdf_pages()?;
+        listed.extend(self.write_book_pdf(&pdf_pages)?);
+        listed.extend(self.write_record_pdfs(&pdf_pages)?);
+        let manifest = verify::manifest_text(self.book.path(), &listed).map_err(|cause| {
+            BatchError::Store(store::StoreError::Read {
+                path: self.book.path().to_path_buf(),
+                cause,
+            })
+        })?;
+        self.book.write(verify::MANIFEST, manifest.as_bytes())?;
+        Ok(())
+    }
+
+    /// `records.xlsx` and `records.csv`.
+    fn write_exports(&self, columns: &[String]) -> Result<Vec<PathBuf>, BatchError> {
+        let rows = export::rows_for_book(self.pages, columns, &self.opts.book_type);
+        let xlsx = export::write_xlsx(&rows, columns, self.created).map_err(|cause| BatchError::Export {
+            book: self.name.to_string(),
+            cause,
+        })?;
+        self.book.write("records.xlsx", &xlsx)?;
+        self.book.write("records.csv", &export::write_csv(&rows, columns))?;
+        Ok(vec!["records.xlsx".into(), "records.csv".into()])
+    }
+
+    /// The PDF pages in the image mode asked for, each with the index of its page result
+    /// (pages that could not be decoded have none).
+    fn pdf_pages(&self) -> Result<Vec<(PdfPage, usize)>, BatchError> {
+        let mut out = Vec::new();
+        for (i, p) in self.pages.iter().enumerate() {
+            let Some(img) = &p.image else { continue };
+            let restored = self.book.read(img)?;
+            let source = if self.opts.pdf_image == ImageMode::Original {
+                Some(store::read(&self.opts.input.join(&p.source))?)
+            } else {
+                None
+            };
+            let page = archive::pdf_page(p, self.opts.pdf_image, &restored, source.as_deref()).map_err(|cause| {
+                BatchError::Archive {
+                    book: self.name.to_string(),
+                    cause,
+                }
+            })?;
+            out.push((page, i));
+        }
+        Ok(out)
+    }
+
+    /// `<book>.pdf`: every decoded page. Returns the file written, if any.
+    fn write_book_pdf(&self, pdf_pages: &[(PdfPage, usize)]) -> Result<Option<PathBuf>, BatchError> {
+        let file = format!("{}.pdf", self.name);
+        let path = self.book.join(&file);
+        if pdf_pages.is_empty() {
+            // No page decoded: a stale PDF from an earlier run must not stay behind.
+            let _ = std::fs::remove_file(&path);
+            return Ok(None);
+        }
+        let info = DocInfo {
+            title: format!("{}: pages 1–{}", self.name, self.pages.len()),
+            description: format!("Book {}, {} page images with OCR text", self.name, pdf_pages.len()),
+            sources: pdf_pages
+                .iter()
+                .map(|&(_, i)| format!("{} sha256:{}", self.pages[i].source, self.pages[i].sha256))
+                .collect(),
+            created_unix: self.created,
+            unicode_level: self.opts.pdfa_u,
+        };
+        let only_pages: Vec<&PdfPage> = pdf_pages.iter().map(|(p, _)| p).collect();
+        write_checked_pdf(self.name, &path, &only_pages, &info)?;
+        Ok(Some(file.into()))
+    }
+
+    /// One PDF per record of an `ok` page (the page that holds it), in `records/`, and their
+    /// zip; files of an earlier run that this run did not write are removed. Returns the
+    /// files written.
+    fn write_record_pdfs(&self, pdf_pages: &[(PdfPage, usize)]) -> Result<Vec<PathBuf>, BatchError> {
+        let records_dir = self.book.join("records");
+        let mut written: Vec<(String, Vec<u8>)> = Vec::new();
+        if self.opts.record_pdfs {
+            let year = self
+                .opts
+                .book_year
+                .clone()
+                .or_else(|| archive::book_year(self.pages).map(|y| y.to_string()))
+                .unwrap_or_else(|| "0000".to_string());
+            let mut used = HashSet::new();
+            for (page, i) in pdf_pages {
+                let p = &self.pages[*i];
+                if p.final_status() != PageStatus::Ok {
+                    continue;
+                }
+                for rec in &p.records {
+                    let base = archive::record_file_name(&self.opts.book_type, &year, &self.opts.book_number, rec);
+                    let mut file = base.clone();
+                    let mut n = 2;
+                    while !used.insert(file.clone()) {
+                        file = base.replace(".pdf", &format!("-{n}.pdf"));
+                        n += 1;
+                    }
+                    let info = DocInfo {
+                        title: format!("{}: page {}, row {}", self.name, p.page, rec.row),
+                        description: format!("Record on page {} row {} of book {}", p.page, rec.row, self.name),
+                        sources: vec![format!("{} sha256:{}", p.source, p.sha256)],
+                        created_unix: self.created,
+                        unicode_level: self.opts.pdfa_u,
+                    };
+                    let bytes = write_checked_pdf(self.name, &records_dir.join(&file), &[page], &info)?;
+                    written.push((file, bytes));
+                }
+            }
+        }
+        // Record files of an earlier run that this run did not write (a record that moved).
+        if let Ok(entries) = std::fs::read_dir(&records_dir) {
+            let keep: HashSet<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
+            for e in entries.flatten() {
+                if !keep.contains(e.file_name().to_string_lossy().as_ref()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let mut listed: Vec<PathBuf> = written.iter().map(|(n, _)| Path::new("records").join(n)).collect();
+        let zip_path = self.book.join("records.zip");
+        if written.is_empty() {
+            let _ = std::fs::remove_file(&zip_path);
+        } else {
+            let zip = archive::zip_files(&written).map_err(|cause| {
+                BatchError::Store(store::StoreError::Write {
+                    path: zip_path.clone(),
+                    cause,
+                })
+            })?;
+            self.book.write("records.zip", &zip)?;
+            listed.push("records.zip".into());
+        }
+        Ok(listed)
+    }
+}
+
+/// Writes a PDF/A file, checks the bytes (structure, images, PDF/A) before putting it in
+/// place, and returns them.
+fn write_checked_pdf(book: &str, path: &Path, pages: &[&PdfPage], info: &DocInfo) -> Result<Vec<u8>, BatchError> {
+    let bytes = pdf::write_pdfa(pages, info).map_err(|cause| BatchError::Pdf {
+        book: book.to_string(),
+        cause,
+    })?;
+    let (_, problems) = verify::check_pdf_bytes(&bytes);
+    if !problems.is_empty() {
+        return Err(BatchError::PdfCheck {
+            file: path.display().to_string(),
+            problems: problems.join("; "),
+        });
+    }
+    store::write_atomic(path, &bytes)?;
+    Ok(bytes)
+}

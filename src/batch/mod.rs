@@ -1,0 +1,310 @@
+//! The batch driver: the only module that knows about folders, files, threads, progress
+//! and resumption.
+//!
+//! `process` walks the input, numbers the pages of every book, runs the page pipeline on
+//! a rayon pool (one Tesseract engine per worker), and writes each page's image and JSON as
+//! soon as it is done. Pages whose JSON already exists for the same SHA-256 are skipped,
+//! so a second run, or a run restarted after a crash, does no OCR twice. Book outputs
+//! (PDF, spreadsheet, CSV) and the report are rebuilt from the page files at the end.
+//! Every file is written to a temporary name and renamed into place.
+
+mod book;
+mod pages;
+mod plan;
+mod progress;
+
+use crate::archive::ImageMode;
+use crate::ingest;
+use crate::model::PageStatus;
+use crate::ocr::Tesseract;
+use crate::pipeline::{PageContext, StageTimes};
+use crate::store::{self, BookDir, StoreError};
+use crate::template::{Layout, Template, Vocabulary};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Settings of a batch run.
+#[derive(Clone, Debug)]
+pub struct BatchOptions {
+    /// Folder of scanned books.
+    pub input: PathBuf,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Book type (`ks`, …).
+    pub book_type: String,
+    /// How the pages hold their records.
+    pub layout: Layout,
+    /// Worker threads (0: one per core).
+    pub jobs: usize,
+    /// Tesseract language.
+    pub lang: String,
+    /// Resolution assumed when a file states none.
+    pub default_dpi: f32,
+    /// Redo every page even when its result exists.
+    pub force: bool,
+    /// Show a progress bar (otherwise one log line per page).
+    pub progress: bool,
+    /// JPEG quality of the stored page images (1–100).
+    pub jpeg_quality: u8,
+    /// How page images are stored in the PDFs.
+    pub pdf_image: ImageMode,
+    /// Write one PDF per record (and their zip).
+    pub record_pdfs: bool,
+    /// Book number for record file names.
+    pub book_number: String,
+    /// Book year for record file names (default: the most common registration year).
+    pub book_year: Option<String>,
+    /// Declare PDF/A-2u instead of PDF/A-2b.
+    pub pdfa_u: bool,
+}
+
+/// Why a batch could not run at all (page-level problems never end a batch).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// The input folder is missing or unreadable.
+    #[error("cannot read input folder {}: {cause}", path.display())]
+    Input {
+        /// The folder.
+        path: PathBuf,
+        /// What the system said.
+        cause: std::io::Error,
+    },
+    /// The input folder holds no files.
+    #[error("no files found under {}", .0.display())]
+    NoFiles(PathBuf),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A page result is missing after its pages were read.
+    #[error("{}: page result missing after processing", .0.display())]
+    PageMissing(PathBuf),
+    /// The template is unknown.
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
+    /// OCR could not start.
+    #[error(transparent)]
+    Ocr(#[from] crate::ocr::OcrError),
+    /// A book PDF could not be built.
+    #[error("book {book}: {cause}")]
+    Pdf {
+        /// The book.
+        book: String,
+        /// What went wrong.
+        cause: crate::pdf::PdfError,
+    },
+    /// A page image for a PDF could not be prepared.
+    #[error("book {book}: {cause}")]
+    Archive {
+        /// The book.
+        book: String,
+        /// What went wrong.
+        cause: crate::archive::ArchiveError,
+    },
+    /// A PDF failed its check after writing (it was not put in place).
+    #[error("{file}: the PDF written fails its check: {problems}")]
+    PdfCheck {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        problems: String,
+    },
+    /// A spreadsheet could not be built.
+    #[error("book {book}: {cause}")]
+    Export {
+        /// The book.
+        book: String,
+        /// What went wrong.
+        cause: crate::export::ExportError,
+    },
+    /// The worker pool could not start.
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+/// `report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// sohoa version.
+    pub version: String,
+    /// Book type.
+    pub book_type: String,
+    /// Books processed.
+    pub books: usize,
+    /// Pages in all books.
+    pub pages: usize,
+    /// Pages by status.
+    pub status_counts: BTreeMap<String, usize>,
+    /// Records found on `ok` pages (the rows exported).
+    pub records: usize,
+    /// Pages read in this run.
+    pub pages_processed: usize,
+    /// Pages whose earlier result was kept.
+    pub pages_skipped: usize,
+    /// Wall time of the run, seconds.
+    pub elapsed_s: f64,
+    /// Pages read per minute of wall time in this run.
+    pub pages_per_minute: f64,
+    /// CPU time summed over workers, per stage, seconds.
+    pub stage_seconds: BTreeMap<String, f64>,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Peak resident memory of the process, MB (Linux; 0 elsewhere).
+    pub peak_memory_mb: f64,
+}
+
+/// Runs the batch: plans the books, reads every page not read yet, then rebuilds each
+/// book's outputs from its page results and writes the report.
+pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
+    let start = Instant::now();
+    let template = Template::for_book(&opts.book_type, opts.layout)?;
+    let vocab = Vocabulary::builtin();
+    let first_engine = Tesseract::new(&opts.lang)?;
+    let books = ingest::discover_books(&opts.input).map_err(|cause| BatchError::Input {
+        path: opts.input.clone(),
+        cause,
+    })?;
+    if books.is_empty() {
+        return Err(BatchError::NoFiles(opts.input.clone()));
+    }
+    let files = plan::plan(&books, &opts.input);
+    for book in &books {
+        BookDir::new(&opts.out, &book.name).remove_stale_temporaries();
+    }
+    let export_columns = vocab
+        .export_columns(&opts.book_type)
+        .cloned()
+        .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
+    let ctx = PageContext {
+        template,
+        vocab,
+        restore: Default::default(),
+        default_dpi: opts.default_dpi,
+    };
+    let threads = if opts.jobs == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    } else {
+        opts.jobs
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| BatchError::Threads(e.to_string()))?;
+    let tally = pages::read_pages(&files, &ctx, opts, &pool, first_engine)?;
+
+    let counts = write_books(&files, opts, &export_columns)?;
+    let report = Report::new(opts, &files, counts, &tally, threads, start);
+    let json = serde_json::to_vec_pretty(&report).expect("report serializes");
+    store::write_atomic(&opts.out.join("report.json"), &json)?;
+    Ok(report)
+}
+
+/// What the books hold once their outputs are written.
+struct BookCounts {
+    books: usize,
+    status_counts: BTreeMap<String, usize>,
+    records: usize,
+}
+
+/// Rebuilds every book's outputs from its page files, the review journal applied.
+fn write_books(
+    files: &[plan::SourceFile],
+    opts: &BatchOptions,
+    export_columns: &[String],
+) -> Result<BookCounts, BatchError> {
+    let mut counts = BookCounts {
+        books: 0,
+        status_counts: BTreeMap::new(),
+        records: 0,
+    };
+    let mut book_names: Vec<&str> = files.iter().map(|f| f.book.as_str()).collect();
+    book_names.dedup();
+    let created = store::created_time();
+    for name in book_names {
+        let book = BookDir::new(&opts.out, name);
+        let mut pages = Vec::new();
+        for file in files.iter().filter(|f| f.book == name) {
+            for page in &file.names {
+                pages.push(
+                    book.read_page(page)?
+                        .ok_or_else(|| BatchError::PageMissing(book.page_json(page)))?,
+                );
+            }
+        }
+        // Corrections made in review apply to the outputs (and to pages read again).
+        for i in crate::review::apply_journal(book.path(), &mut pages) {
+            book.write_page(&pages[i])?;
+        }
+        for p in &pages {
+            *counts
+                .status_counts
+                .entry(p.final_status().as_str().to_string())
+                .or_default() += 1;
+            if p.final_status() == PageStatus::Ok {
+                counts.records += p.records.len();
+            }
+        }
+        book::BookOutputs {
+            book: &book,
+            name,
+            pages: &pages,
+            opts,
+            created,
+        }
+        .write(export_columns)?;
+        counts.books += 1;
+    }
+    Ok(counts)
+}
+
+impl Report {
+    fn new(
+        opts: &BatchOptions,
+        files: &[plan::SourceFile],
+        counts: BookCounts,
+        tally: &pages::Tally,
+        jobs: usize,
+        start: Instant,
+    ) -> Report {
+        let elapsed = start.elapsed().as_secs_f64();
+        let StageTimes { restore, layout, read } = tally.times;
+        Report {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            book_type: opts.book_type.clone(),
+            books: counts.books,
+            pages: files.iter().map(|f| f.names.len()).sum(),
+            status_counts: counts.status_counts,
+            records: counts.records,
+            pages_processed: tally.processed,
+            pages_skipped: tally.skipped,
+            elapsed_s: (elapsed * 100.0).round() / 100.0,
+            pages_per_minute: if tally.processed > 0 {
+                ((tally.processed as f64 / elapsed * 60.0) * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            stage_seconds: [("restore", restore), ("layout", layout), ("read", read)]
+                .iter()
+                .map(|(k, d)| (k.to_string(), (d.as_secs_f64() * 100.0).round() / 100.0))
+                .collect(),
+            jobs,
+            peak_memory_mb: peak_memory_mb(),
+        }
+    }
+}
+
+/// Peak resident set size (VmHWM) from /proc, in MB.
+fn peak_memory_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| (kb / 1024.0 * 10.0).round() / 10.0)
+        .unwrap_or(0.0)
+}

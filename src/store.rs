@@ -1,0 +1,195 @@
+//! The output folder on disk: where a book's files live, and how they are written.
+//!
+//! Every file is written to a temporary name beside its place, flushed, then renamed into
+//! place ([`write_atomic`]): a reader, or a run started after a crash, sees the old file
+//! or the new one, never half of one. `batch` (the processing driver) and `review` (the
+//! review server) both write through here.
+
+use crate::model::PageResult;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Why a file of the output folder could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A file could not be written (or its folder created).
+    #[error("cannot write {}: {cause}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        cause: std::io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}: {cause}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        cause: std::io::Error,
+    },
+    /// A page result does not parse.
+    #[error("{} is not a page result: {cause}", path.display())]
+    BadPage {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        cause: serde_json::Error,
+    },
+}
+
+/// A book's folder in the output folder and the names of the files in it.
+#[derive(Clone, Debug)]
+pub struct BookDir {
+    dir: PathBuf,
+}
+
+impl BookDir {
+    /// The folder of book `name` under `out`.
+    pub fn new(out: &Path, name: &str) -> BookDir {
+        BookDir { dir: out.join(name) }
+    }
+
+    /// A book folder given by its path.
+    pub fn at(dir: &Path) -> BookDir {
+        BookDir { dir: dir.to_path_buf() }
+    }
+
+    /// The folder itself.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `pages/<name>.json`: the result of one page.
+    pub fn page_json(&self, name: &str) -> PathBuf {
+        self.dir.join("pages").join(format!("{name}.json"))
+    }
+
+    /// `images/<name>.jpg` relative to the book folder: the restored page image, as page
+    /// results refer to it.
+    pub fn image_rel(name: &str) -> String {
+        format!("images/{name}.jpg")
+    }
+
+    /// A path relative to the book folder, made absolute.
+    pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// Reads a page result; `Ok(None)` when the page has none yet.
+    pub fn read_page(&self, name: &str) -> Result<Option<PageResult>, StoreError> {
+        let path = self.page_json(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(cause) => return Err(StoreError::Read { path, cause }),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|cause| StoreError::BadPage { path, cause })
+    }
+
+    /// Writes a page result to `pages/<name>.json`, atomically.
+    pub fn write_page(&self, page: &PageResult) -> Result<(), StoreError> {
+        let json = serde_json::to_vec_pretty(page).expect("page result serializes");
+        write_atomic(&self.page_json(&page.name), &json)
+    }
+
+    /// Reads a file of the book (path relative to the book folder).
+    pub fn read(&self, rel: impl AsRef<Path>) -> Result<Vec<u8>, StoreError> {
+        read(&self.dir.join(rel))
+    }
+
+    /// Writes a file of the book (path relative to the book folder), atomically.
+    pub fn write(&self, rel: impl AsRef<Path>, bytes: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.dir.join(rel), bytes)
+    }
+
+    /// Deletes temporary files that a killed run left behind (see [`write_atomic`]).
+    pub fn remove_stale_temporaries(&self) {
+        for sub in ["", "pages", "images", "records"] {
+            let Ok(entries) = std::fs::read_dir(self.dir.join(sub)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}
+
+/// Reads a whole file.
+pub fn read(path: &Path) -> Result<Vec<u8>, StoreError> {
+    std::fs::read(path).map_err(|cause| StoreError::Read {
+        path: path.to_path_buf(),
+        cause,
+    })
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it
+/// into place: readers see the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let err = |cause| StoreError::Write {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// The creation time written into PDFs and workbooks: `SOURCE_DATE_EPOCH` when set
+/// (reproducible output), otherwise now.
+pub fn created_time() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_error_states_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        // A file where a folder should be.
+        let e = write_atomic(&file.join("g.json"), b"{}").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("cannot write "), "{msg}");
+        assert_eq!(msg.matches("os error").count(), 1, "{msg}");
+        assert!(std::error::Error::source(&e).is_none());
+        let e = read(&dir.path().join("missing")).unwrap_err();
+        assert!(e.to_string().starts_with("cannot read "), "{e}");
+    }
+
+    #[test]
+    fn a_missing_page_is_none_and_a_written_one_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = BookDir::at(dir.path());
+        assert!(book.read_page("p1").unwrap().is_none());
+        book.write("pages/p2.json", b"not json").unwrap();
+        assert!(matches!(book.read_page("p2"), Err(StoreError::BadPage { .. })));
+    }
+}

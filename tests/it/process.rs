@@ -1,0 +1,355 @@
+//! Whole batches on the sample book and on damaged pages: results, resumption, exit codes.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The sample book plus the bad inputs a batch meets in the field.
+fn book_with_bad_files(dir: &Path) -> PathBuf {
+    let input = dir.join("in");
+    copy_dir(&samples().join("books"), &input);
+    let book = input.join("ks-1983");
+    let jpg = std::fs::read(book.join("trang-2.jpg")).unwrap();
+    std::fs::write(book.join("trang-20-truncated.jpg"), &jpg[..jpg.len() / 3]).unwrap();
+    std::fs::write(book.join("trang-21-empty.png"), b"").unwrap();
+    std::fs::write(book.join("trang-22-notes.txt"), "ghi chú của cán bộ\n").unwrap();
+    input
+}
+
+#[test]
+fn sample_book_is_processed_end_to_end_with_checked_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = book_with_bad_files(tmp.path());
+    let out = tmp.path().join("out");
+    process_into(&input, &out, &[], &[]);
+    let book = out.join("ks-1983");
+
+    // A result for every file; broken files are errors with the decoder's reason.
+    let status = |name: &str| read_json(&book.join("pages").join(format!("{name}.json")));
+    for (name, want) in [
+        ("trang-20-truncated", "damaged or truncated JPEG"),
+        ("trang-21-empty", "empty file"),
+        ("trang-22-notes", "not a supported image"),
+    ] {
+        let p = status(name);
+        assert_eq!(p["status"], "error", "{name}");
+        assert!(
+            p["reasons"][0].as_str().unwrap().contains(want),
+            "{name}: {}",
+            p["reasons"]
+        );
+        assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
+    }
+    // Pages in natural order: trang-1, 2, 3, 10, 20, 21, 22.
+    assert_eq!(status("trang-1")["page"], 1);
+    assert_eq!(status("trang-10")["page"], 4);
+    assert_eq!(status("trang-22-notes")["page"], 7);
+    // The faded-out page is not eligible, with a reason.
+    let faded = status("trang-10");
+    assert_eq!(faded["status"], "not_eligible");
+    let why = faded["reasons"][0].as_str().unwrap();
+    assert!(why.contains("faded") || why.contains("unreadable"), "{why}");
+
+    // Against the truth: records found, field error rate, skew.
+    let eval = run_ok(sohoa().arg("eval").arg(&out).arg(samples().join("truth")));
+    let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let expected = e["records_expected"].as_f64().unwrap();
+    assert!(expected >= 28.0);
+    assert!(e["records_found"].as_f64().unwrap() >= 0.97 * expected, "{e}");
+    assert!(e["field_cer"].as_f64().unwrap() <= 0.08, "{e}");
+    assert!(e["skew_error_max"].as_f64().unwrap() <= 0.1, "{e}");
+    assert_eq!(e["eligibility"]["unreadable/not_eligible"], 1, "{e}");
+
+    // The spreadsheet and CSV hold one row per record in the Ministry's layout.
+    let csv = std::fs::read_to_string(book.join("records.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("\u{feff}STT,so,quyenSo,trangSo,ngayDangKy"),
+        "{header}"
+    );
+    assert_eq!(header.split(',').count(), 70);
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(lines.count() as u64, report["records"].as_u64().unwrap());
+    assert_eq!(report["status_counts"]["error"], 3);
+    let xlsx = std::fs::read(book.join("records.xlsx")).unwrap();
+    assert!(xlsx.starts_with(b"PK\x03\x04"));
+
+    // The book PDF is PDF/A-2b for an independent validator ...
+    let pdf = book.join("ks-1983.pdf");
+    let opts = page_validation::ValidationOptions::default().profile(page_validation::ValidationProfile::PdfA2b);
+    let report = page_validation::validate_pdf(&pdf, &opts).expect("validator reads the PDF");
+    assert!(report.is_compliant, "PDF/A-2b failures: {:#?}", report.failures);
+
+    // ... and its text layer gives back the OCR text of each page, diacritics included.
+    let text = Command::new("pdftotext")
+        .args(["-raw", "-enc", "UTF-8"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    let text = String::from_utf8(text.stdout).unwrap();
+    let pdf_pages: Vec<&str> = text.split('\u{c}').collect();
+    for (i, name) in ["trang-1", "trang-2", "trang-3"].into_iter().enumerate() {
+        let p = status(name);
+        assert_eq!(words(pdf_pages[i]), words(p["text"].as_str().unwrap()), "page {name}");
+    }
+    // The unreadable page is in the book, without a text layer.
+    assert!(words(pdf_pages[3]).is_empty(), "{}", pdf_pages[3]);
+    assert!(text.contains("Việt Nam"));
+}
+
+#[test]
+fn second_run_reads_nothing_again_and_a_killed_run_resumes_to_the_same_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    copy_dir(&samples().join("books"), &input);
+    let full = tmp.path().join("full");
+    let env = [("SOURCE_DATE_EPOCH", "1700000000")];
+    process_into(&input, &full, &["-j", "1"], &env);
+
+    // Again over the same input: nothing is read again, outputs stay the same.
+    let before = snapshot(&full);
+    process_into(&input, &full, &["-j", "1"], &env);
+    let report = read_json(&full.join("report.json"));
+    assert_eq!(report["pages_processed"], 0);
+    assert_eq!(report["pages_skipped"], 4);
+    assert_eq!(before, snapshot(&full));
+
+    // Killed (SIGKILL) once the first page result is written, then started again.
+    let part = tmp.path().join("part");
+    let mut child = sohoa()
+        .envs(env)
+        .args(["process", "--no-progress", "-j", "1", "--out"])
+        .arg(&part)
+        .arg(&input)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pages = part.join("ks-1983").join("pages");
+    let results = || {
+        std::fs::read_dir(&pages)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        n.ends_with(".json") && !n.starts_with('.')
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let start = std::time::Instant::now();
+    while results() == 0 && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before = results();
+    assert!(
+        (1..4).contains(&done_before),
+        "{done_before} of 4 pages done when killed: the run was not interrupted mid-book"
+    );
+    process_into(&input, &part, &["-j", "1"], &env);
+    let report = read_json(&part.join("report.json"));
+    assert_eq!(
+        report["pages_skipped"], done_before,
+        "pages done before the kill are kept"
+    );
+    assert_eq!(report["pages_processed"], 4 - done_before, "the rest are read");
+    assert_eq!(snapshot(&full), snapshot(&part));
+}
+
+/// Every output file of a run except the report, with its bytes. Temporary files left by
+/// a killed run would show up here too.
+fn snapshot(out: &Path) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for e in walk(out) {
+        let rel = e.strip_prefix(out).unwrap().to_string_lossy().into_owned();
+        if rel == "report.json" {
+            continue;
+        }
+        v.push((rel, sohoa::ingest::sha256_hex(&std::fs::read(&e).unwrap())));
+    }
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            v.extend(walk(&e.path()));
+        } else {
+            v.push(e.path());
+        }
+    }
+    v
+}
+
+#[test]
+fn bad_command_lines_get_clear_errors_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sohoa()
+        .args(["process", "/nonexistent/folder", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = sohoa()
+        .args(["process", "--out"])
+        .arg(tmp.path().join("o"))
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no files found"));
+
+    let out = sohoa()
+        .args(["process", "--book-type", "zz", "--out"])
+        .arg(tmp.path().join("o"))
+        .arg(samples().join("books"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no template for book type 'zz'"));
+
+    let out = sohoa().args(["process"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_torn_away_page_a_blank_page_and_a_photo_are_not_eligible_with_reasons() {
+    use sohoa::encode::page_file;
+    use sohoa::synth::{render_page, Damage, PageSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in").join("damaged");
+    std::fs::create_dir_all(&book).unwrap();
+    let spec = PageSpec {
+        damage: Damage {
+            torn: 0.7,
+            skew_deg: 1.5,
+            ..Damage::none()
+        },
+        records: 8,
+        year: 1995,
+        ..PageSpec::ledger("torn.png", 150.0, 5)
+    };
+    let (img, _) = render_page(&spec).expect("synthetic page");
+    std::fs::write(book.join("torn.png"), page_file(&img, "torn.png", 150.0)).unwrap();
+    let blank = image::GrayImage::from_pixel(1200, 900, image::Luma([228]));
+    std::fs::write(book.join("blank.png"), page_file(&blank, "blank.png", 150.0)).unwrap();
+    let out = tmp.path().join("out");
+    process_into(&tmp.path().join("in"), &out, &[], &[]);
+    let torn = read_json(&out.join("damaged/pages/torn.json"));
+    assert_eq!(torn["status"], "not_eligible", "{}", torn["reasons"]);
+    assert!(
+        torn["reasons"][0].as_str().unwrap().contains("mostly missing"),
+        "{}",
+        torn["reasons"]
+    );
+    let blank = read_json(&out.join("damaged/pages/blank.json"));
+    assert_eq!(blank["status"], "not_eligible", "{}", blank["reasons"]);
+    assert!(
+        blank["reasons"][0].as_str().unwrap().contains("blank"),
+        "{}",
+        blank["reasons"]
+    );
+}
+
+#[test]
+fn an_oversized_strip_is_read_at_reduced_size_and_its_pdf_stays_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in").join("strip");
+    std::fs::create_dir_all(&book).unwrap();
+    // 40,000 × 1,500 pixels claiming 150 dpi: 267 inches wide.
+    let strip = image::GrayImage::from_fn(40_000, 1_500, |x, y| {
+        image::Luma([if (x / 40 + y / 40) % 7 == 0 { 30 } else { 230 }])
+    });
+    strip.save(book.join("strip.png")).unwrap();
+    let out = tmp.path().join("out");
+    process_into(&tmp.path().join("in"), &out, &["--dpi", "150"], &[]);
+    let p = read_json(&out.join("strip/pages/strip.json"));
+    assert!(p["size"][0].as_u64().unwrap() <= 30_000, "{}", p["size"]);
+    assert_eq!(p["source_size"][0], 40_000);
+    let v = run_ok(sohoa().arg("verify").arg(out.join("strip/strip.pdf")));
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("ok"));
+}
+
+#[test]
+fn pages_scanned_upside_down_or_on_their_side_are_turned_and_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in/ks-1983");
+    let truth = tmp.path().join("truth/ks-1983");
+    std::fs::create_dir_all(&book).unwrap();
+    std::fs::create_dir_all(&truth).unwrap();
+    let turned = [("trang-1", 180.0f32), ("trang-2", -90.0)];
+    for (name, _) in turned {
+        let src = samples().join("books/ks-1983");
+        let file = std::fs::read_dir(&src)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_stem().unwrap() == name)
+            .unwrap();
+        let img = image::open(&file).unwrap().to_luma8();
+        let img = if name == "trang-1" {
+            image::imageops::rotate180(&img)
+        } else {
+            image::imageops::rotate90(&img)
+        };
+        img.save(book.join(format!("{name}.png"))).unwrap();
+        std::fs::copy(
+            samples().join(format!("truth/ks-1983/{name}.json")),
+            truth.join(format!("{name}.json")),
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("out");
+    // The PNGs written here state no resolution: the samples are 150 dpi.
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs", "--dpi", "150"], &[]);
+    for (name, turn) in turned {
+        let page = read_json(&out.join(format!("ks-1983/pages/{name}.json")));
+        let t = read_json(&truth.join(format!("{name}.json")));
+        let want = turn + t["skew_deg"].as_f64().unwrap() as f32;
+        let found = page["skew_deg"].as_f64().unwrap() as f32;
+        let off = (found - want).rem_euclid(360.0);
+        assert!(off.min(360.0 - off) <= 0.3, "{name}: skew {found}°, want {want}°");
+        assert_eq!(page["status"], "ok", "{name}: {}", page["reasons"]);
+    }
+    let eval = run_ok(sohoa().args(["eval"]).arg(&out).arg(tmp.path().join("truth")));
+    let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(e["records_found"], e["records_expected"], "{e}");
+    assert!(e["field_cer"].as_f64().unwrap() <= 0.03, "{e}");
+}
+
+#[test]
+fn form_pages_give_one_record_each_read_after_their_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("set");
+    run_ok(
+        sohoa()
+            .args([
+                "synth", "--set", "varied", "--pages", "6", "--seed", "3", "--book", "forms",
+            ])
+            .args(["--layout", "form", "--out"])
+            .arg(&set),
+    );
+    let out = tmp.path().join("out");
+    process_into(&set.join("books"), &out, &["--layout", "form", "--no-record-pdfs"], &[]);
+    let eval = run_ok(sohoa().args(["eval"]).arg(&out).arg(set.join("truth")));
+    let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(e["records_found"], e["records_expected"], "{e}");
+    assert!(e["field_cer"].as_f64().unwrap() <= 0.03, "{e}");
+    let page = read_json(&out.join("forms/pages/trang-1.json"));
+    assert_eq!(page["column_mapping"], "form_labels");
+    assert_eq!(page["records"].as_array().unwrap().len(), 1);
+    // The page's one record lands in the Ministry's layout like a ledger row.
+    let csv = std::fs::read_to_string(out.join("forms/records.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + e["records_found"].as_u64().unwrap() as usize);
+}
