@@ -6,7 +6,7 @@
 //! becomes a flag on the field and lowers its confidence; the text as read is kept.
 
 use crate::model::{FieldResult, Flag, RecordResult};
-use crate::template::{fold, similarity, FieldKind, Template, Vocabulary};
+use crate::template::{edit_distance, fold, similarity, FieldKind, Template, Vocabulary};
 use unicode_normalization::UnicodeNormalization;
 
 /// Below this confidence a field is flagged `low_confidence`.
@@ -220,10 +220,28 @@ pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vo
         confidence: ocr_conf.clamp(0.0, 1.0),
         bbox,
         flags,
+        free: None,
         review: None,
     };
     settle_confidence(&mut f);
     f
+}
+
+/// Keeps the line model's free reading beside a field read constrained by its kind; when
+/// the two differ in more than a third of their letters (marks aside), the field is
+/// flagged `readings_disagree`.
+pub fn note_free_reading(f: &mut FieldResult, free: &str) {
+    let free = clean(free);
+    if free == f.text {
+        return;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (fold(&free).chars().collect(), fold(&f.text).chars().collect());
+    let n = a.len().max(b.len()).max(1);
+    if edit_distance(&a, &b) * 3 > n {
+        f.flags.push(Flag::ReadingsDisagree);
+        settle_confidence(f);
+    }
+    f.free = Some(free);
 }
 
 /// Lowers confidence for failed checks and flags doubtful fields.

@@ -296,6 +296,91 @@ fn bands_between(lines: &[RuleLine], min: u32) -> Vec<Band> {
         .collect()
 }
 
+/// A text line inside a region, in page pixels: the rows it spans (marks above and
+/// below its letters included) and the columns its ink spans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextLine {
+    /// Its box on the page.
+    pub bbox: BBox,
+}
+
+/// Splits a region of the binary page (ink 0) into text lines: bands of rows that hold
+/// ink, split where rows hold none. A band much thinner than the tallest (the tone marks
+/// above a line, a dot below it) joins its nearest neighbour; specks far too small to be
+/// writing are dropped. Lines come top to bottom.
+pub fn text_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
+    let [x0, y0, w, h] = clip(region, binary.dimensions());
+    if w == 0 || h == 0 {
+        return Vec::new();
+    }
+    let ink = |x: u32, y: u32| binary.get_pixel(x, y).0[0] == 0;
+    let rows: Vec<u32> = (y0..y0 + h)
+        .map(|y| (x0..x0 + w).filter(|&x| ink(x, y)).count() as u32)
+        .collect();
+    // Bands of inked rows: (first, one past last, ink).
+    let mut bands: Vec<(u32, u32, u32)> = Vec::new();
+    for (i, &n) in rows.iter().enumerate() {
+        let i = i as u32;
+        match bands.last_mut() {
+            Some(b) if n > 0 && b.1 == i => {
+                b.1 = i + 1;
+                b.2 += n;
+            }
+            _ if n > 0 => bands.push((i, i + 1, n)),
+            _ => {}
+        }
+    }
+    // Specks go first, so that they do not pull a mark away from its line.
+    let tallest = bands.iter().map(|b| b.1 - b.0).max().unwrap_or(0);
+    bands.retain(|b| b.2 * 200 >= tallest * tallest);
+    // Thin bands join the nearer neighbour, thinnest first, until every band is a line.
+    loop {
+        let tallest = bands.iter().map(|b| b.1 - b.0).max().unwrap_or(0);
+        let Some((i, _)) = bands
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| (b.1 - b.0) * 5 < tallest * 2)
+            .min_by_key(|(_, b)| b.1 - b.0)
+        else {
+            break;
+        };
+        if bands.len() == 1 {
+            break;
+        }
+        let gap_above = (i > 0).then(|| bands[i].0 - bands[i - 1].1);
+        let gap_below = (i + 1 < bands.len()).then(|| bands[i + 1].0 - bands[i].1);
+        let j = match (gap_above, gap_below) {
+            (Some(a), Some(b)) if a <= b => i - 1,
+            (Some(_), None) => i - 1,
+            _ => i + 1,
+        };
+        let (lo, hi) = (i.min(j), i.max(j));
+        let merged = (bands[lo].0, bands[hi].1, bands[lo].2 + bands[hi].2);
+        bands[lo] = merged;
+        bands.remove(hi);
+    }
+    let tallest = bands.iter().map(|b| b.1 - b.0).max().unwrap_or(0);
+    bands
+        .into_iter()
+        .filter(|b| b.2 * 50 >= tallest * tallest)
+        .filter_map(|(top, bottom, _)| {
+            let (top, bottom) = (y0 + top, y0 + bottom);
+            let cols: Vec<u32> = (x0..x0 + w).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
+            let (&left, &right) = (cols.first()?, cols.last()?);
+            Some(TextLine {
+                bbox: [left, top, right + 1 - left, bottom - top],
+            })
+        })
+        .collect()
+}
+
+/// A box cut to the image.
+fn clip(b: BBox, (iw, ih): (u32, u32)) -> BBox {
+    let x = b[0].min(iw);
+    let y = b[1].min(ih);
+    [x, y, b[2].min(iw - x), b[3].min(ih - y)]
+}
+
 /// Fraction of ink in a box of the binary page (0..1).
 pub fn ink_fraction(binary: &GrayImage, b: BBox) -> f32 {
     let [x, y, w, h] = b;
@@ -345,5 +430,27 @@ mod tests {
         let t = l.table.unwrap();
         assert!((t[0] as i32 - 40).abs() <= 1 && (t[1] as i32 - 50).abs() <= 1, "{t:?}");
         assert_eq!(l.cell(1, 1), [201, 112, 219, 58]);
+    }
+
+    #[test]
+    fn a_cell_splits_into_its_lines_with_tone_marks_kept_on_theirs() {
+        let mut img = GrayImage::from_pixel(200, 120, Luma([255]));
+        let mut fill = |x0: u32, y0: u32, x1: u32, y1: u32| {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    img.put_pixel(x, y, Luma([0]));
+                }
+            }
+        };
+        // Line 1: marks at rows 10–13, letters at 17–35; line 2: letters 60–78, a dot
+        // below at 82–84; a speck at the bottom.
+        fill(30, 10, 36, 13);
+        fill(20, 17, 150, 35);
+        fill(15, 60, 120, 78);
+        fill(40, 82, 43, 84);
+        fill(190, 110, 191, 111);
+        let lines = text_lines(&img, [0, 0, 200, 120]);
+        let boxes: Vec<BBox> = lines.iter().map(|l| l.bbox).collect();
+        assert_eq!(boxes, vec![[20, 10, 130, 25], [15, 60, 105, 24]]);
     }
 }

@@ -77,6 +77,15 @@ enum Command {
         /// Declare the PDFs PDF/A-2u (Unicode text) instead of PDF/A-2b.
         #[arg(long)]
         pdfa_u: bool,
+        /// Which engines read the values in the cells: best (the neural line model, which
+        /// reads handwriting; needs it installed by scripts/setup) or tesseract (Tesseract
+        /// for every cell).
+        #[arg(long, value_enum, default_value = "best")]
+        reader: sohoa::pipeline::CellReaders,
+        /// A line model to read with instead of the installed one (an ONNX CTC model with
+        /// its vocab.json beside it).
+        #[arg(long, value_name = "PATH")]
+        line_model: Option<PathBuf>,
     },
     /// Check archival PDFs: whole and parseable, page images intact and decodable, valid PDF/A,
     /// and unchanged since `process` wrote them (manifest.sha256). Exit code 4 if any is broken.
@@ -110,8 +119,10 @@ enum Command {
         /// Book folder name.
         #[arg(long, default_value = "ks-1983")]
         book: String,
-        /// Which pages: `samples` (the bundled book) or `varied` (random damage, style,
-        /// resolution and format).
+        /// Which pages: `samples` (the bundled book), `varied` (random damage, style,
+        /// resolution and format), `script` (like varied, written in the handwriting faces
+        /// the decoding was tuned on) or `script-held-out` (in faces kept out of tuning).
+        /// The script sets need Debian's handwriting fonts (scripts/setup --test).
         #[arg(long, default_value = "samples")]
         set: String,
         /// Pages of the `varied` set.
@@ -214,6 +225,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             book_year,
             no_record_pdfs,
             pdfa_u,
+            reader,
+            line_model,
         } => {
             if !input.is_dir() {
                 anyhow::bail!("input folder {} does not exist or is not a folder", input.display());
@@ -234,6 +247,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 book_number,
                 book_year,
                 pdfa_u,
+                cells: reader,
+                line_model,
             };
             let report = batch::process(&opts)?;
             let counts: Vec<String> = report.status_counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
@@ -295,7 +310,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut specs = match set.as_str() {
                 "samples" => sohoa::synth::sample_specs(),
                 "varied" => sohoa::synth::varied_specs(pages, seed, dpi),
-                other => anyhow::bail!("unknown set '{other}': use samples or varied"),
+                "script" => sohoa::synth::script_specs(pages, seed, dpi, &sohoa::synth::ScriptFace::TUNING),
+                "script-held-out" => sohoa::synth::script_specs(pages, seed, dpi, &sohoa::synth::ScriptFace::HELD_OUT),
+                other => anyhow::bail!("unknown set '{other}': use samples, varied, script or script-held-out"),
             };
             for s in &mut specs {
                 s.form = layout == Layout::Form;

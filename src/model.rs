@@ -158,6 +158,10 @@ pub struct FieldResult {
     pub bbox: BBox,
     /// Why the field deserves a look (`low_confidence`, `invalid_date`, …).
     pub flags: Vec<Flag>,
+    /// The free reading of the line model (each frame's best character), when the field's
+    /// text was read constrained by its kind and differs from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free: Option<String>,
     /// An officer's correction (the OCR's `text` and `value` stay as they were read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<FieldReview>,
@@ -220,11 +224,13 @@ pub enum Flag {
     IdSexMismatch,
     /// The ID's birth-year digits contradict the birth date.
     IdYearMismatch,
+    /// The reading constrained by the field's kind and the free reading differ widely.
+    ReadingsDisagree,
 }
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 17] = [
+    pub const ALL: [Flag; 18] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -242,6 +248,7 @@ impl Flag {
         Flag::IdProvinceUnknown,
         Flag::IdSexMismatch,
         Flag::IdYearMismatch,
+        Flag::ReadingsDisagree,
     ];
 
     /// The JSON name.
@@ -264,6 +271,7 @@ impl Flag {
             Flag::IdProvinceUnknown => "id_province_unknown",
             Flag::IdSexMismatch => "id_sex_mismatch",
             Flag::IdYearMismatch => "id_year_mismatch",
+            Flag::ReadingsDisagree => "readings_disagree",
         }
     }
 
@@ -287,6 +295,7 @@ impl Flag {
             Flag::IdProvinceUnknown => "mã tỉnh không có",
             Flag::IdSexMismatch => "số định danh không khớp giới tính",
             Flag::IdYearMismatch => "số định danh không khớp năm sinh",
+            Flag::ReadingsDisagree => "đọc tự do khác xa kết quả",
         }
     }
 

@@ -11,7 +11,9 @@ use crate::layout::{self, Grid};
 use crate::model::{
     BBox, ColumnMapping, PageOrigin, PageQuality, PageResult, PageStatus, Reason, RecordResult, WordBox,
 };
-use crate::ocr::{OcrError, ReadMode, Recognizer};
+use crate::ocr::constrain::Lexicons;
+use crate::ocr::field::{self, LineImage};
+use crate::ocr::{mean_confidence, OcrError, ReadMode, Readers, Recognizer};
 use crate::restore::{self, RestoreOptions, RestoredPage};
 use crate::template::{FieldKind, Layout, Template, Vocabulary};
 use image::{GrayImage, Luma};
@@ -28,6 +30,47 @@ pub struct PageContext {
     pub restore: RestoreOptions,
     /// Resolution assumed when the file states none.
     pub default_dpi: f32,
+    /// Which engines read the cells.
+    pub cells: CellReaders,
+    /// The lists the line model's decoding draws on.
+    pub lexicons: Lexicons,
+}
+
+/// Which engines read the values in cells.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellReaders {
+    /// For each kind of field the engine measured most accurate (docs/ACCURACY.md): the
+    /// line model for every kind. Needs the line model installed.
+    #[default]
+    Best,
+    /// Tesseract for every cell (no line model needed; far weaker on handwriting).
+    Tesseract,
+}
+
+/// The engine that reads a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellEngine {
+    /// Tesseract, in the mode [`read_mode`] gives.
+    Tesseract,
+    /// The line model, decoding constrained by the field's kind.
+    LineModel,
+}
+
+impl CellReaders {
+    /// The engine for a cell holding a field of `kind` (`None`: a column the template
+    /// does not know).
+    pub fn engine(self, _kind: Option<FieldKind>) -> CellEngine {
+        match self {
+            CellReaders::Best => CellEngine::LineModel,
+            CellReaders::Tesseract => CellEngine::Tesseract,
+        }
+    }
+
+    /// True when the line model is needed.
+    pub fn need_line_model(self) -> bool {
+        self == CellReaders::Best
+    }
 }
 
 /// Time spent in each stage of one page.
@@ -98,7 +141,7 @@ pub const MAX_WORKING_DPI: f32 = 400.0;
 pub const MAX_WORKING_SIDE: f32 = 30_000.0;
 
 /// Reads one decoded page.
-pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut dyn Recognizer) -> Result<PageRead, OcrError> {
+pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<PageRead, OcrError> {
     let started = Instant::now();
     let source_dpi = frame.dpi.unwrap_or(ctx.default_dpi);
     let mut notes = Vec::new();
@@ -132,7 +175,7 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut dyn Recognizer) -> 
     let reading_started = Instant::now();
     let mut reading = match classify(ctx) {
         Layout::Ledger => read_ledger(&read.restored, dpi, ctx, ocr, &mut times)?,
-        Layout::Form => read_form(&read.restored, dpi, ctx, ocr)?,
+        Layout::Form => read_form(&read.restored, dpi, ctx, ocr.tesseract.as_mut())?,
     };
     check(&mut reading.records, &ctx.template);
     read.quality.ocr_confidence = mean_confidence(&reading.words);
@@ -204,7 +247,7 @@ fn read_ledger(
     page: &RestoredPage,
     dpi: f32,
     ctx: &PageContext,
-    ocr: &mut dyn Recognizer,
+    ocr: &mut Readers,
     times: &mut StageTimes,
 ) -> Result<Reading, OcrError> {
     let started = Instant::now();
@@ -213,7 +256,7 @@ fn read_ledger(
     let mut reading = if grid.table.is_some() && grid.rows.len() >= 2 && !grid.columns.is_empty() {
         read_table(page, dpi, &grid, ctx, ocr)?
     } else {
-        let words = ocr.read(&page.gray, dpi as u32, ReadMode::Page)?;
+        let words = ocr.tesseract.read(&page.gray, dpi as u32, ReadMode::Page)?;
         Reading {
             text: crate::ocr::words_to_text(&words),
             words,
@@ -233,7 +276,7 @@ fn read_table(
     dpi: f32,
     grid: &Grid,
     ctx: &PageContext,
-    ocr: &mut dyn Recognizer,
+    ocr: &mut Readers,
 ) -> Result<Reading, OcrError> {
     let reader = CellReader { page, dpi };
     let mut reading = Reading::default();
@@ -242,9 +285,9 @@ fn read_table(
     let mut headers = Vec::new();
     let mut header_words = Vec::new();
     for c in 0..grid.columns.len() {
-        let (text, _, words) = reader.read_cell(grid.cell(0, c), ReadMode::Block, ocr)?;
-        headers.push(text);
-        header_words.extend(words);
+        let cell = reader.read_cell(grid.cell(0, c), ReadMode::Block, ocr.tesseract.as_mut())?;
+        headers.push(cell.text);
+        header_words.extend(cell.words);
     }
     let (columns, from_header) = ctx.template.map_columns(&headers);
     reading.column_mapping = if from_header {
@@ -254,34 +297,38 @@ fn read_table(
     };
     push_line(&mut lines, &header_words);
     reading.words.extend(header_words);
-    for r in 1..grid.rows.len() {
-        let row_box = grid.row_box(r);
-        if layout::ink_fraction(&page.binary, inset(row_box, 4)) < 0.002 {
-            continue; // an empty ruled row
-        }
+    // Body rows with ink; an empty ruled row is no record.
+    let rows: Vec<usize> = (1..grid.rows.len())
+        .filter(|&r| layout::ink_fraction(&page.binary, inset(grid.row_box(r), 4)) >= 0.002)
+        .collect();
+    let kinds: Vec<Option<FieldKind>> = columns.iter().map(|id| ctx.template.kind_of(id)).collect();
+    let cells = reader.read_cells(grid, &rows, &kinds, ctx, ocr)?;
+    for (&r, row_cells) in rows.iter().zip(cells) {
         let mut fields_map = BTreeMap::new();
         let mut row_words = Vec::new();
-        for (c, id) in columns.iter().enumerate() {
-            let kind = ctx.template.kind_of(id);
-            let cell = grid.cell(r, c);
-            let (text, conf, words) = reader.read_cell(cell, read_mode(kind.unwrap_or(FieldKind::Text)), ocr)?;
-            row_words.extend(words);
-            if let Some(kind) = kind {
-                fields_map.insert(id.clone(), fields::make_field(kind, &text, conf, cell, &ctx.vocab));
+        let mut row_legible = Vec::new();
+        for ((id, kind), cell) in columns.iter().zip(&kinds).zip(row_cells) {
+            row_words.extend(cell.words);
+            if kind.is_some() {
+                row_legible.push(cell.legible);
+            }
+            if let Some(kind) = *kind {
+                let mut f = fields::make_field(kind, &cell.text, cell.confidence, cell.bbox, &ctx.vocab);
+                if let Some(free) = &cell.free {
+                    fields::note_free_reading(&mut f, free);
+                }
+                fields_map.insert(id.clone(), f);
             }
         }
         // A record has values in several cells; marks in one cell (a stain, the edge of a
         // tear, a stray stroke) do not make one.
-        let filled = fields_map
-            .values()
-            .filter(|f| !f.text.is_empty() && f.confidence >= 0.3)
-            .count();
+        let filled = row_legible.iter().filter(|&&l| l).count();
         if filled < 2 {
             continue;
         }
         reading.records.push(RecordResult {
             row: reading.records.len() as u32 + 1,
-            bbox: row_box,
+            bbox: grid.row_box(r),
             fields: fields_map,
             accepted: None,
         });
@@ -380,20 +427,9 @@ fn push_line(lines: &mut Vec<String>, words: &[WordBox]) {
     }
 }
 
-/// Character-weighted mean word confidence.
-fn mean_confidence(words: &[WordBox]) -> f32 {
-    let (mut s, mut n) = (0f32, 0f32);
-    for w in words {
-        let k = w.text.chars().count() as f32;
-        s += w.confidence * k;
-        n += k;
-    }
-    if n > 0.0 {
-        s / n
-    } else {
-        0.0
-    }
-}
+/// A cell read with less confidence (Tesseract: mean word confidence; the line model: mean
+/// character probability) holds marks, not writing.
+const LEGIBLE: f32 = 0.3;
 
 /// Cells read with less confidence than this are read again in another mode.
 const RETRY_BELOW: f32 = 0.75;
@@ -407,6 +443,37 @@ fn inset(b: BBox, by: u32) -> BBox {
     ]
 }
 
+/// What was read in a cell.
+#[derive(Clone, Debug)]
+struct CellRead {
+    /// The cell's box.
+    bbox: BBox,
+    /// The text (for the line model: constrained by the field's kind).
+    text: String,
+    /// The line model's free reading.
+    free: Option<String>,
+    /// 0..1.
+    confidence: f32,
+    /// Writing read with some confidence (not marks, a stain, a stray stroke).
+    legible: bool,
+    /// Words in page coordinates.
+    words: Vec<WordBox>,
+}
+
+impl CellRead {
+    /// A cell without writing.
+    fn empty(bbox: BBox) -> CellRead {
+        CellRead {
+            bbox,
+            text: String::new(),
+            free: None,
+            confidence: 1.0,
+            legible: false,
+            words: Vec::new(),
+        }
+    }
+}
+
 /// Crops cells from the restored page, cleans them and reads them.
 struct CellReader<'a> {
     page: &'a RestoredPage,
@@ -414,19 +481,94 @@ struct CellReader<'a> {
 }
 
 impl CellReader<'_> {
-    /// Returns the cell's text, its confidence, and its words in page coordinates.
-    fn read_cell(
+    /// The cells of `rows`, a field of `kinds[c]` in column `c`, each read by its engine.
+    /// The line model reads every line of every such cell of the page in one go (lines
+    /// of similar width batched).
+    fn read_cells(
         &self,
-        cell: BBox,
-        mode: ReadMode,
-        ocr: &mut dyn Recognizer,
-    ) -> Result<(String, f32, Vec<WordBox>), OcrError> {
-        let pad = ((self.dpi / 50.0) as u32).max(3);
-        let b = inset(cell, pad);
-        if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < 0.003 {
-            return Ok((String::new(), 1.0, Vec::new()));
+        grid: &Grid,
+        rows: &[usize],
+        kinds: &[Option<FieldKind>],
+        ctx: &PageContext,
+        ocr: &mut Readers,
+    ) -> Result<Vec<Vec<CellRead>>, OcrError> {
+        let mut out: Vec<Vec<CellRead>> = Vec::with_capacity(rows.len());
+        // (row index, column, the cell's lines) for the line model.
+        let mut pending: Vec<(usize, usize, Vec<LineImage>)> = Vec::new();
+        for (ri, &r) in rows.iter().enumerate() {
+            let mut row = Vec::with_capacity(kinds.len());
+            for (c, &kind) in kinds.iter().enumerate() {
+                let cell = grid.cell(r, c);
+                row.push(CellRead::empty(cell));
+                match ctx.cells.engine(kind) {
+                    CellEngine::Tesseract => {
+                        let mode = read_mode(kind.unwrap_or(FieldKind::Text));
+                        row[c] = self.read_cell(cell, mode, ocr.tesseract.as_mut())?;
+                    }
+                    CellEngine::LineModel => {
+                        let lines = self.cell_lines(cell);
+                        if !lines.is_empty() {
+                            pending.push((ri, c, lines));
+                        }
+                    }
+                }
+            }
+            out.push(row);
         }
-        let crop = self.clean_crop(b);
+        if pending.is_empty() {
+            return Ok(out);
+        }
+        let model = ocr
+            .lines
+            .as_mut()
+            .ok_or_else(|| OcrError::Engine("the line model is to read cells but was not loaded".into()))?;
+        let crops: Vec<&GrayImage> = pending.iter().flat_map(|(_, _, l)| l.iter().map(|l| &l.crop)).collect();
+        let mut posts = model.read_lines(&crops)?.into_iter();
+        drop(crops);
+        let vocab = model.vocab().clone();
+        for (ri, c, lines) in pending {
+            let p: Vec<_> = posts.by_ref().take(lines.len()).collect();
+            let r = field::decode(&lines, &p, kinds[c], &vocab, &ctx.lexicons);
+            let cell = &mut out[ri][c];
+            cell.confidence = if r.text.is_empty() { 0.0 } else { r.confidence };
+            cell.legible = !r.text.is_empty() && r.mean_char_prob >= LEGIBLE;
+            cell.free = (r.free != r.text).then_some(r.free);
+            cell.text = r.text;
+            cell.words = r.words;
+        }
+        Ok(out)
+    }
+
+    /// The text lines of a cell, ruling erased, for the line model; none for an empty
+    /// cell.
+    fn cell_lines(&self, cell: BBox) -> Vec<LineImage> {
+        let b = inset(cell, self.pad());
+        if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < 0.003 {
+            return Vec::new();
+        }
+        let (gray, binary) = self.clean_crops(b);
+        field::line_images(&gray, &binary, [0, 0, b[2], b[3]])
+            .into_iter()
+            .map(|mut l| {
+                l.bbox[0] += b[0];
+                l.bbox[1] += b[1];
+                l
+            })
+            .collect()
+    }
+
+    /// Margin left inside a cell's rules.
+    fn pad(&self) -> u32 {
+        ((self.dpi / 50.0) as u32).max(3)
+    }
+
+    /// Reads a cell with Tesseract: its text, confidence, and words in page coordinates.
+    fn read_cell(&self, cell: BBox, mode: ReadMode, ocr: &mut dyn Recognizer) -> Result<CellRead, OcrError> {
+        let b = inset(cell, self.pad());
+        if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < 0.003 {
+            return Ok(CellRead::empty(cell));
+        }
+        let crop = self.clean_crops(b).0;
         let scale = ocr_scale(self.dpi);
         let margin = 12u32;
         let (cw, ch) = crop.dimensions();
@@ -466,32 +608,42 @@ impl CellReader<'_> {
             .collect();
         let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
         let conf = mean_confidence(&words);
-        Ok((text, if words.is_empty() { 0.0 } else { conf }, words))
+        Ok(CellRead {
+            bbox: cell,
+            legible: !text.is_empty() && conf >= LEGIBLE,
+            text,
+            free: None,
+            confidence: if words.is_empty() { 0.0 } else { conf },
+            words,
+        })
     }
 
-    /// The grey crop with leftover ruling erased: rows (columns) holding one unbroken ink
-    /// run across most of the crop. Text never makes such runs, though bold or blurred
-    /// text can cover most of a row in total.
-    fn clean_crop(&self, b: BBox) -> GrayImage {
+    /// The grey and black-and-white crops with leftover ruling erased: rows (columns)
+    /// holding one unbroken ink run across most of the crop. Text never makes such runs,
+    /// though bold or blurred text can cover most of a row in total.
+    fn clean_crops(&self, b: BBox) -> (GrayImage, GrayImage) {
         let [x, y, w, h] = b;
-        let mut crop = image::imageops::crop_imm(&self.page.gray, x, y, w, h).to_image();
+        let mut gray = image::imageops::crop_imm(&self.page.gray, x, y, w, h).to_image();
+        let mut binary = image::imageops::crop_imm(&self.page.binary, x, y, w, h).to_image();
         let bin = &self.page.binary;
         let ink = |xx: u32, yy: u32| bin.get_pixel(x + xx, y + yy).0[0] == 0;
         for yy in 0..h {
             if longest_run((0..w).map(|xx| ink(xx, yy))) as f32 > w as f32 * 0.6 {
                 for xx in 0..w {
-                    crop.put_pixel(xx, yy, Luma([255]));
+                    gray.put_pixel(xx, yy, Luma([255]));
+                    binary.put_pixel(xx, yy, Luma([255]));
                 }
             }
         }
         for xx in 0..w {
             if longest_run((0..h).map(|yy| ink(xx, yy))) as f32 > h as f32 * 0.6 {
                 for yy in 0..h {
-                    crop.put_pixel(xx, yy, Luma([255]));
+                    gray.put_pixel(xx, yy, Luma([255]));
+                    binary.put_pixel(xx, yy, Luma([255]));
                 }
             }
         }
-        crop
+        (gray, binary)
     }
 }
 

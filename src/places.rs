@@ -33,6 +33,8 @@ pub struct Gazetteer {
     chains: Vec<(String, String, String)>,
     /// District name (bare, lower-cased) → its wards (bare, as written).
     wards_of: HashMap<String, Vec<(Vec<char>, String)>>,
+    /// Province name (bare, lower-cased) → its districts (bare, as written).
+    districts_of: HashMap<String, Vec<String>>,
 }
 
 /// Type words that start a part, longest first, and the levels they name.
@@ -98,6 +100,14 @@ impl Gazetteer {
             }
         }
         let mut wards_of: HashMap<String, Vec<(Vec<char>, String)>> = HashMap::new();
+        let mut districts_of: HashMap<String, Vec<String>> = HashMap::new();
+        for (_, d, p) in &chains {
+            let (_, db) = split_type(d);
+            let list = districts_of.entry(split_type(p).1.to_lowercase()).or_default();
+            if !list.iter().any(|x| x == db) {
+                list.push(db.to_string());
+            }
+        }
         for (w, d, _) in &chains {
             let (_, wb) = split_type(w);
             let (_, db) = split_type(d);
@@ -108,6 +118,7 @@ impl Gazetteer {
         }
         Gazetteer {
             wards_of,
+            districts_of,
             names: names
                 .into_iter()
                 .map(|(l, m)| (l, m.into_iter().map(|(k, v)| (k.chars().collect(), v)).collect()))
@@ -149,6 +160,28 @@ impl Gazetteer {
         } else {
             best
         }
+    }
+
+    /// Every province's name, bare (`Hà Tây`), of every era.
+    pub fn provinces(&self) -> impl Iterator<Item = &str> {
+        self.names[&Level::Province].iter().map(|(_, w)| w.as_str())
+    }
+
+    /// The districts of a province (bare names; none for an unknown province).
+    pub fn districts_in(&self, province: &str) -> &[String] {
+        self.districts_of
+            .get(&province.to_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The wards of a district (bare names; none for an unknown district).
+    pub fn wards_in(&self, district: &str) -> impl Iterator<Item = &str> {
+        self.wards_of
+            .get(&district.to_lowercase())
+            .into_iter()
+            .flatten()
+            .map(|(_, w)| w.as_str())
     }
 
     /// Every ward under a real district: (ward, district, province), as written with

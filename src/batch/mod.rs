@@ -16,8 +16,8 @@ mod progress;
 use crate::archive::ImageMode;
 use crate::ingest;
 use crate::model::PageStatus;
-use crate::ocr::Tesseract;
-use crate::pipeline::{PageContext, StageTimes};
+use crate::ocr::{constrain::Lexicons, LineModel, ModelFiles, Readers, Tesseract};
+use crate::pipeline::{CellReaders, PageContext, StageTimes};
 use crate::store::{self, BookDir, StoreError};
 use crate::template::{Layout, Template, Vocabulary};
 use serde::Serialize;
@@ -58,6 +58,10 @@ pub struct BatchOptions {
     pub book_year: Option<String>,
     /// Declare PDF/A-2u instead of PDF/A-2b.
     pub pdfa_u: bool,
+    /// Which engines read the cells.
+    pub cells: CellReaders,
+    /// The line model to use instead of the installed one (its vocab.json beside it).
+    pub line_model: Option<PathBuf>,
 }
 
 /// Why a batch could not run at all (page-level problems never end a batch).
@@ -161,7 +165,7 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     let start = Instant::now();
     let template = Template::for_book(&opts.book_type, opts.layout)?;
     let vocab = Vocabulary::builtin();
-    let first_engine = Tesseract::new(&opts.lang)?;
+    let engines = Engines::start(opts)?;
     let books = ingest::discover_books(&opts.input).map_err(|cause| BatchError::Input {
         path: opts.input.clone(),
         cause,
@@ -179,9 +183,11 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
     let ctx = PageContext {
         template,
+        lexicons: Lexicons::builtin(&vocab),
         vocab,
         restore: Default::default(),
         default_dpi: opts.default_dpi,
+        cells: opts.cells,
     };
     let threads = if opts.jobs == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
@@ -192,13 +198,54 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .num_threads(threads)
         .build()
         .map_err(|e| BatchError::Threads(e.to_string()))?;
-    let tally = pages::read_pages(&files, &ctx, opts, &pool, first_engine)?;
+    let tally = pages::read_pages(&files, &ctx, opts, &pool, engines)?;
 
     let counts = write_books(&files, opts, &export_columns)?;
     let report = Report::new(opts, &files, counts, &tally, threads, start);
     let json = serde_json::to_vec_pretty(&report).expect("report serializes");
     store::write_atomic(&opts.out.join("report.json"), &json)?;
     Ok(report)
+}
+
+/// Starts OCR engines for the workers: checked once at the start of a run (a missing
+/// language or model ends the run before any page is read), then one set per worker.
+pub(crate) struct Engines {
+    lang: String,
+    model: Option<ModelFiles>,
+    first: std::sync::Mutex<Option<Readers>>,
+}
+
+impl Engines {
+    fn start(opts: &BatchOptions) -> Result<Engines, BatchError> {
+        let model = if opts.cells.need_line_model() {
+            Some(ModelFiles::locate(opts.line_model.as_deref())?)
+        } else {
+            None
+        };
+        let engines = Engines {
+            lang: opts.lang.clone(),
+            model,
+            first: std::sync::Mutex::new(None),
+        };
+        let first = engines.new_readers()?;
+        *engines.first.lock().expect("lock") = Some(first);
+        Ok(engines)
+    }
+
+    /// The engines started at the start of the run, then new ones.
+    pub(crate) fn readers(&self) -> Result<Readers, crate::ocr::OcrError> {
+        match self.first.lock().expect("lock").take() {
+            Some(r) => Ok(r),
+            None => self.new_readers(),
+        }
+    }
+
+    fn new_readers(&self) -> Result<Readers, crate::ocr::OcrError> {
+        Ok(Readers {
+            tesseract: Box::new(Tesseract::new(&self.lang)?),
+            lines: self.model.as_ref().map(LineModel::load).transpose()?,
+        })
+    }
 }
 
 /// What the books hold once their outputs are written.

@@ -7,7 +7,7 @@ use super::progress::Progress;
 use super::{BatchError, BatchOptions};
 use crate::ingest::{self, DecodeError};
 use crate::model::{PageResult, Reason};
-use crate::ocr::{Recognizer, Tesseract};
+use crate::ocr::Readers;
 use crate::pipeline::{self, PageContext, StageTimes};
 use crate::store::BookDir;
 use rayon::prelude::*;
@@ -24,18 +24,18 @@ pub(super) struct Tally {
     pub skipped: usize,
 }
 
-/// Reads every page that has no result yet, on `pool`. `first_engine` is the engine
-/// started to check that OCR works; more are started as workers need them.
+/// Reads every page that has no result yet, on `pool`; each worker takes a set of
+/// engines from `start` when it needs one and gives it back after each file.
 pub(super) fn read_pages(
     files: &[SourceFile],
     ctx: &PageContext,
     opts: &BatchOptions,
     pool: &rayon::ThreadPool,
-    first_engine: Tesseract,
+    start: super::Engines,
 ) -> Result<Tally, BatchError> {
     let total: usize = files.iter().map(|f| f.names.len()).sum();
     let progress = Progress::new(total as u64, opts.progress);
-    let engines: Mutex<Vec<Box<dyn Recognizer>>> = Mutex::new(vec![Box::new(first_engine)]);
+    let engines: Mutex<Vec<Readers>> = Mutex::new(Vec::new());
     let tally = Mutex::new(Tally::default());
     let first_error: Mutex<Option<BatchError>> = Mutex::new(None);
     pool.install(|| {
@@ -50,17 +50,14 @@ pub(super) fn read_pages(
                 return;
             }
             let engine = engines.lock().expect("lock").pop();
-            let mut engine = match engine {
-                Some(e) => e,
-                None => match Tesseract::new(&opts.lang) {
-                    Ok(t) => Box::new(t) as Box<dyn Recognizer>,
-                    Err(e) => {
-                        first_error.lock().expect("lock").get_or_insert(e.into());
-                        return;
-                    }
-                },
+            let mut engine = match engine.map_or_else(|| start.readers(), Ok) {
+                Ok(e) => e,
+                Err(e) => {
+                    first_error.lock().expect("lock").get_or_insert(e.into());
+                    return;
+                }
             };
-            let result = read_file(file, &book, ctx, engine.as_mut(), opts, &progress);
+            let result = read_file(file, &book, ctx, &mut engine, opts, &progress);
             engines.lock().expect("lock").push(engine);
             match result {
                 Ok(times) => {
@@ -94,7 +91,7 @@ fn read_file(
     file: &SourceFile,
     book: &BookDir,
     ctx: &PageContext,
-    ocr: &mut dyn Recognizer,
+    ocr: &mut Readers,
     opts: &BatchOptions,
     progress: &Progress,
 ) -> Result<StageTimes, BatchError> {

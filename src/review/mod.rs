@@ -139,6 +139,7 @@ pub fn apply(page: &mut PageResult, entry: &Entry) -> Result<(), ReviewError> {
                 confidence: 0.0,
                 bbox: [0, 0, 0, 0],
                 flags: vec![Flag::Empty],
+                free: None,
                 review: None,
             });
             let value = clean_value(value);
@@ -335,6 +336,7 @@ mod tests {
             confidence: 0.9,
             bbox: [0, 0, 10, 10],
             flags: flags.to_vec(),
+            free: None,
             review: None,
         };
         let mut fields = BTreeMap::new();

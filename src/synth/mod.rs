@@ -5,6 +5,10 @@
 //! blur, skew, a dark scanner border, torn corners. The truth (every field's printed text
 //! and export value, the skew, whether the page is readable) is written beside the images.
 
+mod script;
+
+pub use script::ScriptFace;
+
 use crate::eval::TruthField;
 use crate::restore::rotate;
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
@@ -22,6 +26,14 @@ pub enum SynthError {
     /// A font is not a font.
     #[error("font {0} cannot be parsed")]
     FontInvalid(String),
+    /// A handwriting face is not installed.
+    #[error("font {path} not found: install the Debian package {package} (scripts/setup --test does)")]
+    FontMissing {
+        /// The font file.
+        path: &'static str,
+        /// The package that installs it.
+        package: &'static str,
+    },
     /// Writing failed.
     #[error("cannot write {}: {cause}", path.display())]
     Io {
@@ -40,6 +52,16 @@ pub enum Hand {
     Typed,
     /// Handwriting-like: slanted serif italic with a wandering baseline and size.
     Hand,
+    /// A handwriting face, Vietnamese letters it lacks composed with pen strokes, with a
+    /// wandering baseline and size.
+    Script(ScriptFace),
+}
+
+impl Hand {
+    /// Written by hand (with a wandering baseline), not typed.
+    pub fn is_hand(self) -> bool {
+        self != Hand::Typed
+    }
 }
 
 /// The damage applied to a page.
@@ -322,6 +344,15 @@ fn random_place(rng: &mut SmallRng) -> String {
     format!("{w}, {} {dn}, {pn}", dt.to_lowercase())
 }
 
+/// The size at which a face's `x` is `x_height` pixels tall: handwriting faces differ
+/// widely in how much of the em their letters fill.
+fn script_px(font: &FontRef, x_height: f32) -> f32 {
+    let probe = 100.0;
+    let g = font.glyph_id('x').with_scale(PxScale::from(probe));
+    let h = font.outline_glyph(g).map_or(probe / 2.0, |o| o.px_bounds().height());
+    probe * x_height / h.max(1.0)
+}
+
 /// Registration dates must rise with the number: sort the page's records by date.
 fn sort_by_registration(recs: &mut [BTreeMap<String, TruthField>]) {
     let key = |r: &BTreeMap<String, TruthField>| {
@@ -349,36 +380,22 @@ fn draw_text(
     mut jitter: Option<&mut SmallRng>,
 ) -> f32 {
     let mut cx = x;
-    let (w, h) = img.dimensions();
     for c in text.chars() {
         let (dy, ds) = match jitter.as_deref_mut() {
             Some(r) => (r.gen_range(-0.04..0.04) * px, r.gen_range(0.94..1.06)),
             None => (0.0, 1.0),
         };
         let scale = PxScale::from(px * ds);
-        let sf = font.as_scaled(scale);
-        let id = font.glyph_id(c);
-        let g = id.with_scale_and_position(scale, ab_glyph::point(cx, y + dy));
-        if let Some(og) = font.outline_glyph(g) {
-            let b = og.px_bounds();
-            og.draw(|gx, gy, cov| {
-                let px_x = b.min.x as i32 + gx as i32;
-                let px_y = b.min.y as i32 + gy as i32;
-                if px_x >= 0 && px_y >= 0 && (px_x as u32) < w && (px_y as u32) < h {
-                    let p = img.get_pixel_mut(px_x as u32, px_y as u32);
-                    let v = p.0[0] as f32 * (1.0 - cov) + ink as f32 * cov;
-                    p.0[0] = p.0[0].min(v.round() as u8);
-                }
-            });
-        }
-        cx += sf.h_advance(id);
+        cx += script::draw_char(img, font, scale, (cx, y + dy), c, ink, jitter.as_deref_mut());
     }
     cx - x
 }
 
 fn text_width(font: &FontRef, px: f32, text: &str) -> f32 {
     let sf = font.as_scaled(PxScale::from(px));
-    text.chars().map(|c| sf.h_advance(font.glyph_id(c))).sum()
+    text.chars()
+        .map(|c| sf.h_advance(font.glyph_id(script::drawn_char(font, c))))
+        .sum()
 }
 
 /// Splits text into lines that fit `width`.
@@ -418,12 +435,23 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
     let regular = FontRef::try_from_slice(fonts.regular).map_err(|_| SynthError::FontInvalid("regular".into()))?;
     let bold = FontRef::try_from_slice(fonts.bold).map_err(|_| SynthError::FontInvalid("bold".into()))?;
     let italic = FontRef::try_from_slice(fonts.italic).map_err(|_| SynthError::FontInvalid("italic".into()))?;
+    let script_bytes = match spec.hand {
+        Hand::Script(face) => face.load()?,
+        _ => Vec::new(),
+    };
+    let script = match spec.hand {
+        Hand::Script(face) => {
+            Some(FontRef::try_from_slice(&script_bytes).map_err(|_| SynthError::FontInvalid(format!("{face:?}")))?)
+        }
+        _ => None,
+    };
     let mut rng = SmallRng::seed_from_u64(spec.seed);
     if spec.form {
         let fonts = FormFonts {
             regular: &regular,
             bold: &bold,
             italic: &italic,
+            script: script.as_ref(),
         };
         let (img, records) = render_form(spec, &fonts, &mut rng);
         return Ok(finish(img, records, spec, &mut rng));
@@ -505,9 +533,10 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
         .map(|i| record(&mut rng, spec.first_number + i, spec.year, spec.real_places))
         .collect();
     sort_by_registration(&mut records);
-    let (font, vpx, ink) = match spec.hand {
-        Hand::Typed => (&regular, 8.0 * pt, 10u8),
-        Hand::Hand => (&italic, 9.0 * pt, 40u8),
+    let (font, vpx, ink) = match (spec.hand, &script) {
+        (Hand::Script(_), Some(f)) => (f, script_px(f, 4.0 * pt), 35u8),
+        (Hand::Hand | Hand::Script(_), _) => (&italic, 9.0 * pt, 40u8),
+        (Hand::Typed, _) => (&regular, 8.0 * pt, 10u8),
     };
     for (r, rec) in records.iter().enumerate() {
         let row_top = ys[r + 1];
@@ -522,7 +551,7 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
             let total = lines.len() as f32 * lh;
             let mut y = row_top + (row_h - total) / 2.0 + vpx * 0.95;
             for l in &lines {
-                let jit = if spec.hand == Hand::Hand { Some(&mut rng) } else { None };
+                let jit = if spec.hand.is_hand() { Some(&mut rng) } else { None };
                 draw_text(&mut img, font, vpx, xs[c] + 3.0 * pt, y, l, ink, jit);
                 y += lh;
             }
@@ -570,6 +599,7 @@ struct FormFonts<'a> {
     regular: &'a FontRef<'a>,
     bold: &'a FontRef<'a>,
     italic: &'a FontRef<'a>,
+    script: Option<&'a FontRef<'a>>,
 }
 
 /// A form page (books of 2006–2020): portrait A4, one record, each value written after
@@ -618,9 +648,10 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
         0,
         None,
     );
-    let (vfont, vpx, ink) = match spec.hand {
-        Hand::Typed => (f.regular, 12.0 * pt, 10u8),
-        Hand::Hand => (f.italic, 13.0 * pt, 40u8),
+    let (vfont, vpx, ink) = match (spec.hand, f.script) {
+        (Hand::Script(_), Some(s)) => (s, script_px(s, 5.5 * pt), 35u8),
+        (Hand::Hand | Hand::Script(_), _) => (f.italic, 13.0 * pt, 40u8),
+        (Hand::Typed, _) => (f.regular, 12.0 * pt, 10u8),
     };
     let lpx = 11.0 * pt;
     let (left, right) = (20.0 * mm, w as f32 - 18.0 * mm);
@@ -671,7 +702,7 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
                 y,
                 &first,
                 ink,
-                (spec.hand == Hand::Hand).then_some(&mut *rng),
+                spec.hand.is_hand().then_some(&mut *rng),
             );
             if !rest.is_empty() {
                 let mut yy = y;
@@ -686,7 +717,7 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
                         yy,
                         &l,
                         ink,
-                        (spec.hand == Hand::Hand).then_some(&mut *rng),
+                        spec.hand.is_hand().then_some(&mut *rng),
                     );
                 }
             }
@@ -907,6 +938,16 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
             }
         })
         .collect()
+}
+
+/// Pages written in handwriting faces (`faces`, one after another): otherwise like the
+/// varied set — random damage, resolution and format, real communes for birth places.
+pub fn script_specs(n: u32, seed: u64, dpi: Option<f32>, faces: &[ScriptFace]) -> Vec<PageSpec> {
+    let mut specs = varied_specs(n, seed, dpi);
+    for (i, s) in specs.iter_mut().enumerate() {
+        s.hand = Hand::Script(faces[i % faces.len()]);
+    }
+    specs
 }
 
 /// Writes pages to `out/books/<book>/` and their truth to `out/truth/<book>/<stem>.json`.

@@ -1,51 +1,11 @@
-//! Stage 3: read text from image regions. Tesseract sits behind the [`Recognizer`] trait;
-//! this module is the only one that sees its API.
-//!
-//! The engine is fed 8-bit grey pixels straight from memory (no encode/decode round trip)
-//! and answers with words, boxes and confidences parsed from its TSV output.
+//! Tesseract through leptess: fed 8-bit grey pixels straight from memory (no
+//! encode/decode round trip), answering with words, boxes and confidences parsed from its
+//! TSV output.
 
+use super::{OcrError, ReadMode, Recognizer};
 use crate::model::WordBox;
 use image::GrayImage;
 use std::ffi::CString;
-
-/// How a region should be read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReadMode {
-    /// One line of text (Tesseract PSM 7).
-    Line,
-    /// A block of text, possibly several lines (PSM 6).
-    Block,
-    /// Digits and date separators only, one line.
-    Digits,
-    /// Digits and date separators only, as a block.
-    DigitsBlock,
-    /// A whole page with its own layout analysis (PSM 3).
-    Page,
-}
-
-/// Why recognition failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OcrError {
-    /// The engine could not start (missing language data, usually).
-    #[error("Tesseract could not start with language '{lang}': is tesseract-ocr-{lang} installed? (TESSDATA_PREFIX={prefix})")]
-    Init {
-        /// Language asked for.
-        lang: String,
-        /// TESSDATA_PREFIX as set, or `unset`.
-        prefix: String,
-    },
-    /// The engine refused the image or returned nothing.
-    #[error("Tesseract failed: {0}")]
-    Engine(String),
-}
-
-/// Something that reads words from a grey image.
-pub trait Recognizer: Send {
-    /// Reads `img` (paper light, ink dark) at `dpi` and returns its words with boxes in
-    /// `img`'s pixels, in reading order.
-    fn read(&mut self, img: &GrayImage, dpi: u32, mode: ReadMode) -> Result<Vec<WordBox>, OcrError>;
-}
 
 /// Tesseract through leptess, one instance per worker thread.
 pub struct Tesseract {
@@ -140,22 +100,6 @@ pub fn parse_tsv(tsv: &str) -> Vec<WordBox> {
         .collect()
 }
 
-/// Joins words into text: a new line where a word starts left of the previous one or well
-/// below it, a space otherwise.
-pub fn words_to_text(words: &[WordBox]) -> String {
-    let mut out = String::new();
-    let mut prev: Option<&WordBox> = None;
-    for w in words {
-        if let Some(p) = prev {
-            let new_line = w.bbox[1] > p.bbox[1] + p.bbox[3] / 2 || w.bbox[0] + 2 < p.bbox[0];
-            out.push(if new_line { '\n' } else { ' ' });
-        }
-        out.push_str(&w.text);
-        prev = Some(w);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +115,6 @@ mod tests {
         assert_eq!(w[0].text, "Nguyễn");
         assert_eq!(w[0].bbox, [3, 4, 40, 20]);
         assert!((w[0].confidence - 0.915).abs() < 1e-4);
-        assert_eq!(words_to_text(&w), "Nguyễn Văn");
+        assert_eq!(super::super::words_to_text(&w), "Nguyễn Văn");
     }
 }

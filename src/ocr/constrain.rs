@@ -1,0 +1,380 @@
+//! Decoding that knows what a field can hold.
+//!
+//! The free reading of handwriting still gets about one character in four wrong (marks
+//! lost or misplaced, letters merged), yet most fields can only hold a few things: a sex
+//! word, one of 54 ethnic groups, a date, a name made of Vietnamese name syllables, a
+//! place made of the gazetteer's names. Each kind proposes the texts it could hold, close
+//! to the free reading, and the line model's own evidence ([`ctc::log_likelihood`]) picks
+//! among them, with a prior for what is common (a frequent surname, a name in the
+//! gazetteer) against what is merely read:
+//!
+//! - sex, ethnicity, nationality: the list entry that best explains the frames;
+//! - dates, numbers, ID numbers: a beam search over digits and separators, the first
+//!   result that is a real date (for dates);
+//! - names: word by word, the syllables of surname, middle and given-name lists (and of
+//!   the gazetteer) near each word read, the surname's frequency as its prior;
+//! - places: comma-separated parts from the right, a province, then a district within
+//!   it, then a commune within that district, each with its written type word ("Tx",
+//!   "huyện", "Phường" …); other parts (hamlets, street numbers) stay as read.
+//!
+//! The free reading always competes, so a name the lists lack is kept when the frames
+//! say so.
+
+use super::ctc;
+use super::line::{Posteriors, Vocab};
+use crate::places::Gazetteer;
+use crate::template::{edit_distance, fold, FieldKind, Vocabulary};
+use std::collections::{BTreeSet, HashMap};
+
+const NAMES: &str = include_str!("../../models/names.tsv");
+
+/// Prior (log) of a word the lists lack, against a listed one.
+const UNLISTED_WORD: f32 = -2.5;
+/// Prior of a place part as read, against a province of the gazetteer.
+const UNLISTED_PLACE: f32 = -15.0;
+/// Prior of a place part as read, against a district or commune within the province
+/// (district) the parts after it name: a whole chain of names is more likely still.
+const UNLISTED_PLACE_WITHIN: f32 = -25.0;
+/// Prior of a type word as read ("Phườn"), against a listed one ("Phường", "Tx").
+const UNLISTED_TYPE: f32 = -5.0;
+/// Weight of a surname's frequency (log share) in its prior.
+const SURNAME_WEIGHT: f32 = 0.3;
+
+/// The lists constrained decoding draws on.
+pub struct Lexicons {
+    sex: Vec<String>,
+    ethnicities: Vec<String>,
+    nationalities: Vec<String>,
+    /// Surname → log share.
+    surnames: HashMap<String, f32>,
+    /// Middle and given names.
+    name_words: BTreeSet<String>,
+    /// Folded syllable → the syllables as written that fold to it.
+    syllables: HashMap<String, Vec<String>>,
+}
+
+impl Lexicons {
+    /// The lists built into sohoa: the vocabulary's ethnic groups and nationalities, the
+    /// name lists of `models/names.tsv` and the gazetteer's syllables.
+    pub fn builtin(vocab: &Vocabulary) -> Lexicons {
+        let mut surnames = HashMap::new();
+        let mut name_words = BTreeSet::new();
+        for line in NAMES.lines().filter(|l| !l.starts_with('#')) {
+            match line.split('\t').collect::<Vec<_>>().as_slice() {
+                ["s", name, share] => {
+                    let share: f32 = share.parse().unwrap_or(0.2);
+                    surnames.insert(name.to_string(), (share / 100.0).max(1e-4).ln());
+                }
+                ["m" | "g", name] => {
+                    name_words.insert(name.to_string());
+                }
+                _ => {}
+            }
+        }
+        let mut syllables: HashMap<String, Vec<String>> = HashMap::new();
+        let mut add = |w: &str| {
+            let w = title(w);
+            let list = syllables.entry(fold(&w)).or_default();
+            if !list.contains(&w) {
+                list.push(w);
+            }
+        };
+        for w in surnames.keys().chain(name_words.iter()) {
+            add(w);
+        }
+        let g = Gazetteer::builtin();
+        for (ward, district, province) in g.ward_chains() {
+            for part in [ward, district, province] {
+                for w in crate::places::split_type(part).1.split_whitespace() {
+                    if w.chars().all(char::is_alphabetic) {
+                        add(w);
+                    }
+                }
+            }
+        }
+        Lexicons {
+            sex: ["Nam", "Nữ", "Trai", "Gái", "nam", "nữ"].map(String::from).to_vec(),
+            ethnicities: vocab.ethnicities.clone(),
+            nationalities: vocab.nationalities.clone(),
+            surnames,
+            name_words,
+            syllables,
+        }
+    }
+}
+
+/// The reading of a field of `kind` from its frames (`free` is the free reading).
+pub fn read(kind: FieldKind, p: &Posteriors, free: &str, vocab: &Vocab, lex: &Lexicons) -> String {
+    if free.trim().is_empty() {
+        return free.to_string();
+    }
+    match kind {
+        FieldKind::Sex => best_of(p, vocab, free, &lex.sex),
+        FieldKind::Ethnicity => best_of(p, vocab, free, &lex.ethnicities),
+        FieldKind::Nationality => best_of(p, vocab, free, &lex.nationalities),
+        FieldKind::Date => date(p, vocab, free),
+        FieldKind::RegistrationNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == '/'),
+        FieldKind::IdNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == ' ' || c == '.'),
+        FieldKind::Name => name(p, vocab, free, lex),
+        FieldKind::Place => place(p, vocab, free),
+        FieldKind::Text => free.to_string(),
+    }
+}
+
+/// The entry of a closed list that best explains the frames.
+fn best_of(p: &Posteriors, vocab: &Vocab, free: &str, list: &[String]) -> String {
+    list.iter()
+        .map(|e| (ctc::score(p, vocab, e), e))
+        .filter(|(s, _)| s.is_finite())
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(|| free.to_string(), |(_, e)| e.clone())
+}
+
+/// The best reading over digits and separators that is a real date; else the best one.
+fn date(p: &Posteriors, vocab: &Vocab, free: &str) -> String {
+    let found = ctc::beam(
+        p,
+        vocab,
+        |c| c.is_ascii_digit() || matches!(c, '/' | '.' | '-' | ' '),
+        12,
+    );
+    found
+        .iter()
+        .find(|(t, _)| crate::fields::parse_date(t).is_some())
+        .or(found.first())
+        .map_or_else(|| free.to_string(), |(t, _)| t.trim().to_string())
+}
+
+/// The best reading over the characters a number can hold.
+fn digits(p: &Posteriors, vocab: &Vocab, free: &str, allowed: impl Fn(char) -> bool) -> String {
+    ctc::beam(p, vocab, allowed, 8)
+        .into_iter()
+        .next()
+        .map_or_else(|| free.to_string(), |(t, _)| t.trim().to_string())
+}
+
+/// A person's name, word by word: each word the listed syllable (or the word as read)
+/// that, with the other words as chosen so far, best explains the frames.
+fn name(p: &Posteriors, vocab: &Vocab, free: &str, lex: &Lexicons) -> String {
+    let mut words: Vec<String> = free.split_whitespace().map(str::to_string).collect();
+    let n = words.len();
+    for i in 0..n {
+        let read = words[i].clone();
+        let mut candidates: Vec<(String, f32)> = vec![(read.clone(), UNLISTED_WORD)];
+        for cand in near_syllables(&read, lex) {
+            let prior = if i == 0 && n > 1 {
+                lex.surnames
+                    .get(&cand)
+                    .map_or(UNLISTED_WORD / 2.0, |s| SURNAME_WEIGHT * s)
+            } else if lex.name_words.contains(&cand) {
+                0.0
+            } else {
+                UNLISTED_WORD / 2.0
+            };
+            if cand == read {
+                candidates[0].1 = candidates[0].1.max(prior);
+            } else {
+                candidates.push((cand, prior));
+            }
+        }
+        let best = candidates
+            .into_iter()
+            .map(|(c, prior)| {
+                let mut trial = words.clone();
+                trial[i] = c.clone();
+                (ctc::score(p, vocab, &trial.join(" ")) + prior, c)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((s, c)) = best {
+            if s.is_finite() {
+                words[i] = c;
+            }
+        }
+    }
+    words.join(" ")
+}
+
+/// Listed syllables within reach of a word read: the same letters but for marks, or one
+/// letter off (two for long words).
+fn near_syllables(word: &str, lex: &Lexicons) -> Vec<String> {
+    let key: Vec<char> = fold(word).chars().collect();
+    if key.is_empty() || key.len() > 8 {
+        return Vec::new();
+    }
+    let reach = if key.len() >= 5 { 2 } else { 1 };
+    let mut out = Vec::new();
+    for (folded, written) in &lex.syllables {
+        let f: Vec<char> = folded.chars().collect();
+        if f.len().abs_diff(key.len()) > reach {
+            continue;
+        }
+        if edit_distance(&f, &key) <= reach {
+            out.extend(written.iter().cloned());
+        }
+    }
+    out
+}
+
+/// Type words that start a place's part, as they are written.
+const PLACE_TYPES: &[&str] = &[
+    "Xã",
+    "xã",
+    "Phường",
+    "phường",
+    "P.",
+    "Thị trấn",
+    "thị trấn",
+    "TT",
+    "Huyện",
+    "huyện",
+    "H.",
+    "Quận",
+    "quận",
+    "Q.",
+    "Thị xã",
+    "thị xã",
+    "TX",
+    "Tx",
+    "Thành phố",
+    "thành phố",
+    "TP",
+    "Tp",
+    "Tỉnh",
+    "tỉnh",
+];
+
+/// A place, parts from the right: a province, then a district of it, then a ward of that
+/// district. Each part's name is the gazetteer's that best explains the frames (bare, or
+/// with its type word as written or a listed one close to it; a part that a stray comma
+/// split in two is tried whole too); parts that no name explains as well as the reading
+/// itself, with the prior for a listed name, stay as read.
+fn place(p: &Posteriors, vocab: &Vocab, free: &str) -> String {
+    let g = Gazetteer::builtin();
+    let mut parts: Vec<String> = free.split(',').map(|s| s.trim().to_string()).collect();
+    let score = |parts: &[String]| ctc::score(p, vocab, &parts.join(", "));
+    let mut parent: Option<String> = None;
+    let mut level = 0;
+    let mut i = parts.len();
+    while i > 0 {
+        i -= 1;
+        let names: Vec<String> = match (level, &parent) {
+            (0, _) => g.provinces().map(str::to_string).collect(),
+            (1, Some(prov)) => g.districts_in(prov).to_vec(),
+            (2, Some(dist)) => g.wards_in(dist).map(str::to_string).collect(),
+            _ => break,
+        };
+        if names.is_empty() || parts[i].is_empty() {
+            break;
+        }
+        let unlisted = if level == 0 {
+            UNLISTED_PLACE
+        } else {
+            UNLISTED_PLACE_WITHIN
+        };
+        let mut best = (score(&parts) + unlisted, parts.clone(), None::<String>);
+        // The part alone, or with the part before it (a comma read where there is none).
+        for merged in [false, true] {
+            if merged && i == 0 {
+                continue;
+            }
+            let (first, read) = if merged {
+                (i - 1, format!("{} {}", parts[i - 1], parts[i]))
+            } else {
+                (i, parts[i].clone())
+            };
+            for (text, name, prior) in place_candidates(&read, &names) {
+                let mut trial: Vec<String> = parts[..first].to_vec();
+                trial.push(text);
+                trial.extend_from_slice(&parts[i + 1..]);
+                let s = score(&trial) + prior;
+                if s > best.0 {
+                    best = (s, trial, Some(name));
+                }
+            }
+        }
+        i -= parts.len() - best.1.len();
+        parts = best.1;
+        match best.2 {
+            Some(name) => {
+                parent = Some(name);
+                level += 1;
+            }
+            // A part no name explains (a hamlet, a street): the next one may still be
+            // the same level's.
+            None if level == 0 => {}
+            None => break,
+        }
+    }
+    parts.join(", ")
+}
+
+/// Texts a place part read as `read` could be: the listed `names` nearest to it (on the
+/// letters without marks), bare or after a type word — the one read, or a listed one
+/// close to it. Returns (text, name, prior): a type word the list lacks has a lower prior.
+fn place_candidates(read: &str, names: &[String]) -> Vec<(String, String, f32)> {
+    // How the part may split into a type word and a name.
+    let mut splits: Vec<(&str, &str)> = vec![("", read)];
+    let (t, rest) = crate::places::split_type(read);
+    if !t.is_empty() {
+        splits.push((t, rest));
+    } else if let Some((first, rest)) = read.split_once(' ') {
+        let f = folded(first);
+        if PLACE_TYPES
+            .iter()
+            .any(|t| !t.contains(' ') && edit_distance(&folded(t), &f) <= 1)
+        {
+            splits.push((first, rest));
+        }
+    }
+    let mut ranked: Vec<(usize, &String)> = names
+        .iter()
+        .map(|n| {
+            let key = folded(n);
+            let d = splits.iter().map(|(_, bare)| edit_distance(&key, &folded(bare))).min();
+            (d.unwrap_or(usize::MAX), n)
+        })
+        .collect();
+    ranked.sort();
+    ranked.truncate(12);
+    // No type word, the one read, and the listed ones closest to it.
+    let mut types: Vec<&str> = vec![""];
+    for (t, _) in &splits[1..] {
+        types.push(t);
+        let f = folded(t);
+        let d = |x: &&str| edit_distance(&folded(x), &f);
+        if let Some(best) = PLACE_TYPES.iter().map(d).min().filter(|&b| b <= 2) {
+            types.extend(PLACE_TYPES.iter().filter(|x| d(x) == best));
+        }
+    }
+    types.dedup();
+    let mut out = Vec::new();
+    for (_, name) in ranked {
+        for t in &types {
+            let text = if t.is_empty() {
+                name.clone()
+            } else {
+                format!("{t} {name}")
+            };
+            let prior = if t.is_empty() || PLACE_TYPES.contains(t) {
+                0.0
+            } else {
+                UNLISTED_TYPE
+            };
+            out.push((text, name.clone(), prior));
+        }
+    }
+    out
+}
+
+fn folded(s: &str) -> Vec<char> {
+    fold(s).chars().collect()
+}
+
+/// Upper-case first letter, the rest lower case.
+fn title(w: &str) -> String {
+    let mut cs = w.chars();
+    match cs.next() {
+        Some(f) => f.to_uppercase().chain(cs.flat_map(char::to_lowercase)).collect(),
+        None => String::new(),
+    }
+}

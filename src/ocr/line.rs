@@ -1,0 +1,354 @@
+//! The neural line model: a CTC text-line reader run in-process with ONNX Runtime.
+//!
+//! The model (`asternet.onnx`, CNN + BiLSTM + attention, 227 classes: blank, the
+//! Vietnamese letters in both cases, digits, space and punctuation) takes RGB lines 32
+//! pixels high, dark ink on light paper, scaled to [0, 1], and answers per-frame
+//! log-probabilities, one frame per 4 input columns. A line crop is resized to that
+//! height keeping its aspect ratio; lines of similar width are read together, padded
+//! with paper on the right. The vocabulary (`vocab.json`, `{"chars": [...]}`) lies beside
+//! the model, so a model trained later on a province's own corrections drops in.
+//!
+//! ONNX Runtime is loaded at run time from its shared library (`libonnxruntime.so`,
+//! installed by `scripts/setup` from the `onnxruntime` wheel), once per process; each
+//! worker thread holds its own session, single-threaded, so that the worker pool alone
+//! decides the parallelism.
+
+use super::OcrError;
+use image::GrayImage;
+use ndarray::Array4;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// Height of the model's input, pixels.
+pub const INPUT_HEIGHT: u32 = 32;
+/// Input columns per output frame.
+pub const STRIDE: u32 = 4;
+/// Lines read in one call at most.
+const MAX_BATCH: usize = 16;
+/// Lines batched together differ in width by this factor at most.
+const BATCH_WIDTH_SPREAD: f32 = 1.3;
+
+/// Where sohoa's data lives unless `SOHOA_DATA` says otherwise (`scripts/setup` installs
+/// the line model and ONNX Runtime there).
+pub const DEFAULT_DATA_DIR: &str = "/usr/local/share/sohoa";
+/// The line model, relative to the data folder.
+pub const DEFAULT_MODEL: &str = "line-model/asternet.onnx";
+/// The ONNX Runtime library, relative to the data folder.
+pub const DEFAULT_RUNTIME: &str = "onnxruntime/libonnxruntime.so.1.32.0";
+
+/// The files the line model needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelFiles {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Its vocabulary (`vocab.json` beside the model).
+    pub vocab: PathBuf,
+    /// The ONNX Runtime shared library.
+    pub runtime: PathBuf,
+}
+
+impl ModelFiles {
+    /// The files to use: `model` when given (else the installed one), its `vocab.json`
+    /// beside it, and the runtime from `SOHOA_ONNXRUNTIME` or the data folder. Each must
+    /// exist; the error says which is missing and how to install it.
+    pub fn locate(model: Option<&Path>) -> Result<ModelFiles, OcrError> {
+        let data = std::env::var_os("SOHOA_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let model = model.map(Path::to_path_buf).unwrap_or_else(|| data.join(DEFAULT_MODEL));
+        let vocab = model.with_file_name("vocab.json");
+        let runtime = std::env::var_os("SOHOA_ONNXRUNTIME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data.join(DEFAULT_RUNTIME));
+        for (what, path) in [
+            ("line model", &model),
+            ("line model's vocabulary", &vocab),
+            ("ONNX Runtime library", &runtime),
+        ] {
+            if !path.is_file() {
+                return Err(OcrError::Missing {
+                    what,
+                    path: path.clone(),
+                });
+            }
+        }
+        Ok(ModelFiles { model, vocab, runtime })
+    }
+}
+
+/// The model's characters: class index → character (index 0 is the CTC blank).
+#[derive(Clone, Debug)]
+pub struct Vocab {
+    chars: Vec<char>,
+    index: HashMap<char, usize>,
+}
+
+impl Vocab {
+    /// Parses `vocab.json` (`{"chars": ["<blank>", "a", …]}`).
+    pub fn parse(json: &str) -> Result<Vocab, String> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            chars: Vec<String>,
+        }
+        let f: File = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let mut chars = Vec::with_capacity(f.chars.len());
+        for (i, c) in f.chars.iter().enumerate() {
+            let mut it = c.chars();
+            match (i, it.next(), it.next()) {
+                (0, _, _) => chars.push('\u{0}'),
+                (_, Some(ch), None) => chars.push(ch),
+                _ => return Err(format!("class {i} is {c:?}, not one character")),
+            }
+        }
+        if chars.len() < 2 {
+            return Err("fewer than two classes".into());
+        }
+        let index = chars.iter().enumerate().skip(1).map(|(i, &c)| (c, i)).collect();
+        Ok(Vocab { chars, index })
+    }
+
+    /// Number of classes, blank included.
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    /// True when there is no class but the blank.
+    pub fn is_empty(&self) -> bool {
+        self.chars.len() < 2
+    }
+
+    /// The character of class `i` (`i` ≥ 1).
+    pub fn char(&self, i: usize) -> char {
+        self.chars[i]
+    }
+
+    /// The class of a character, if the model knows it. Look-alike dashes and quotes
+    /// map to the ones it knows.
+    pub fn class(&self, c: char) -> Option<usize> {
+        self.index.get(&c).copied().or_else(|| {
+            let alike = match c {
+                '–' | '—' | '‐' | '−' => '-',
+                '‘' | '’' => '\'',
+                '“' | '”' => '"',
+                _ => return None,
+            };
+            self.index.get(&alike).copied()
+        })
+    }
+}
+
+/// The model's answer for one line: per-frame log-probabilities over the classes.
+#[derive(Clone, Debug)]
+pub struct Posteriors {
+    /// Frames, one per [`STRIDE`] input columns.
+    pub frames: usize,
+    /// Classes per frame (blank first).
+    pub classes: usize,
+    /// `frames × classes` log-probabilities, frame by frame.
+    pub log_probs: Vec<f32>,
+    /// Input columns per crop column (the crop was resized by this factor).
+    pub scale: f32,
+}
+
+impl Posteriors {
+    /// The log-probabilities of frame `t`.
+    pub fn frame(&self, t: usize) -> &[f32] {
+        &self.log_probs[t * self.classes..(t + 1) * self.classes]
+    }
+
+    /// The crop column at the middle of frame `t`.
+    pub fn column(&self, t: usize) -> f32 {
+        (t as f32 + 0.5) * STRIDE as f32 / self.scale
+    }
+}
+
+/// A loaded line model: one ONNX Runtime session (use one per thread).
+pub struct LineModel {
+    session: ort::session::Session,
+    vocab: Arc<Vocab>,
+}
+
+/// ONNX Runtime, loaded once per process.
+static RUNTIME: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+
+impl LineModel {
+    /// Loads the model for one worker.
+    pub fn load(files: &ModelFiles) -> Result<LineModel, OcrError> {
+        let env = RUNTIME
+            .get_or_init(|| {
+                ort::init_from(&files.runtime)
+                    .map_err(|e| e.to_string())?
+                    .with_name("sohoa")
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| OcrError::Runtime(format!("cannot load {}: {e}", files.runtime.display())))?;
+        let vocab = std::fs::read_to_string(&files.vocab)
+            .map_err(|e| e.to_string())
+            .and_then(|s| Vocab::parse(&s))
+            .map_err(|e| OcrError::Model {
+                path: files.vocab.clone(),
+                message: e,
+            })?;
+        let model_err = |e: ort::Error| OcrError::Model {
+            path: files.model.clone(),
+            message: e.to_string(),
+        };
+        let session = ort::session::Session::builder(env)
+            .map_err(model_err)?
+            .with_intra_threads(1)
+            .map_err(|e| model_err(e.into()))?
+            .with_inter_threads(1)
+            .map_err(|e| model_err(e.into()))?
+            .commit_from_file(&files.model)
+            .map_err(model_err)?;
+        let outputs = session.outputs().len();
+        if session.inputs().len() != 1 || outputs != 1 {
+            return Err(OcrError::Model {
+                path: files.model.clone(),
+                message: format!(
+                    "expected one input (images) and one output (log-probabilities), found {} and {outputs}",
+                    session.inputs().len()
+                ),
+            });
+        }
+        Ok(LineModel {
+            session,
+            vocab: Arc::new(vocab),
+        })
+    }
+
+    /// The model's characters.
+    pub fn vocab(&self) -> &Arc<Vocab> {
+        &self.vocab
+    }
+
+    /// Reads text lines (dark ink on light paper, any size); lines of similar width go
+    /// through the model together. Returns the posteriors in the order given.
+    pub fn read_lines(&mut self, lines: &[&GrayImage]) -> Result<Vec<Posteriors>, OcrError> {
+        let inputs: Vec<(Vec<f32>, u32, f32)> = lines.iter().map(|l| to_input(l)).collect();
+        let mut order: Vec<usize> = (0..lines.len()).collect();
+        order.sort_by_key(|&i| inputs[i].1);
+        let mut out: Vec<Option<Posteriors>> = vec![None; lines.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let narrowest = inputs[order[start]].1 as f32;
+            let mut end = start + 1;
+            while end < order.len()
+                && end - start < MAX_BATCH
+                && inputs[order[end]].1 as f32 <= narrowest * BATCH_WIDTH_SPREAD
+            {
+                end += 1;
+            }
+            let batch: Vec<&(Vec<f32>, u32, f32)> = order[start..end].iter().map(|&i| &inputs[i]).collect();
+            for (k, p) in self.run(&batch)?.into_iter().enumerate() {
+                out[order[start + k]] = Some(p);
+            }
+            start = end;
+        }
+        Ok(out.into_iter().map(|p| p.expect("every line read")).collect())
+    }
+
+    /// One call of the model on lines already scaled to the input height.
+    fn run(&mut self, batch: &[&(Vec<f32>, u32, f32)]) -> Result<Vec<Posteriors>, OcrError> {
+        let width = batch.iter().map(|b| b.1).max().unwrap_or(STRIDE) as usize;
+        let h = INPUT_HEIGHT as usize;
+        // Paper (1.0) where a line is narrower than the batch.
+        let mut x = Array4::<f32>::from_elem((batch.len(), 3, h, width), 1.0);
+        for (b, (data, w, _)) in batch.iter().enumerate() {
+            let w = *w as usize;
+            for c in 0..3 {
+                for y in 0..h {
+                    for col in 0..w {
+                        x[[b, c, y, col]] = data[y * w + col];
+                    }
+                }
+            }
+        }
+        let engine = |e: ort::Error| OcrError::Engine(format!("line model: {e}"));
+        let input = ort::value::TensorRef::from_array_view(&x).map_err(engine)?;
+        let outputs = self.session.run(ort::inputs![input]).map_err(engine)?;
+        let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(engine)?;
+        // (time, batch, classes)
+        if shape.len() != 3 || shape[1] as usize != batch.len() || shape[2] as usize != self.vocab.len() {
+            return Err(OcrError::Engine(format!(
+                "line model answered shape {shape:?}; expected (time, {}, {})",
+                batch.len(),
+                self.vocab.len()
+            )));
+        }
+        let (frames, classes) = (shape[0] as usize, shape[2] as usize);
+        Ok(batch
+            .iter()
+            .enumerate()
+            .map(|(b, (_, w, scale))| {
+                let own = (*w as usize).div_ceil(STRIDE as usize).min(frames).max(1);
+                let mut log_probs = Vec::with_capacity(own * classes);
+                for t in 0..own {
+                    let at = (t * batch.len() + b) * classes;
+                    log_probs.extend_from_slice(&data[at..at + classes]);
+                }
+                Posteriors {
+                    frames: own,
+                    classes,
+                    log_probs,
+                    scale: *scale,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A line crop as the model's input: grey samples scaled to [0, 1], resized to
+/// [`INPUT_HEIGHT`] keeping the aspect ratio, width rounded up to a multiple of
+/// [`STRIDE`]. Returns the samples (row-major, one channel: the model's three are equal),
+/// the width and the scale.
+fn to_input(line: &GrayImage) -> (Vec<f32>, u32, f32) {
+    let (w, h) = line.dimensions();
+    let scale = INPUT_HEIGHT as f32 / h.max(1) as f32;
+    let nw = ((w as f32 * scale).round() as u32).max(STRIDE * 4);
+    let resized = image::imageops::resize(line, nw, INPUT_HEIGHT, image::imageops::FilterType::Triangle);
+    let width = nw.div_ceil(STRIDE) * STRIDE;
+    let mut data = vec![1.0f32; (width * INPUT_HEIGHT) as usize];
+    for (x, y, p) in resized.enumerate_pixels() {
+        data[(y * width + x) as usize] = p.0[0] as f32 / 255.0;
+    }
+    (data, width, nw as f32 / w.max(1) as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vocabulary_maps_characters_both_ways() {
+        let v = Vocab::parse(r#"{"chars": ["<blank>", "a", "ư", " ", "-"], "size": 5}"#).unwrap();
+        assert_eq!(v.len(), 5);
+        assert_eq!(v.class('ư'), Some(2));
+        assert_eq!(v.char(2), 'ư');
+        assert_eq!(v.class('–'), Some(4), "an en dash reads as the hyphen");
+        assert_eq!(v.class('z'), None);
+        assert!(Vocab::parse(r#"{"chars": ["<blank>", "ab"]}"#).is_err());
+    }
+
+    #[test]
+    fn a_line_is_scaled_to_the_input_height_and_a_multiple_of_the_stride() {
+        let line = GrayImage::from_pixel(101, 16, image::Luma([255]));
+        let (data, w, scale) = to_input(&line);
+        assert_eq!(w % STRIDE, 0);
+        assert!(w >= 202, "{w}");
+        assert_eq!(data.len(), (w * INPUT_HEIGHT) as usize);
+        assert!((scale - 2.0).abs() < 0.01, "{scale}");
+        assert!(data.iter().all(|&v| (v - 1.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn missing_files_are_named_with_the_way_to_install_them() {
+        let e = ModelFiles::locate(Some(Path::new("/nonexistent/model.onnx"))).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("/nonexistent/model.onnx"), "{msg}");
+        assert!(msg.contains("scripts/setup"), "{msg}");
+    }
+}
