@@ -47,14 +47,30 @@ pub struct Evaluation {
     pub field_cer_by_field: BTreeMap<String, f64>,
     /// Share of fields whose value is exactly right, per field id.
     pub exact_by_field: BTreeMap<String, f64>,
-    /// Share of wrong characters that sit in fields flagged doubtful.
+    /// Share of wrong characters that sit in fields flagged doubtful (a flag other than
+    /// `empty`) or in records not found.
     pub errors_in_flagged: f64,
+    /// Share of the fields of found records that are flagged doubtful.
+    pub fields_flagged: f64,
+    /// Fields of found records by confidence (tenths): how many, and how many exactly right.
+    pub calibration: Vec<CalibrationBin>,
     /// Mean absolute skew error on readable pages, degrees.
     pub skew_error_mean: f64,
     /// Largest skew error, degrees.
     pub skew_error_max: f64,
     /// Eligibility confusion: `truth/result` → count (`eligible/ok`, `unreadable/not_eligible`, …).
     pub eligibility: BTreeMap<String, usize>,
+}
+
+/// The fields whose confidence lies in one tenth of 0..1.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CalibrationBin {
+    /// Lower end of the bin.
+    pub from: f64,
+    /// Fields in the bin.
+    pub fields: usize,
+    /// Of those, exactly right.
+    pub right: usize,
 }
 
 /// Why evaluation failed.
@@ -75,6 +91,13 @@ pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
     let (mut err_chars, mut total_chars, mut flagged_err) = (0usize, 0usize, 0usize);
     let mut per: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new(); // errors, chars, exact, count
     let mut skew = Vec::new();
+    let (mut found_fields, mut flagged_fields) = (0usize, 0usize);
+    let mut bins: Vec<CalibrationBin> = (0..10)
+        .map(|i| CalibrationBin {
+            from: i as f64 / 10.0,
+            ..Default::default()
+        })
+        .collect();
     let books = std::fs::read_dir(truth).map_err(|x| EvalError::Truth(truth.display().to_string(), x))?;
     let mut files = Vec::new();
     for b in books.flatten() {
@@ -127,16 +150,23 @@ pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
                 if truth_v.is_empty() {
                     continue;
                 }
-                let (got, flagged) = match r
+                let field = r
                     .records
                     .get(i)
                     .filter(|_| r.status == PageStatus::Ok)
-                    .and_then(|rec| rec.fields.get(id))
-                {
-                    Some(f) => (f.value.nfc().collect::<Vec<char>>(), !f.flags.is_empty()),
+                    .and_then(|rec| rec.fields.get(id));
+                let (got, flagged) = match field {
+                    Some(f) => (f.value.nfc().collect::<Vec<char>>(), f.doubtful()),
                     None => (Vec::new(), true),
                 };
                 let d = edit_distance(&got, &truth_v).min(truth_v.len().max(got.len()));
+                if let Some(f) = field {
+                    found_fields += 1;
+                    flagged_fields += usize::from(flagged);
+                    let bin = &mut bins[((f.confidence as f64 * 10.0) as usize).min(9)];
+                    bin.fields += 1;
+                    bin.right += usize::from(d == 0);
+                }
                 err_chars += d;
                 total_chars += truth_v.len();
                 if flagged {
@@ -152,6 +182,8 @@ pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
     }
     e.field_cer = ratio(err_chars, total_chars);
     e.errors_in_flagged = ratio(flagged_err, err_chars);
+    e.fields_flagged = ratio(flagged_fields, found_fields);
+    e.calibration = bins;
     for (k, (d, n, exact, count)) in per {
         e.field_cer_by_field.insert(k.clone(), ratio(d, n));
         e.exact_by_field.insert(k, ratio(exact, count));

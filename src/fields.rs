@@ -227,6 +227,15 @@ pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vo
     f
 }
 
+/// Flags a field `low_confidence` below `threshold`: the line model's confidence is the
+/// probability that the reading is right, and fields under 0.9 hold most of its errors
+/// (docs/ACCURACY.md), where Tesseract's confidences call for [`DOUBTFUL`].
+pub fn flag_below(f: &mut FieldResult, threshold: f32) {
+    if f.confidence < threshold && !f.value.is_empty() && !f.has(Flag::LowConfidence) {
+        f.flags.push(Flag::LowConfidence);
+    }
+}
+
 /// Keeps the line model's free reading beside a field read constrained by its kind; when
 /// the two differ in more than a third of their letters (marks aside), the field is
 /// flagged `readings_disagree`.

@@ -366,12 +366,44 @@ pub fn text_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
         .filter_map(|(top, bottom, _)| {
             let (top, bottom) = (y0 + top, y0 + bottom);
             let cols: Vec<u32> = (x0..x0 + w).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
-            let (&left, &right) = (cols.first()?, cols.last()?);
+            let (left, right) = trim_edge_strokes(&cols, x0, x0 + w, bottom - top)?;
             Some(TextLine {
                 bbox: [left, top, right + 1 - left, bottom - top],
             })
         })
         .collect()
+}
+
+/// The first and last inked column of a line, leaving out a narrow stroke standing apart
+/// at either edge of the region (what is left of a ruling line, the edge of a tear):
+/// writing seldom starts with a lone stroke hard against a cell's rule.
+fn trim_edge_strokes(cols: &[u32], from: u32, to: u32, height: u32) -> Option<(u32, u32)> {
+    // Runs of inked columns: (first, last).
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &c in cols {
+        match runs.last_mut() {
+            Some(r) if c <= r.1 + 2 => r.1 = c,
+            _ => runs.push((c, c)),
+        }
+    }
+    let h = height.max(1);
+    let stray = |r: (u32, u32), edge_gap: u32, gap_to_text: u32| {
+        r.1 - r.0 < h / 5 + 1 && edge_gap < h * 3 / 5 && gap_to_text >= h * 3 / 10
+    };
+    if runs.len() >= 2 && stray(runs[0], runs[0].0 - from, runs[1].0 - runs[0].1) {
+        runs.remove(0);
+    }
+    let n = runs.len();
+    if n >= 2
+        && stray(
+            runs[n - 1],
+            to.saturating_sub(runs[n - 1].1 + 1),
+            runs[n - 1].0 - runs[n - 2].1,
+        )
+    {
+        runs.pop();
+    }
+    Some((runs.first()?.0, runs.last()?.1))
 }
 
 /// A box cut to the image.
@@ -452,5 +484,13 @@ mod tests {
         let lines = text_lines(&img, [0, 0, 200, 120]);
         let boxes: Vec<BBox> = lines.iter().map(|l| l.bbox).collect();
         assert_eq!(boxes, vec![[20, 10, 130, 25], [15, 60, 105, 24]]);
+        // A stroke of a ruling line against the region's edge is no part of the line.
+        let mut img = img;
+        for y in 60..84 {
+            img.put_pixel(1, y, Luma([0]));
+            img.put_pixel(2, y, Luma([0]));
+        }
+        let lines = text_lines(&img, [0, 0, 200, 120]);
+        assert_eq!(lines[1].bbox, [15, 60, 105, 24]);
     }
 }

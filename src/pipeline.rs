@@ -317,6 +317,9 @@ fn read_table(
                 if let Some(free) = &cell.free {
                     fields::note_free_reading(&mut f, free);
                 }
+                if cell.engine == CellEngine::LineModel {
+                    fields::flag_below(&mut f, LINE_MODEL_DOUBTFUL);
+                }
                 fields_map.insert(id.clone(), f);
             }
         }
@@ -427,6 +430,10 @@ fn push_line(lines: &mut Vec<String>, words: &[WordBox]) {
     }
 }
 
+/// Fields the line model reads with less confidence than this are flagged: its confidence
+/// is the probability that the reading is right.
+const LINE_MODEL_DOUBTFUL: f32 = 0.9;
+
 /// A cell read with less confidence (Tesseract: mean word confidence; the line model: mean
 /// character probability) holds marks, not writing.
 const LEGIBLE: f32 = 0.3;
@@ -456,15 +463,18 @@ struct CellRead {
     confidence: f32,
     /// Writing read with some confidence (not marks, a stain, a stray stroke).
     legible: bool,
+    /// Who read it.
+    engine: CellEngine,
     /// Words in page coordinates.
     words: Vec<WordBox>,
 }
 
 impl CellRead {
     /// A cell without writing.
-    fn empty(bbox: BBox) -> CellRead {
+    fn empty(bbox: BBox, engine: CellEngine) -> CellRead {
         CellRead {
             bbox,
+            engine,
             text: String::new(),
             free: None,
             confidence: 1.0,
@@ -499,8 +509,9 @@ impl CellReader<'_> {
             let mut row = Vec::with_capacity(kinds.len());
             for (c, &kind) in kinds.iter().enumerate() {
                 let cell = grid.cell(r, c);
-                row.push(CellRead::empty(cell));
-                match ctx.cells.engine(kind) {
+                let engine = ctx.cells.engine(kind);
+                row.push(CellRead::empty(cell, engine));
+                match engine {
                     CellEngine::Tesseract => {
                         let mode = read_mode(kind.unwrap_or(FieldKind::Text));
                         row[c] = self.read_cell(cell, mode, ocr.tesseract.as_mut())?;
@@ -566,7 +577,7 @@ impl CellReader<'_> {
     fn read_cell(&self, cell: BBox, mode: ReadMode, ocr: &mut dyn Recognizer) -> Result<CellRead, OcrError> {
         let b = inset(cell, self.pad());
         if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < 0.003 {
-            return Ok(CellRead::empty(cell));
+            return Ok(CellRead::empty(cell, CellEngine::Tesseract));
         }
         let crop = self.clean_crops(b).0;
         let scale = ocr_scale(self.dpi);
@@ -610,6 +621,7 @@ impl CellReader<'_> {
         let conf = mean_confidence(&words);
         Ok(CellRead {
             bbox: cell,
+            engine: CellEngine::Tesseract,
             legible: !text.is_empty() && conf >= LEGIBLE,
             text,
             free: None,

@@ -8,6 +8,7 @@ use crate::model::{PageResult, PageStatus};
 use crate::pdf::{self, DocInfo, PdfPage};
 use crate::store::{self, BookDir};
 use crate::verify;
+use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -106,7 +107,9 @@ impl BookOutputs<'_> {
     /// files written.
     fn write_record_pdfs(&self, pdf_pages: &[(PdfPage, usize)]) -> Result<Vec<PathBuf>, BatchError> {
         let records_dir = self.book.join("records");
-        let mut written: Vec<(String, Vec<u8>)> = Vec::new();
+        // Names first (in order: a repeated name takes the next free suffix), then the
+        // files, written and checked in parallel.
+        let mut planned: Vec<(String, &PdfPage, DocInfo)> = Vec::new();
         if self.opts.record_pdfs {
             let year = self
                 .opts
@@ -135,11 +138,17 @@ impl BookOutputs<'_> {
                         created_unix: self.created,
                         unicode_level: self.opts.pdfa_u,
                     };
-                    let bytes = write_checked_pdf(self.name, &records_dir.join(&file), &[page], &info)?;
-                    written.push((file, bytes));
+                    planned.push((file, page, info));
                 }
             }
         }
+        let written: Vec<(String, Vec<u8>)> = planned
+            .into_par_iter()
+            .map(|(file, page, info)| {
+                let bytes = write_checked_pdf(self.name, &records_dir.join(&file), &[page], &info)?;
+                Ok((file, bytes))
+            })
+            .collect::<Result<_, BatchError>>()?;
         // Record files of an earlier run that this run did not write (a record that moved).
         if let Ok(entries) = std::fs::read_dir(&records_dir) {
             let keep: HashSet<&str> = written.iter().map(|(n, _)| n.as_str()).collect();

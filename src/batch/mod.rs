@@ -200,7 +200,7 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .map_err(|e| BatchError::Threads(e.to_string()))?;
     let tally = pages::read_pages(&files, &ctx, opts, &pool, engines)?;
 
-    let counts = write_books(&files, opts, &export_columns)?;
+    let counts = pool.install(|| write_books(&files, opts, &export_columns))?;
     let report = Report::new(opts, &files, counts, &tally, threads, start);
     let json = serde_json::to_vec_pretty(&report).expect("report serializes");
     store::write_atomic(&opts.out.join("report.json"), &json)?;

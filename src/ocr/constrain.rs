@@ -103,10 +103,26 @@ impl Lexicons {
     }
 }
 
+/// A reading constrained by the field's kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Constrained {
+    /// The text.
+    pub text: String,
+    /// For kinds read by choosing among candidates (list entries, dates, numbers): the
+    /// probability of the choice among them and the free reading, from the frames.
+    pub confidence: Option<f32>,
+}
+
+impl Constrained {
+    fn text(text: String) -> Constrained {
+        Constrained { text, confidence: None }
+    }
+}
+
 /// The reading of a field of `kind` from its frames (`free` is the free reading).
-pub fn read(kind: FieldKind, p: &Posteriors, free: &str, vocab: &Vocab, lex: &Lexicons) -> String {
+pub fn read(kind: FieldKind, p: &Posteriors, free: &str, vocab: &Vocab, lex: &Lexicons) -> Constrained {
     if free.trim().is_empty() {
-        return free.to_string();
+        return Constrained::text(free.to_string());
     }
     match kind {
         FieldKind::Sex => best_of(p, vocab, free, &lex.sex),
@@ -115,42 +131,70 @@ pub fn read(kind: FieldKind, p: &Posteriors, free: &str, vocab: &Vocab, lex: &Le
         FieldKind::Date => date(p, vocab, free),
         FieldKind::RegistrationNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == '/'),
         FieldKind::IdNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == ' ' || c == '.'),
-        FieldKind::Name => name(p, vocab, free, lex),
-        FieldKind::Place => place(p, vocab, free),
-        FieldKind::Text => free.to_string(),
+        FieldKind::Name => Constrained::text(name(p, vocab, free, lex)),
+        FieldKind::Place => Constrained::text(place(p, vocab, free)),
+        FieldKind::Text => Constrained::text(free.to_string()),
+    }
+}
+
+/// The candidate with the best score (log-likelihood) and its probability among all of
+/// them and the free reading.
+fn choose(p: &Posteriors, vocab: &Vocab, free: &str, scored: Vec<(String, f32)>) -> Constrained {
+    let free_score = ctc::score(p, vocab, free);
+    let Some((text, best)) = scored
+        .iter()
+        .filter(|(_, s)| s.is_finite())
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .cloned()
+    else {
+        return Constrained::text(free.to_string());
+    };
+    let others = scored
+        .iter()
+        .filter(|(t, _)| t != &text)
+        .map(|(_, s)| *s)
+        .chain((!scored.iter().any(|(t, _)| t == free)).then_some(free_score));
+    let total: f32 = others.filter(|s| s.is_finite()).map(|s| (s - best).exp()).sum::<f32>() + 1.0;
+    Constrained {
+        text,
+        confidence: Some(1.0 / total),
     }
 }
 
 /// The entry of a closed list that best explains the frames.
-fn best_of(p: &Posteriors, vocab: &Vocab, free: &str, list: &[String]) -> String {
-    list.iter()
-        .map(|e| (ctc::score(p, vocab, e), e))
-        .filter(|(s, _)| s.is_finite())
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map_or_else(|| free.to_string(), |(_, e)| e.clone())
+fn best_of(p: &Posteriors, vocab: &Vocab, free: &str, list: &[String]) -> Constrained {
+    let scored = list.iter().map(|e| (e.clone(), ctc::score(p, vocab, e))).collect();
+    choose(p, vocab, free, scored)
 }
 
 /// The best reading over digits and separators that is a real date; else the best one.
-fn date(p: &Posteriors, vocab: &Vocab, free: &str) -> String {
+fn date(p: &Posteriors, vocab: &Vocab, free: &str) -> Constrained {
     let found = ctc::beam(
         p,
         vocab,
         |c| c.is_ascii_digit() || matches!(c, '/' | '.' | '-' | ' '),
         12,
     );
-    found
+    let valid: Vec<(String, f32)> = found
         .iter()
-        .find(|(t, _)| crate::fields::parse_date(t).is_some())
-        .or(found.first())
-        .map_or_else(|| free.to_string(), |(t, _)| t.trim().to_string())
+        .filter(|(t, _)| crate::fields::parse_date(t).is_some())
+        .map(|(t, s)| (t.trim().to_string(), *s))
+        .collect();
+    let scored = if valid.is_empty() {
+        found.into_iter().map(|(t, s)| (t.trim().to_string(), s)).collect()
+    } else {
+        valid
+    };
+    choose(p, vocab, free, scored)
 }
 
 /// The best reading over the characters a number can hold.
-fn digits(p: &Posteriors, vocab: &Vocab, free: &str, allowed: impl Fn(char) -> bool) -> String {
-    ctc::beam(p, vocab, allowed, 8)
+fn digits(p: &Posteriors, vocab: &Vocab, free: &str, allowed: impl Fn(char) -> bool) -> Constrained {
+    let found = ctc::beam(p, vocab, allowed, 8)
         .into_iter()
-        .next()
-        .map_or_else(|| free.to_string(), |(t, _)| t.trim().to_string())
+        .map(|(t, s)| (t.trim().to_string(), s))
+        .collect();
+    choose(p, vocab, free, found)
 }
 
 /// A person's name, word by word: each word the listed syllable (or the word as read)

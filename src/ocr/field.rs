@@ -104,10 +104,8 @@ pub fn decode(
     let free_lines: Vec<Reading> = posts.iter().map(|p| ctc::greedy(p, vocab)).collect();
     let free = join_text(&free_lines);
     let joined = join(posts, vocab);
-    let text = match kind {
-        Some(k) => constrain::read(k, &joined, &free, vocab, lexicons),
-        None => free.clone(),
-    };
+    let constrained = kind.map(|k| constrain::read(k, &joined, &free, vocab, lexicons));
+    let text = constrained.as_ref().map_or_else(|| free.clone(), |c| c.text.clone());
     // The chosen text placed on the frames, and back on each line.
     let aligned = if text == free {
         Some(concat(&free_lines, posts, vocab))
@@ -117,7 +115,9 @@ pub fn decode(
     let Some(aligned) = aligned else {
         return reading_of(&free_lines, lines, posts, free);
     };
-    let confidence = aligned.chars.iter().map(|c| c.prob).product::<f32>();
+    let confidence = constrained
+        .and_then(|c| c.confidence)
+        .unwrap_or_else(|| aligned.chars.iter().map(|c| c.prob).product::<f32>());
     let words = place_words(&aligned, lines, posts);
     FieldReading {
         text,
@@ -165,8 +165,8 @@ fn join_text(lines: &[Reading]) -> String {
         .join(" ")
 }
 
-/// The lines' frames as one sequence, a frame that can only be a space (a blank, for a
-/// model without spaces) between lines.
+/// The lines' frames as one sequence, a frame that can only be a space or nothing (the
+/// blank) between lines.
 pub fn join(posts: &[Posteriors], vocab: &Vocab) -> Posteriors {
     let classes = posts.first().map_or(vocab.len(), |p| p.classes);
     let sep_class = vocab.class(' ').unwrap_or(0);
@@ -175,6 +175,7 @@ pub fn join(posts: &[Posteriors], vocab: &Vocab) -> Posteriors {
         if i > 0 {
             let mut sep = vec![f32::NEG_INFINITY; classes];
             sep[sep_class] = 0.0;
+            sep[0] = 0.0;
             log_probs.extend(sep);
         }
         log_probs.extend_from_slice(&p.log_probs);
