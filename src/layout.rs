@@ -485,7 +485,6 @@ mod tests {
         let boxes: Vec<BBox> = lines.iter().map(|l| l.bbox).collect();
         assert_eq!(boxes, vec![[20, 10, 130, 25], [15, 60, 105, 24]]);
         // A stroke of a ruling line against the region's edge is no part of the line.
-        let mut img = img;
         for y in 60..84 {
             img.put_pixel(1, y, Luma([0]));
             img.put_pixel(2, y, Luma([0]));
