@@ -60,11 +60,7 @@ pub fn pdf_page(
             let gray = image::load_from_memory_with_format(restored_jpeg, image::ImageFormat::Jpeg)
                 .map_err(|e| ArchiveError::Decode(format!("restored image of {}: {e}", p.name)))?
                 .into_luma8();
-            // The restored page is already flat (paper near white): a fixed threshold
-            // keeps faint strokes that a local one would thin.
-            let binary = GrayImage::from_fn(gray.width(), gray.height(), |x, y| {
-                image::Luma([if gray.get_pixel(x, y).0[0] < 160 { 0 } else { 255 }])
-            });
+            let binary = crate::restore::threshold_restored(&gray);
             Ok(PdfPage {
                 image: PageImage::Group4(encode_g4(&binary)),
                 width: binary.width(),

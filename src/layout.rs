@@ -374,6 +374,110 @@ pub fn text_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
         .collect()
 }
 
+/// The text lines of a page region of running text (a letter, a page without a table),
+/// where lines of handwriting touch through their ascenders and descenders: the rows are
+/// split at the valleys of the ink profile, the profile smoothed over a third of the
+/// line pitch (the lag at which the profile best repeats itself).
+pub fn page_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
+    let [x0, y0, w, h] = clip(region, binary.dimensions());
+    if w == 0 || h < 8 {
+        return Vec::new();
+    }
+    let raw = binary.as_raw();
+    let stride = binary.width() as usize;
+    let rows: Vec<f32> = (y0..y0 + h)
+        .map(|y| {
+            let row = &raw[y as usize * stride + x0 as usize..y as usize * stride + (x0 + w) as usize];
+            row.iter().filter(|&&v| v == 0).count() as f32
+        })
+        .collect();
+    let pitch = line_pitch(&rows);
+    let smooth = box_smooth(&rows, (pitch / 8).max(1));
+    // Valleys: minima of the smoothed profile, at least half a pitch apart, well below
+    // the peaks on either side.
+    let n = smooth.len();
+    let mut cuts: Vec<usize> = vec![0];
+    let mut i = 0;
+    while i < n {
+        let lo = i.saturating_sub(pitch / 2);
+        let hi = (i + pitch / 2 + 1).min(n);
+        let is_min = smooth[lo..hi].iter().all(|&v| v >= smooth[i]);
+        let left_peak = smooth[cuts.last().copied().unwrap_or(0)..i]
+            .iter()
+            .cloned()
+            .fold(0.0, f32::max);
+        let right_peak = smooth[i..(i + pitch).min(n)].iter().cloned().fold(0.0, f32::max);
+        if is_min
+            && i > 0
+            && smooth[i] < 0.6 * left_peak.min(right_peak)
+            && i - cuts.last().copied().unwrap_or(0) >= pitch / 2
+        {
+            cuts.push(i);
+            i += pitch / 2;
+            continue;
+        }
+        i += 1;
+    }
+    cuts.push(n);
+    let ink = |x: u32, y: u32| raw[y as usize * stride + x as usize] == 0;
+    cuts.windows(2)
+        .filter_map(|c| {
+            let (top, bottom) = (y0 + c[0] as u32, y0 + c[1] as u32);
+            let total: f32 = rows[c[0]..c[1]].iter().sum();
+            if total < (pitch * pitch / 8) as f32 {
+                return None;
+            }
+            let cols: Vec<u32> = (x0..x0 + w).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
+            let (left, right) = trim_edge_strokes(&cols, x0, x0 + w, bottom - top)?;
+            Some(TextLine {
+                bbox: [left, top, right + 1 - left, bottom - top],
+            })
+        })
+        .collect()
+}
+
+/// The lag (rows) at which a row profile first matches itself again past its first dip:
+/// the line pitch.
+fn line_pitch(rows: &[f32]) -> usize {
+    let n = rows.len();
+    let mean = rows.iter().sum::<f32>() / n.max(1) as f32;
+    let centred: Vec<f32> = rows.iter().map(|v| v - mean).collect();
+    let corr = |lag: usize| -> f32 {
+        centred[..n - lag]
+            .iter()
+            .zip(&centred[lag..])
+            .map(|(a, b)| a * b)
+            .sum::<f32>()
+            / (n - lag) as f32
+    };
+    let max_lag = (n / 2).min(400);
+    let Some(dip) = (1..max_lag).find(|&lag| corr(lag) <= 0.0) else {
+        return 8;
+    };
+    // The first peak past the dip (a later, higher one is a multiple of it, or the
+    // page's layout rather than its lines).
+    let c: Vec<f32> = (dip..max_lag).map(corr).collect();
+    let peak = (1..c.len().saturating_sub(1))
+        .find(|&i| c[i] > 0.0 && c[i] >= c[i - 1] && c[i] >= c[i + 1])
+        .map_or(8, |i| dip + i);
+    peak.max(8)
+}
+
+/// A moving average over `2 * r + 1` values.
+fn box_smooth(v: &[f32], r: usize) -> Vec<f32> {
+    let n = v.len();
+    let mut prefix = vec![0.0f32; n + 1];
+    for (i, x) in v.iter().enumerate() {
+        prefix[i + 1] = prefix[i] + x;
+    }
+    (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(r), (i + r + 1).min(n));
+            (prefix[b] - prefix[a]) / (b - a) as f32
+        })
+        .collect()
+}
+
 /// The first and last inked column of a line, leaving out a narrow stroke standing apart
 /// at either edge of the region (what is left of a ruling line, the edge of a tear):
 /// writing seldom starts with a lone stroke hard against a cell's rule.

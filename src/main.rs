@@ -160,6 +160,36 @@ enum Command {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Read text-line images with the line model alone: one TSV line per image (file,
+    /// text, confidence), for checking a model on a set of lines.
+    Read {
+        /// Read each image as one text line (the only mode so far).
+        #[arg(long, required = true)]
+        lines: bool,
+        /// Text-line images (PNG, JPEG, TIFF; dark ink on light paper).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Decode as a field of this kind (constrained by what it can hold, e.g. place:
+        /// the gazetteer's names); without it, the free reading.
+        #[arg(long, value_enum)]
+        field: Option<sohoa::template::FieldKind>,
+        /// A line model instead of the installed one (its vocab.json beside it).
+        #[arg(long, value_name = "PATH")]
+        line_model: Option<PathBuf>,
+    },
+    /// Export reviewed fields as a training set for the line model: every field an officer
+    /// corrected, or confirmed with its record, becomes a line image and its text.
+    ///
+    /// Writes DIR/lines/*.png, DIR/labels.tsv (path<TAB>text) and DIR/meta.tsv (where each
+    /// line comes from). Only reviewed values, never raw OCR; dates, sex and numbers (exported
+    /// normalized, not as written) and cells written over several lines are left out.
+    Dataset {
+        /// Output folder of `sohoa process` (reviewed with `sohoa review`).
+        out: PathBuf,
+        /// Folder to write the data set into.
+        #[arg(long = "out", value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Compare processed results with synthetic ground truth: records found, field CER.
     Eval {
         /// Output folder of `sohoa process`.
@@ -353,6 +383,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             session.run();
             Ok(ExitCode::SUCCESS)
         }
+        Command::Read {
+            lines: _,
+            images,
+            field,
+            line_model,
+        } => {
+            read_lines(&images, field, line_model.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dataset { out, dir } => {
+            if !out.is_dir() {
+                anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
+            }
+            let book_type = sohoa::review::book_type_of(&out);
+            let s = sohoa::dataset::write_dataset(&out, &dir, &book_type)?;
+            eprintln!(
+                "sohoa: {} lines ({} corrected, {} confirmed) in {}; left out: {} dates, sexes or numbers, {} cells not on one line",
+                s.lines,
+                s.corrected,
+                s.confirmed,
+                dir.display(),
+                s.normalized_kinds,
+                s.not_one_line
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval { out, truth, max_cer } => {
             let e = sohoa::eval::evaluate(&out, &truth).context("evaluation failed")?;
             println!("{}", serde_json::to_string_pretty(&e)?);
@@ -365,6 +421,43 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
     }
+}
+
+/// `sohoa read --lines`: one TSV line per image.
+fn read_lines(
+    images: &[PathBuf],
+    kind: Option<sohoa::template::FieldKind>,
+    model: Option<&std::path::Path>,
+) -> Result<()> {
+    use std::io::Write;
+    let files = sohoa::ocr::ModelFiles::locate(model)?;
+    let mut reader = sohoa::ocr::LineModel::load(&files)?;
+    let lexicons = sohoa::ocr::constrain::Lexicons::builtin(&sohoa::template::Vocabulary::builtin());
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for path in images {
+        let line = match std::fs::read(path)
+            .map_err(sohoa::ingest::DecodeError::from)
+            .and_then(|b| sohoa::ingest::decode(&b))
+        {
+            Ok(frames) => {
+                let img = &frames[0].gray;
+                let r = sohoa::ocr::field::read_line_images(&mut reader, std::slice::from_ref(img), kind, &lexicons)?;
+                format!(
+                    "{}\t{}\t{:.3}",
+                    path.display(),
+                    r[0].text.replace('\t', " "),
+                    r[0].confidence
+                )
+            }
+            Err(e) => {
+                eprintln!("sohoa: {}: {e}", path.display());
+                format!("{}\t\t0", path.display())
+            }
+        };
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 fn sohoa_enhance(inputs: &[PathBuf], out: &std::path::Path, binarize: bool, dpi: f32) -> Result<()> {

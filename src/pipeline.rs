@@ -256,18 +256,87 @@ fn read_ledger(
     let mut reading = if grid.table.is_some() && grid.rows.len() >= 2 && !grid.columns.is_empty() {
         read_table(page, dpi, &grid, ctx, ocr)?
     } else {
-        let words = ocr.tesseract.read(&page.gray, dpi as u32, ReadMode::Page)?;
-        Reading {
-            text: crate::ocr::words_to_text(&words),
-            words,
-            ..Default::default()
-        }
+        read_running_text(page, dpi, ctx, ocr)?
     };
     if grid.table.is_none() {
         reading.notes.push(Reason::NoTable);
     }
     reading.grid = grid;
     Ok(reading)
+}
+
+/// A page without a table, read as running text: Tesseract finds its lines, and the
+/// engine that reads free text in cells reads them.
+fn read_running_text(page: &RestoredPage, dpi: f32, ctx: &PageContext, ocr: &mut Readers) -> Result<Reading, OcrError> {
+    let words = match (ctx.cells.engine(Some(FieldKind::Text)), ocr.lines.as_mut()) {
+        (CellEngine::LineModel, Some(model)) => {
+            // Tesseract's layout analysis, or (when it finds nothing, as on much
+            // handwriting) the valleys of the page's ink profile.
+            let mut boxes = ocr.tesseract.text_lines(&page.gray, dpi as u32)?;
+            if boxes.is_empty() {
+                let whole = [0, 0, page.binary.width(), page.binary.height()];
+                boxes = layout::page_lines(&page.binary, whole)
+                    .into_iter()
+                    .map(|l| l.bbox)
+                    .collect();
+            }
+            // A line of writing is 1.5 to 20 mm high and wider than high; anything else
+            // (blobs of a photograph, a stamp) is not one.
+            let mm = dpi / 25.4;
+            let lines: Vec<LineImage> = boxes
+                .into_iter()
+                .filter(|b| {
+                    let h = b[3] as f32;
+                    h >= 1.5 * mm && h <= 20.0 * mm && b[2] as f32 >= 1.5 * h
+                })
+                .map(|b| {
+                    let m = (b[3] / 8).max(1);
+                    let bbox = layout_clip(
+                        [
+                            b[0].saturating_sub(m),
+                            b[1].saturating_sub(m),
+                            b[2] + 2 * m,
+                            b[3] + 2 * m,
+                        ],
+                        &page.gray,
+                    );
+                    LineImage {
+                        bbox,
+                        crop: image::imageops::crop_imm(&page.gray, bbox[0], bbox[1], bbox[2], bbox[3]).to_image(),
+                    }
+                })
+                .collect();
+            let posts = model.read_lines(&lines.iter().map(|l| &l.crop).collect::<Vec<_>>())?;
+            let vocab = model.vocab().clone();
+            lines
+                .iter()
+                .zip(&posts)
+                .flat_map(|(l, p)| {
+                    field::decode(
+                        std::slice::from_ref(l),
+                        std::slice::from_ref(p),
+                        None,
+                        &vocab,
+                        &ctx.lexicons,
+                    )
+                    .words
+                })
+                .collect()
+        }
+        _ => ocr.tesseract.read(&page.gray, dpi as u32, ReadMode::Page)?,
+    };
+    Ok(Reading {
+        text: crate::ocr::words_to_text(&words),
+        words,
+        ..Default::default()
+    })
+}
+
+/// A box cut to the image.
+fn layout_clip(b: BBox, img: &GrayImage) -> BBox {
+    let x = b[0].min(img.width());
+    let y = b[1].min(img.height());
+    [x, y, b[2].min(img.width() - x), b[3].min(img.height() - y)]
 }
 
 /// The rows of a ruled table, one record each.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 /// What kind of value a field holds; decides OCR settings, normalization and checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     /// `so`: a registration number, exported as `NN/YYYY`.
@@ -214,6 +214,34 @@ impl Template {
             .collect();
         (ids, true)
     }
+}
+
+/// A field of a book type, whatever the layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookField {
+    /// Field id.
+    pub field: String,
+    /// Its first heading (or label).
+    pub heading: String,
+    /// Its kind.
+    pub kind: FieldKind,
+}
+
+/// The fields of a book type across its layouts, the ledger's first.
+pub fn book_fields(book_type: &str) -> Result<Vec<BookField>, TemplateError> {
+    let ledger = Template::for_book(book_type, Layout::Ledger)?;
+    let form = Template::for_book(book_type, Layout::Form).ok();
+    let mut out: Vec<BookField> = Vec::new();
+    for c in ledger.columns.iter().chain(form.iter().flat_map(|t| &t.columns)) {
+        if !out.iter().any(|f| f.field == c.field) {
+            out.push(BookField {
+                field: c.field.clone(),
+                heading: c.headings.first().cloned().unwrap_or_default(),
+                kind: c.kind,
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl Vocabulary {

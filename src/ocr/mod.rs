@@ -51,9 +51,9 @@ pub enum OcrError {
     /// A file the line model needs is not there.
     #[error(
         "the {what} is missing: {} does not exist. Install it with `scripts/setup` (it fetches the \
-         model and ONNX Runtime from the package registries), give another model with \
-         --line-model PATH (its vocab.json beside it), or read every cell with Tesseract \
-         (--reader tesseract)",
+         model and ONNX Runtime from the package registries) or give another model with \
+         --line-model PATH (its vocab.json beside it); `sohoa process --reader tesseract` reads \
+         every cell with Tesseract instead",
         path.display()
     )]
     Missing {
@@ -89,6 +89,23 @@ pub trait Recognizer: Send {
     /// Reads `img` (paper light, ink dark) at `dpi` and returns its words with boxes in
     /// `img`'s pixels, in reading order.
     fn read(&mut self, img: &GrayImage, dpi: u32, mode: ReadMode) -> Result<Vec<WordBox>, OcrError>;
+
+    /// The text lines of a page, in reading order: their boxes in `img`'s pixels. By
+    /// default the page is read and its words grouped into lines.
+    fn text_lines(&mut self, img: &GrayImage, dpi: u32) -> Result<Vec<crate::model::BBox>, OcrError> {
+        let words = self.read(img, dpi, ReadMode::Page)?;
+        let mut lines: Vec<crate::model::BBox> = Vec::new();
+        let mut prev: Option<&WordBox> = None;
+        for w in &words {
+            let new_line = prev.is_none_or(|p| w.bbox[1] > p.bbox[1] + p.bbox[3] / 2 || w.bbox[0] + 2 < p.bbox[0]);
+            match lines.last_mut() {
+                Some(l) if !new_line => *l = union(*l, w.bbox),
+                _ => lines.push(w.bbox),
+            }
+            prev = Some(w);
+        }
+        Ok(lines)
+    }
 }
 
 /// Joins words into text: a new line where a word starts left of the previous one or well
@@ -105,6 +122,13 @@ pub fn words_to_text(words: &[WordBox]) -> String {
         prev = Some(w);
     }
     out
+}
+
+/// The smallest box holding both.
+pub fn union(a: crate::model::BBox, b: crate::model::BBox) -> crate::model::BBox {
+    let (x0, y0) = (a[0].min(b[0]), a[1].min(b[1]));
+    let (x1, y1) = ((a[0] + a[2]).max(b[0] + b[2]), (a[1] + a[3]).max(b[1] + b[3]));
+    [x0, y0, x1 - x0, y1 - y0]
 }
 
 /// Character-weighted mean word confidence.

@@ -3,7 +3,7 @@
 //! TSV output.
 
 use super::{OcrError, ReadMode, Recognizer};
-use crate::model::WordBox;
+use crate::model::{BBox, WordBox};
 use image::GrayImage;
 use std::ffi::CString;
 
@@ -73,6 +73,38 @@ impl Recognizer for Tesseract {
             .map_err(|_| OcrError::Engine("no result".into()))?;
         let tsv = tsv.as_ref().to_string_lossy().into_owned();
         Ok(parse_tsv(&tsv))
+    }
+
+    /// Tesseract's layout analysis alone (no recognition): its text lines.
+    fn text_lines(&mut self, img: &GrayImage, dpi: u32) -> Result<Vec<BBox>, OcrError> {
+        let (w, h) = img.dimensions();
+        if w < 4 || h < 4 {
+            return Ok(Vec::new());
+        }
+        self.apply_mode(ReadMode::Page);
+        self.api
+            .raw
+            .set_image(img.as_raw(), w as i32, h as i32, 1, w as i32)
+            .map_err(|e| OcrError::Engine(format!("{e:?}")))?;
+        self.api.raw.set_source_resolution(dpi as i32);
+        let Some(boxes) = self
+            .api
+            .get_component_images(leptess::capi::TessPageIteratorLevel_RIL_TEXTLINE, true)
+        else {
+            return Ok(Vec::new());
+        };
+        Ok((&boxes)
+            .into_iter()
+            .map(|b| {
+                let g = b.get_geometry();
+                [
+                    g.x.max(0) as u32,
+                    g.y.max(0) as u32,
+                    g.w.max(0) as u32,
+                    g.h.max(0) as u32,
+                ]
+            })
+            .collect())
     }
 }
 

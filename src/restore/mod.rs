@@ -79,6 +79,14 @@ fn level_and_clean(gray: &GrayImage, skew_deg: f32, dpi: f32, opts: &RestoreOpti
     clean(rotated, skew_deg, dpi, opts)
 }
 
+/// The restored (flat, paper near white) page in black and white: a fixed threshold
+/// keeps faint strokes that a local one would thin.
+pub fn threshold_restored(gray: &GrayImage) -> GrayImage {
+    GrayImage::from_fn(gray.width(), gray.height(), |x, y| {
+        image::Luma([if gray.get_pixel(x, y).0[0] < 160 { 0 } else { 255 }])
+    })
+}
+
 /// Binarizes a page as it lies (no deskew): text 0 on paper 255, same size as the input.
 pub fn binarize(gray: &GrayImage, dpi: f32, opts: &RestoreOptions) -> GrayImage {
     clean(gray.clone(), 0.0, dpi, opts).binary

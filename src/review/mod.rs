@@ -261,6 +261,73 @@ pub fn apply_journal(book_dir: &Path, pages: &mut [PageResult]) -> Vec<usize> {
     changed
 }
 
+/// The book type an output folder was processed as (its `report.json`), `ks` when it
+/// does not say.
+pub fn book_type_of(out: &Path) -> String {
+    std::fs::read(out.join("report.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("book_type").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "ks".to_string())
+}
+
+/// A processed book as review leaves it: its folder and page results with the journal
+/// replayed, in page order.
+pub struct ReviewedBook {
+    /// The book's name (its folder's).
+    pub name: String,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its page results.
+    pub pages: Vec<PageResult>,
+    /// Indices of the pages the journal changed (their files are behind it).
+    pub changed: Vec<usize>,
+}
+
+/// The processed books under `out` (folders holding `pages/*.json`), each with its
+/// journal replayed over its page results.
+pub fn read_books(out: &Path) -> Result<Vec<ReviewedBook>, crate::store::StoreError> {
+    use crate::store::StoreError;
+    let read_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |cause| StoreError::Read { path, cause }
+    };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .map_err(read_err(out))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("pages").is_dir())
+        .collect();
+    dirs.sort();
+    let mut books = Vec::new();
+    for dir in dirs {
+        let pages_dir = dir.join("pages");
+        let mut pages = Vec::new();
+        for e in std::fs::read_dir(&pages_dir).map_err(read_err(&pages_dir))?.flatten() {
+            let path = e.path();
+            if path.extension().is_some_and(|x| x == "json") {
+                let bytes = crate::store::read(&path)?;
+                let page: PageResult =
+                    serde_json::from_slice(&bytes).map_err(|cause| StoreError::BadPage { path, cause })?;
+                pages.push(page);
+            }
+        }
+        if pages.is_empty() {
+            continue;
+        }
+        pages.sort_by_key(|p| p.page);
+        let changed = apply_journal(&dir, &mut pages);
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+        books.push(ReviewedBook {
+            name,
+            dir,
+            pages,
+            changed,
+        });
+    }
+    Ok(books)
+}
+
 /// Counts for a book's progress line.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Progress {

@@ -12,7 +12,7 @@
 use super::{Change, Entry, ReviewError};
 use crate::model::{PageResult, PageStatus};
 use crate::store::BookDir;
-use crate::template::{Layout, Template, Vocabulary};
+use crate::template::{Template, Vocabulary};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::Read;
@@ -49,22 +49,9 @@ pub enum ServeError {
     /// No book with page results in the folder.
     #[error("no processed book in {0} (a book folder holds pages/*.json: run `sohoa process` first)")]
     NoBooks(PathBuf),
-    /// The folder cannot be read.
-    #[error("cannot read {}: {cause}", path.display())]
-    Read {
-        /// The path.
-        path: PathBuf,
-        /// What the system said.
-        cause: std::io::Error,
-    },
-    /// A page result does not parse.
-    #[error("{} is not a page result: {cause}", path.display())]
-    Page {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        cause: serde_json::Error,
-    },
+    /// A book's files cannot be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {reason} (choose another with --port, 0 for any free port)")]
     Bind {
@@ -104,26 +91,16 @@ pub struct Session {
 impl Session {
     /// Loads the processed books, replays their journals and binds the address.
     pub fn start(opts: &ServeOptions) -> Result<Session, ServeError> {
-        let book_type = std::fs::read(opts.out.join("report.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .and_then(|v| v.get("book_type").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_else(|| "ks".to_string());
+        let book_type = super::book_type_of(&opts.out);
         let template = Template::for_book_type(&book_type)?;
         let export_columns = Vocabulary::builtin()
             .export_columns(&book_type)
             .cloned()
             .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
         // Field names and kinds from every layout of the book type (ledger first).
-        let mut labels: Vec<(String, String)> = Vec::new();
-        let mut kinds: Vec<(String, crate::template::FieldKind)> = Vec::new();
-        let form = Template::for_book(&book_type, Layout::Form).ok();
-        for c in template.columns.iter().chain(form.iter().flat_map(|t| &t.columns)) {
-            if !labels.iter().any(|(f, _)| *f == c.field) {
-                labels.push((c.field.clone(), c.headings.first().cloned().unwrap_or_default()));
-                kinds.push((c.field.clone(), c.kind));
-            }
-        }
+        let fields = crate::template::book_fields(&book_type)?;
+        let labels = fields.iter().map(|f| (f.field.clone(), f.heading.clone())).collect();
+        let kinds = fields.iter().map(|f| (f.field.clone(), f.kind)).collect();
         let books = load_books(&opts.out)?;
         if books.is_empty() {
             return Err(ServeError::NoBooks(opts.out.clone()));
@@ -365,42 +342,19 @@ impl Session {
     }
 }
 
-/// Finds the processed books under `out`: folders holding `pages/*.json`. Replays each
-/// book's journal and rewrites the page files it changes.
+/// The processed books under `out`, journals replayed; page files the journal changed
+/// are rewritten.
 fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
-    let read_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |cause| ServeError::Read { path, cause }
-    };
     let mut books = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .map_err(read_err(out))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("pages").is_dir())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        let pages_dir = dir.join("pages");
-        let mut pages = Vec::new();
-        for e in std::fs::read_dir(&pages_dir).map_err(read_err(&pages_dir))?.flatten() {
-            let path = e.path();
-            if path.extension().is_some_and(|x| x == "json") {
-                let bytes = std::fs::read(&path).map_err(read_err(&path))?;
-                let page: PageResult =
-                    serde_json::from_slice(&bytes).map_err(|cause| ServeError::Page { path, cause })?;
-                pages.push(page);
-            }
+    for b in super::read_books(out)? {
+        for &i in &b.changed {
+            write_page(&b.dir, &b.pages[i])?;
         }
-        if pages.is_empty() {
-            continue;
-        }
-        pages.sort_by_key(|p| p.page);
-        for i in super::apply_journal(&dir, &mut pages) {
-            write_page(&dir, &pages[i])?;
-        }
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
-        books.push(Book { name, dir, pages });
+        books.push(Book {
+            name: b.name,
+            dir: b.dir,
+            pages: b.pages,
+        });
     }
     Ok(books)
 }
