@@ -8,12 +8,11 @@
 //! and a cell whose writing runs over several lines cannot be cut into lines with their
 //! texts; both are counted and left out.
 //!
-//! Output: `DIR/lines/<book>-<page>-r<row>-<field>.png` (the line cropped from the
-//! restored page), `DIR/labels.tsv` (`lines/<file>.png<TAB>text`, the format
+//! Output: `DIR/lines/<book>-<page>-r<row>-<field>.png` (the line cut from the restored
+//! page as the line model sees it when it reads the cell), `DIR/labels.tsv` (`lines/<file>.png<TAB>text`, the format
 //! `examples/hand_lines.rs` reads) and `DIR/meta.tsv` (where each line comes from).
 
 use crate::model::{PageResult, PageStatus};
-use crate::ocr::field::line_images;
 use crate::store::{self, StoreError};
 use crate::template::{book_fields, FieldKind};
 use serde::Serialize;
@@ -89,9 +88,14 @@ pub fn write_dataset(out: &Path, dir: &Path, book_type: &str) -> Result<DatasetS
                     message: e.to_string(),
                 })?
                 .into_luma8();
-            let binary = crate::restore::threshold_restored(&gray);
+            let restored = crate::restore::RestoredPage {
+                binary: crate::restore::threshold_restored(&gray),
+                gray,
+                skew_deg: 0.0,
+                quality: Default::default(),
+            };
             for r in reviewed {
-                let lines = line_images(&gray, &binary, r.bbox);
+                let lines = crate::pipeline::cell_lines(&restored, page.dpi, r.bbox);
                 let [line] = lines.as_slice() else {
                     summary.not_one_line += 1;
                     continue;

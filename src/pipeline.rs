@@ -519,6 +519,12 @@ fn inset(b: BBox, by: u32) -> BBox {
     ]
 }
 
+/// The text lines of a cell of a restored page, ruling erased, cropped for the line
+/// model (none for an empty cell): what the line model reads of the cell.
+pub fn cell_lines(page: &RestoredPage, dpi: f32, cell: BBox) -> Vec<LineImage> {
+    CellReader { page, dpi }.cell_lines(cell)
+}
+
 /// What was read in a cell.
 #[derive(Clone, Debug)]
 struct CellRead {

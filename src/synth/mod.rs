@@ -344,6 +344,33 @@ fn random_place(rng: &mut SmallRng) -> String {
     format!("{w}, {} {dn}, {pn}", dt.to_lowercase())
 }
 
+/// One line of `text` on white, `height` pixels high: typed (DejaVu Sans) or in a
+/// handwriting face, for the line model's tests.
+pub fn draw_line(text: &str, hand: Option<ScriptFace>, height: u32) -> Result<GrayImage, SynthError> {
+    let bytes = match hand {
+        Some(face) => face.load()?,
+        None => Fonts::BUILTIN.regular.to_vec(),
+    };
+    let font = FontRef::try_from_slice(&bytes).map_err(|_| SynthError::FontInvalid(format!("{hand:?}")))?;
+    let px = match hand {
+        Some(_) => script_px(&font, height as f32 * 0.3),
+        None => height as f32 * 0.62,
+    };
+    let width = (text_width(&font, px, text) + height as f32).ceil() as u32;
+    let mut img = GrayImage::from_pixel(width, height, Luma([255]));
+    draw_text(
+        &mut img,
+        &font,
+        px,
+        height as f32 / 2.0,
+        height as f32 * 0.72,
+        text,
+        20,
+        None,
+    );
+    Ok(img)
+}
+
 /// The size at which a face's `x` is `x_height` pixels tall: handwriting faces differ
 /// widely in how much of the em their letters fill.
 fn script_px(font: &FontRef, x_height: f32) -> f32 {

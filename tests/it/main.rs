@@ -4,6 +4,7 @@
 
 mod common;
 mod formats;
+mod line;
 mod pdf;
 mod process;
 mod restore;
