@@ -85,6 +85,8 @@ pub enum Reason {
     Decode(String),
     /// A frame of a multi-page file could not be decoded.
     FrameMissing,
+    /// An OCR engine failed on the page (the engine's message).
+    ReadFailed(String),
 }
 
 impl Reason {
@@ -102,6 +104,7 @@ impl Reason {
             Reason::AssumedDpi(_) => "assumed_dpi",
             Reason::Decode(_) => "decode_error",
             Reason::FrameMissing => "frame_missing",
+            Reason::ReadFailed(_) => "read_failed",
         }
     }
 }
@@ -141,6 +144,7 @@ impl std::fmt::Display for Reason {
             Reason::AssumedDpi(dpi) => write!(f, "no resolution in the file: assumed {dpi} dpi"),
             Reason::Decode(message) => f.write_str(message),
             Reason::FrameMissing => f.write_str("frame could not be decoded"),
+            Reason::ReadFailed(message) => write!(f, "the page could not be read: {message}"),
         }
     }
 }

@@ -125,7 +125,16 @@ fn read_file(
             progress.done(&r);
             continue;
         };
-        let read = pipeline::read_page(frame, ctx, ocr)?;
+        // An engine failing on one page is that page's result; the batch goes on.
+        let read = match pipeline::read_page(frame, ctx, ocr) {
+            Ok(read) => read,
+            Err(e) => {
+                let r = PageResult::error(file.origin(i), &Reason::ReadFailed(e.to_string()));
+                book.write_page(&r)?;
+                progress.done(&r);
+                continue;
+            }
+        };
         times += read.times;
         let origin = file.origin(i);
         let image = BookDir::image_rel(&origin.name);

@@ -26,6 +26,8 @@ pub const INPUT_HEIGHT: u32 = 32;
 pub const STRIDE: u32 = 4;
 /// Lines read in one call at most.
 const MAX_BATCH: usize = 16;
+/// The widest input the model reads (its positional encoding holds 256 frames).
+const MAX_WIDTH: u32 = 256 * STRIDE;
 /// Input columns of one call at most (lines × width): the model's activations grow with
 /// them, and ONNX Runtime keeps what a call needed.
 const MAX_BATCH_COLUMNS: usize = 1024;
@@ -237,10 +239,18 @@ impl LineModel {
     /// Reads text lines (dark ink on light paper, any size); lines of similar width go
     /// through the model together. Returns the posteriors in the order given.
     pub fn read_lines(&mut self, lines: &[&GrayImage]) -> Result<Vec<Posteriors>, OcrError> {
-        let inputs: Vec<(Vec<f32>, u32, f32)> = lines.iter().map(|l| to_input(l)).collect();
-        let mut order: Vec<usize> = (0..lines.len()).collect();
+        // Lines longer than the model reads at once go in pieces, each piece's line noted.
+        let mut inputs: Vec<(Vec<f32>, u32, f32)> = Vec::new();
+        let mut line_of: Vec<usize> = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            for piece in split_long(to_input(l)) {
+                inputs.push(piece);
+                line_of.push(i);
+            }
+        }
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| inputs[i].1);
-        let mut out: Vec<Option<Posteriors>> = vec![None; lines.len()];
+        let mut out: Vec<Option<Posteriors>> = vec![None; inputs.len()];
         let mut start = 0;
         while start < order.len() {
             let narrowest = inputs[order[start]].1 as f32;
@@ -258,7 +268,19 @@ impl LineModel {
             }
             start = end;
         }
-        Ok(out.into_iter().map(|p| p.expect("every line read")).collect())
+        // Pieces of one line, in order, joined back into the line's frames.
+        let mut joined: Vec<Option<Posteriors>> = vec![None; lines.len()];
+        for (p, &i) in out.into_iter().zip(&line_of) {
+            let p = p.expect("every piece read");
+            match &mut joined[i] {
+                Some(j) => {
+                    j.log_probs.extend_from_slice(&p.log_probs);
+                    j.frames += p.frames;
+                }
+                slot => *slot = Some(p),
+            }
+        }
+        Ok(joined.into_iter().map(|p| p.expect("every line read")).collect())
     }
 
     /// One call of the model on lines already scaled to the input height.
@@ -311,6 +333,41 @@ impl LineModel {
     }
 }
 
+/// A line input cut into pieces the model can read (at most [`MAX_WIDTH`] columns), each
+/// cut at the lightest column (a gap between letters) in the last sixth of its piece and
+/// on a multiple of [`STRIDE`], so that the pieces' frames line up end to end.
+fn split_long(input: (Vec<f32>, u32, f32)) -> Vec<(Vec<f32>, u32, f32)> {
+    let (data, width, scale) = input;
+    if width <= MAX_WIDTH {
+        return vec![(data, width, scale)];
+    }
+    let h = INPUT_HEIGHT as usize;
+    let w = width as usize;
+    let lightness = |x: usize| -> f32 { (0..h).map(|y| data[y * w + x]).sum() };
+    let mut pieces = Vec::new();
+    let mut start = 0usize;
+    while start < w {
+        let end = if w - start <= MAX_WIDTH as usize {
+            w
+        } else {
+            let hi = start + MAX_WIDTH as usize;
+            let lo = hi - (MAX_WIDTH as usize / 6) / STRIDE as usize * STRIDE as usize;
+            (lo..=hi)
+                .step_by(STRIDE as usize)
+                .max_by(|&a, &b| lightness(a.min(w - 1)).total_cmp(&lightness(b.min(w - 1))))
+                .unwrap_or(hi)
+        };
+        let pw = end - start;
+        let mut piece = Vec::with_capacity(pw * h);
+        for y in 0..h {
+            piece.extend_from_slice(&data[y * w + start..y * w + end]);
+        }
+        pieces.push((piece, pw as u32, scale));
+        start = end;
+    }
+    pieces
+}
+
 /// A line crop as the model's input: grey samples scaled to [0, 1], resized to
 /// [`INPUT_HEIGHT`] keeping the aspect ratio, width rounded up to a multiple of
 /// [`STRIDE`]. Returns the samples (row-major, one channel: the model's three are equal),
@@ -355,6 +412,28 @@ mod tests {
         assert_eq!(data.len(), (w * INPUT_HEIGHT) as usize);
         assert!((scale - 2.0).abs() < 0.01, "{scale}");
         assert!(data.iter().all(|&v| (v - 1.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn a_long_line_goes_in_pieces_cut_at_gaps_that_join_end_to_end() {
+        let h = INPUT_HEIGHT as usize;
+        let w = 2600usize;
+        // Ink everywhere but a gap at columns 960..964 and 1900..1904.
+        let mut data = vec![0.0f32; h * w];
+        for y in 0..h {
+            for x in (960..964).chain(1900..1904) {
+                data[y * w + x] = 1.0;
+            }
+        }
+        let pieces = split_long((data, w as u32, 1.0));
+        let widths: Vec<u32> = pieces.iter().map(|p| p.1).collect();
+        assert_eq!(widths.iter().sum::<u32>(), w as u32);
+        assert!(
+            widths.iter().all(|&pw| pw <= MAX_WIDTH && pw % STRIDE == 0),
+            "{widths:?}"
+        );
+        assert_eq!(widths[0], 960, "cut at the gap");
+        assert_eq!(widths[0] + widths[1], 1900);
     }
 
     #[test]
