@@ -74,6 +74,46 @@ pub fn read_line_images(
         .collect())
 }
 
+/// The line model as a [`super::Recognizer`]: a line mode reads the image as one line,
+/// the others split it into lines first (on a fixed threshold: the image is expected
+/// flat, paper light); the digit modes read digits and date separators only.
+impl super::Recognizer for super::LineModel {
+    fn read(&mut self, img: &GrayImage, _dpi: u32, mode: super::ReadMode) -> Result<Vec<WordBox>, super::OcrError> {
+        use super::ReadMode;
+        let whole = [0, 0, img.width(), img.height()];
+        let lines = match mode {
+            ReadMode::Line | ReadMode::Digits => vec![LineImage {
+                bbox: whole,
+                crop: img.clone(),
+            }],
+            ReadMode::Block | ReadMode::DigitsBlock | ReadMode::Page => {
+                line_images(img, &crate::restore::threshold_restored(img), whole)
+            }
+        };
+        let posts = self.read_lines(&lines.iter().map(|l| &l.crop).collect::<Vec<_>>())?;
+        let vocab = self.vocab().clone();
+        let digits = matches!(mode, ReadMode::Digits | ReadMode::DigitsBlock);
+        let mut words = Vec::new();
+        for (l, p) in lines.iter().zip(&posts) {
+            let reading = if digits {
+                ctc::beam(
+                    p,
+                    &vocab,
+                    |c| c.is_ascii_digit() || matches!(c, '/' | '.' | '-' | ' '),
+                    8,
+                )
+                .first()
+                .and_then(|(t, _)| ctc::align(p, t.trim(), &vocab))
+                .unwrap_or_default()
+            } else {
+                ctc::greedy(p, &vocab)
+            };
+            words.extend(line_words(&reading, l, p));
+        }
+        Ok(words)
+    }
+}
+
 /// What the line model read in a region.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FieldReading {

@@ -40,6 +40,27 @@ fn a_typed_and_a_handwritten_line_are_read_with_every_mark() {
 }
 
 #[test]
+fn the_line_model_reads_behind_the_recognizer_trait_too() {
+    use sohoa::ocr::{ReadMode, Recognizer};
+    let mut m = model();
+    let img = gray(&fixture("line-hand.png"));
+    let words = m.read(&img, 300, ReadMode::Line).unwrap();
+    let text: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+    assert_eq!(text.join(" "), "Trần Văn Đức, huyện Hoài Đức");
+    // Two lines stacked: a block is split into its lines and read in order.
+    let typed = gray(&fixture("line-typed.png"));
+    let mut block = image::GrayImage::from_pixel(img.width().max(typed.width()), 80, image::Luma([255]));
+    image::imageops::replace(&mut block, &typed, 0, 0);
+    image::imageops::replace(&mut block, &img, 0, 44);
+    let words = m.read(&block, 300, ReadMode::Block).unwrap();
+    let text: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+    assert_eq!(
+        text.join(" "),
+        "Nguyễn Thị Hằng, Xã Yên Sở Trần Văn Đức, huyện Hoài Đức"
+    );
+}
+
+#[test]
 fn the_line_model_gives_the_reference_runtimes_log_probabilities() {
     // Recorded with onnxruntime 1.32.0's Python binding on the same crop, scaled to [0, 1]
     // and padded with paper to a multiple of four columns.
