@@ -510,8 +510,8 @@ fn trim_edge_strokes(cols: &[u32], from: u32, to: u32, height: u32) -> Option<(u
     Some((runs.first()?.0, runs.last()?.1))
 }
 
-/// A box cut to the image.
-fn clip(b: BBox, (iw, ih): (u32, u32)) -> BBox {
+/// A box cut to an image of size `(iw, ih)`.
+pub fn clip(b: BBox, (iw, ih): (u32, u32)) -> BBox {
     let x = b[0].min(iw);
     let y = b[1].min(ih);
     [x, y, b[2].min(iw - x), b[3].min(ih - y)]

@@ -291,15 +291,13 @@ fn read_running_text(page: &RestoredPage, dpi: f32, ctx: &PageContext, ocr: &mut
                 })
                 .map(|b| {
                     let m = (b[3] / 8).max(1);
-                    let bbox = layout_clip(
-                        [
-                            b[0].saturating_sub(m),
-                            b[1].saturating_sub(m),
-                            b[2] + 2 * m,
-                            b[3] + 2 * m,
-                        ],
-                        &page.gray,
-                    );
+                    let grown = [
+                        b[0].saturating_sub(m),
+                        b[1].saturating_sub(m),
+                        b[2] + 2 * m,
+                        b[3] + 2 * m,
+                    ];
+                    let bbox = layout::clip(grown, page.gray.dimensions());
                     LineImage {
                         bbox,
                         crop: image::imageops::crop_imm(&page.gray, bbox[0], bbox[1], bbox[2], bbox[3]).to_image(),
@@ -330,13 +328,6 @@ fn read_running_text(page: &RestoredPage, dpi: f32, ctx: &PageContext, ocr: &mut
         words,
         ..Default::default()
     })
-}
-
-/// A box cut to the image.
-fn layout_clip(b: BBox, img: &GrayImage) -> BBox {
-    let x = b[0].min(img.width());
-    let y = b[1].min(img.height());
-    [x, y, b[2].min(img.width() - x), b[3].min(img.height() - y)]
 }
 
 /// The rows of a ruled table, one record each.

@@ -29,7 +29,8 @@ const MAX_BATCH: usize = 16;
 /// The widest input the model reads (its positional encoding holds 256 frames).
 const MAX_WIDTH: u32 = 256 * STRIDE;
 /// Input columns of one call at most (lines × width): the model's activations grow with
-/// them, and ONNX Runtime keeps what a call needed.
+/// them, and ONNX Runtime keeps what a call needed. At 1024, eight 300-dpi pages on two
+/// workers peak at 571 MB (706 MB at 2048, 1306 MB uncapped), and run no slower.
 const MAX_BATCH_COLUMNS: usize = 1024;
 /// Lines batched together differ in width by this factor at most.
 const BATCH_WIDTH_SPREAD: f32 = 1.3;
