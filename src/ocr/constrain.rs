@@ -73,7 +73,7 @@ impl Lexicons {
         }
         let mut syllables: HashMap<String, Vec<String>> = HashMap::new();
         let mut add = |w: &str| {
-            let w = title(w);
+            let w = crate::fields::title_case(w);
             let list = syllables.entry(fold(&w)).or_default();
             if !list.contains(&w) {
                 list.push(w);
@@ -412,13 +412,4 @@ fn place_candidates(read: &str, names: &[String]) -> Vec<(String, String, f32)> 
 
 fn folded(s: &str) -> Vec<char> {
     fold(s).chars().collect()
-}
-
-/// Upper-case first letter, the rest lower case.
-fn title(w: &str) -> String {
-    let mut cs = w.chars();
-    match cs.next() {
-        Some(f) => f.to_uppercase().chain(cs.flat_map(char::to_lowercase)).collect(),
-        None => String::new(),
-    }
 }
