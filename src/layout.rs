@@ -365,11 +365,7 @@ pub fn text_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
         .filter(|b| b.2 * 50 >= tallest * tallest)
         .filter_map(|(top, bottom, _)| {
             let (top, bottom) = (y0 + top, y0 + bottom);
-            let cols: Vec<u32> = (x0..x0 + w).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
-            let (left, right) = trim_edge_strokes(&cols, x0, x0 + w, bottom - top)?;
-            Some(TextLine {
-                bbox: [left, top, right + 1 - left, bottom - top],
-            })
+            band_line(binary, x0, x0 + w, top, bottom)
         })
         .collect()
 }
@@ -419,7 +415,6 @@ pub fn page_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
         i += 1;
     }
     cuts.push(n);
-    let ink = |x: u32, y: u32| raw[y as usize * stride + x as usize] == 0;
     cuts.windows(2)
         .filter_map(|c| {
             let (top, bottom) = (y0 + c[0] as u32, y0 + c[1] as u32);
@@ -427,13 +422,20 @@ pub fn page_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
             if total < (pitch * pitch / 8) as f32 {
                 return None;
             }
-            let cols: Vec<u32> = (x0..x0 + w).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
-            let (left, right) = trim_edge_strokes(&cols, x0, x0 + w, bottom - top)?;
-            Some(TextLine {
-                bbox: [left, top, right + 1 - left, bottom - top],
-            })
+            band_line(binary, x0, x0 + w, top, bottom)
         })
         .collect()
+}
+
+/// The line in rows `top..bottom` of columns `from..to`: its ink's horizontal extent, a
+/// stray stroke at either edge left out; `None` without ink.
+fn band_line(binary: &GrayImage, from: u32, to: u32, top: u32, bottom: u32) -> Option<TextLine> {
+    let ink = |x: u32, y: u32| binary.get_pixel(x, y).0[0] == 0;
+    let cols: Vec<u32> = (from..to).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
+    let (left, right) = trim_edge_strokes(&cols, from, to, bottom - top)?;
+    Some(TextLine {
+        bbox: [left, top, right + 1 - left, bottom - top],
+    })
 }
 
 /// The lag (rows) at which a row profile first matches itself again past its first dip:

@@ -146,45 +146,25 @@ pub fn decode(
     let joined = join(posts, vocab);
     let constrained = kind.map(|k| constrain::read(k, &joined, &free, vocab, lexicons));
     let text = constrained.as_ref().map_or_else(|| free.clone(), |c| c.text.clone());
-    // The chosen text placed on the frames, and back on each line.
-    let aligned = if text == free {
-        Some(concat(&free_lines, posts, vocab))
-    } else {
-        ctc::align(&joined, &text, vocab)
+    // The chosen text placed on the frames (the free reading when it cannot be), and
+    // back on each line.
+    let chosen = (text != free)
+        .then(|| ctc::align(&joined, &text, vocab).map(|a| (text.clone(), a)))
+        .flatten();
+    let (text, aligned, chooser) = match chosen {
+        Some((t, a)) => (t, a, constrained.and_then(|c| c.confidence)),
+        None => {
+            let kept = (text == free).then(|| constrained.and_then(|c| c.confidence)).flatten();
+            (free.clone(), concat(&free_lines, posts, vocab), kept)
+        }
     };
-    let Some(aligned) = aligned else {
-        return reading_of(&free_lines, lines, posts, free);
-    };
-    let confidence = constrained
-        .and_then(|c| c.confidence)
-        .unwrap_or_else(|| aligned.chars.iter().map(|c| c.prob).product::<f32>());
-    let words = place_words(&aligned, lines, posts);
+    let confidence = chooser.unwrap_or_else(|| aligned.chars.iter().map(|c| c.prob).product::<f32>());
     FieldReading {
-        text,
-        free,
+        words: place_words(&aligned, lines, posts),
         confidence: if aligned.chars.is_empty() { 0.0 } else { confidence },
         mean_char_prob: mean_prob(&aligned),
-        words,
-    }
-}
-
-/// The free reading as the result (when the chosen text cannot be aligned).
-fn reading_of(free_lines: &[Reading], lines: &[LineImage], posts: &[Posteriors], free: String) -> FieldReading {
-    let mut words = Vec::new();
-    let mut confidence = 1.0;
-    for ((r, l), p) in free_lines.iter().zip(lines).zip(posts) {
-        confidence *= r.chars.iter().map(|c| c.prob).product::<f32>();
-        words.extend(line_words(r, l, p));
-    }
-    let all = Reading {
-        chars: free_lines.iter().flat_map(|r| r.chars.iter().cloned()).collect(),
-    };
-    FieldReading {
-        text: free.clone(),
+        text,
         free,
-        confidence,
-        mean_char_prob: mean_prob(&all),
-        words,
     }
 }
 
