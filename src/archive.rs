@@ -39,7 +39,7 @@ pub fn pdf_page(
     restored_jpeg: &[u8],
     source: Option<&[u8]>,
 ) -> Result<PdfPage, ArchiveError> {
-    let words: Vec<PlacedWord> = if p.status == PageStatus::Ok {
+    let words: Vec<PlacedWord> = if p.status.was_read() {
         p.words.iter().map(PlacedWord::upright).collect()
     } else {
         // What was read on a page judged unreadable is noise: keep it out of search.

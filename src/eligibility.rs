@@ -43,8 +43,10 @@ pub fn judge_image(q: &PageQuality) -> Option<Vec<Reason>> {
     (!reasons.is_empty()).then_some(reasons)
 }
 
-/// Verdict after OCR: the status, its reasons first, then notes.
-pub fn judge_reading(q: &PageQuality, words: usize, records: usize) -> (PageStatus, Vec<Reason>) {
+/// Verdict after OCR: the status, its reasons first, then notes. A readable page that
+/// yields no record is `manual` (to be entered by hand), unless its ruled table was found
+/// and its rows are empty (`empty_table`): a page that looks done must be done.
+pub fn judge_reading(q: &PageQuality, words: usize, records: usize, empty_table: bool) -> (PageStatus, Vec<Reason>) {
     if words == 0 {
         return (PageStatus::NotEligible, vec![Reason::NothingRead]);
     }
@@ -57,11 +59,11 @@ pub fn judge_reading(q: &PageQuality, words: usize, records: usize) -> (PageStat
             }],
         );
     }
-    let mut notes = Vec::new();
-    if records == 0 {
-        notes.push(Reason::NoRecords);
+    match (records, empty_table) {
+        (0, true) => (PageStatus::Ok, vec![Reason::EmptyTable]),
+        (0, false) => (PageStatus::Manual, vec![Reason::NoRecords]),
+        _ => (PageStatus::Ok, Vec::new()),
     }
-    (PageStatus::Ok, notes)
 }
 
 #[cfg(test)]
@@ -95,5 +97,20 @@ mod tests {
             ..Default::default()
         };
         assert!(judge_image(&good).is_none());
+    }
+
+    #[test]
+    fn a_readable_page_without_records_is_for_entry_by_hand() {
+        let q = PageQuality {
+            ocr_confidence: 0.9,
+            ..Default::default()
+        };
+        assert_eq!(
+            judge_reading(&q, 40, 0, false),
+            (PageStatus::Manual, vec![Reason::NoRecords])
+        );
+        assert_eq!(judge_reading(&q, 40, 0, true).0, PageStatus::Ok);
+        assert_eq!(judge_reading(&q, 40, 3, false), (PageStatus::Ok, vec![]));
+        assert_eq!(judge_reading(&q, 0, 0, false).0, PageStatus::NotEligible);
     }
 }

@@ -24,19 +24,21 @@ pub fn restored_jpeg(img: &GrayImage, dpi: f32, quality: u8) -> Vec<u8> {
 }
 
 /// Encodes a grey page by the file name's extension — PNG (best compression), JPEG
-/// (quality 80) or TIFF (Deflate) — with its resolution stated in the file.
-pub fn page_file(img: &GrayImage, file: &str, dpi: f32) -> Vec<u8> {
+/// (quality 80) or TIFF (Deflate) — with its resolution stated in the file when given.
+pub fn page_file(img: &GrayImage, file: &str, dpi: Option<f32>) -> Vec<u8> {
     let lower = file.to_lowercase();
     if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
         let mut buf = Vec::new();
         let mut e = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 80);
-        e.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(dpi as u16));
+        if let Some(dpi) = dpi {
+            e.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(dpi as u16));
+        }
         e.encode_image(img).expect("encode to memory");
         buf
     } else if lower.ends_with(".tif") || lower.ends_with(".tiff") {
         tiff(img, dpi)
     } else {
-        png(img, Some(dpi))
+        png(img, dpi)
     }
 }
 
@@ -63,7 +65,7 @@ pub fn png(img: &GrayImage, dpi: Option<f32>) -> Vec<u8> {
 }
 
 /// A grey TIFF compressed with Deflate, its resolution in inches.
-fn tiff(img: &GrayImage, dpi: f32) -> Vec<u8> {
+fn tiff(img: &GrayImage, dpi: Option<f32>) -> Vec<u8> {
     use tiff::encoder::{colortype, Compression, DeflateLevel, Rational, TiffEncoder};
     let mut buf = Vec::new();
     let mut cur = std::io::Cursor::new(&mut buf);
@@ -73,7 +75,9 @@ fn tiff(img: &GrayImage, dpi: f32) -> Vec<u8> {
     let mut im = enc
         .new_image::<colortype::Gray8>(img.width(), img.height())
         .expect("tiff image");
-    im.resolution(tiff::tags::ResolutionUnit::Inch, Rational { n: dpi as u32, d: 1 });
+    if let Some(dpi) = dpi {
+        im.resolution(tiff::tags::ResolutionUnit::Inch, Rational { n: dpi as u32, d: 1 });
+    }
     im.write_data(img.as_raw()).expect("tiff data");
     buf
 }
@@ -108,7 +112,7 @@ mod tests {
     fn every_format_states_its_resolution() {
         let img = GrayImage::from_fn(40, 30, |x, y| image::Luma([((x * 7 + y * 3) % 256) as u8]));
         for file in ["p.png", "p.jpg", "p.tif"] {
-            let frames = crate::ingest::decode(&page_file(&img, file, 200.0)).unwrap();
+            let frames = crate::ingest::decode(&page_file(&img, file, Some(200.0))).unwrap();
             assert_eq!(frames[0].gray.dimensions(), (40, 30), "{file}");
             assert_eq!(frames[0].dpi, Some(200.0), "{file}");
         }

@@ -11,6 +11,7 @@
 
 use crate::fields;
 use crate::model::{BBox, Flag, RecordResult, WordBox};
+use crate::ocr::union;
 use crate::template::{fold, similarity, FieldKind, Template, Vocabulary};
 use std::collections::BTreeMap;
 
@@ -19,8 +20,41 @@ const LABEL_MATCH: f32 = 0.8;
 /// Words read with less confidence are marks on the paper (a stain, a fold), not writing.
 const MIN_WORD_CONFIDENCE: f32 = 0.4;
 
-/// The record of a form page, from its words; `None` when no label was found.
-pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -> Option<RecordResult> {
+/// Where a form page's fields lie: for each field whose label was found, the label and
+/// the boxes its value is written in.
+#[derive(Clone, Debug, Default)]
+pub struct FormPlaces {
+    /// Template column index → where that field lies.
+    pub fields: BTreeMap<usize, FieldPlace>,
+}
+
+/// Where one field of a form page lies.
+#[derive(Clone, Debug)]
+pub struct FieldPlace {
+    /// The printed label.
+    pub label: BBox,
+    /// The words the page's reading put after the label, in reading order.
+    pub words: Vec<WordBox>,
+    /// The value's boxes, one per line: from the label's end to the next label on its line
+    /// (or the right edge of the writing), then any line the value runs on to.
+    pub boxes: Vec<BBox>,
+}
+
+impl FormPlaces {
+    /// Labels found.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when no label was found.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+/// Finds the printed labels of `template` among a page's words (`size`: the page's
+/// pixels) and the boxes their values are written in.
+pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormPlaces {
     let labels: Vec<(usize, Vec<String>)> = template
         .columns
         .iter()
@@ -28,25 +62,29 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
         .flat_map(|(i, c)| c.headings.iter().map(move |h| (i, tokens(h))))
         .filter(|(_, t)| !t.is_empty())
         .collect();
-    // Field index → the words of its value.
-    let mut values: BTreeMap<usize, Vec<&WordBox>> = BTreeMap::new();
+    let lines = lines(words);
+    // Field index → (label box, line index), and the words of its value with their line.
+    let mut found: BTreeMap<usize, (BBox, usize)> = BTreeMap::new();
+    let mut values: BTreeMap<usize, Vec<(&WordBox, usize)>> = BTreeMap::new();
     let mut current: Option<usize> = None;
-    for line in lines(words) {
+    for (li, line) in lines.iter().enumerate() {
         let mut i = 0;
         // Right edge of the last word taken on this line (label or value), and whether a
         // value word was taken since the last label.
         let mut last_right: Option<u32> = None;
         let mut value_here = false;
         while i < line.len() {
-            match best_label(&line[i..], &labels, &values) {
+            match best_label(&line[i..], &labels, &found) {
                 Some((field, n, glued)) => {
                     current = Some(field);
                     value_here = false;
+                    let label = line[i..i + n].iter().map(|w| w.bbox).reduce(union).unwrap_or_default();
+                    found.insert(field, (label, li));
                     values.entry(field).or_default();
                     i += n;
                     // "tên:Hoàng": a value glued to the label's colon.
                     if glued {
-                        values.entry(field).or_default().push(line[i - 1]);
+                        values.entry(field).or_default().push((line[i - 1], li));
                         value_here = true;
                     }
                     last_right = Some(line[i - 1].bbox[0] + line[i - 1].bbox[2]);
@@ -62,7 +100,7 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
                     }
                     if let Some(f) = current {
                         if is_writing(w) {
-                            values.entry(f).or_default().push(w);
+                            values.entry(f).or_default().push((w, li));
                             last_right = Some(w.bbox[0] + w.bbox[2]);
                             value_here = true;
                         }
@@ -72,42 +110,173 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
             }
         }
     }
-    if values.is_empty() {
-        return None;
+    // The writing's left and right edges, and each line's rows.
+    let left = found.values().map(|(b, _)| b[0]).min().unwrap_or(0);
+    // The right edge: of the writing and the dotted lines on the labels' lines, and a
+    // line's height more (marks further out are the page's edge, a tear, a stain).
+    let label_lines: Vec<usize> = found.values().map(|(_, l)| *l).collect();
+    let typical = found.values().map(|(b, _)| b[3]).max().unwrap_or(0);
+    let right = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| label_lines.contains(i))
+        .flat_map(|(_, l)| l.iter())
+        .filter(|w| is_writing(w) || w.text.chars().filter(|&c| c == '.' || c == '…').count() >= 3)
+        .map(|w| w.bbox[0] + w.bbox[2])
+        .max()
+        .map_or(size.0, |r| r + typical)
+        .min(size.0);
+    let rows: Vec<(u32, u32)> = lines
+        .iter()
+        .map(|l| {
+            let top = l.iter().map(|w| w.bbox[1]).min().unwrap_or(0);
+            let bottom = l.iter().map(|w| w.bbox[1] + w.bbox[3]).max().unwrap_or(top);
+            (top, bottom)
+        })
+        .collect();
+    // A value's rows: the line's, grown by half its height (writing in a hand is taller
+    // and strays from the printed baseline), never into the lines above and below.
+    let band = |li: usize| -> (u32, u32) {
+        let (top, bottom) = rows[li];
+        let grow = (bottom - top) / 2;
+        let above = if li > 0 { rows[li - 1].1 + 1 } else { 0 };
+        let below = rows.get(li + 1).map_or(size.1, |r| r.0.saturating_sub(1));
+        (
+            top.saturating_sub(grow).max(above.min(top)),
+            (bottom + grow).min(below.max(bottom)).min(size.1),
+        )
+    };
+    let mut fields = BTreeMap::new();
+    for (&field, &(label, li)) in &found {
+        let next_label = found
+            .values()
+            .filter(|(b, l)| *l == li && b[0] > label[0])
+            .map(|(b, _)| b[0])
+            .min();
+        let start = label[0] + label[2] + label[3] / 4;
+        let end = next_label.map_or(right, |x| x.saturating_sub(label[3] / 4));
+        let (top, bottom) = band(li);
+        let mut boxes = Vec::new();
+        if end > start + label[3] {
+            boxes.push([start, top, end - start, bottom - top]);
+        }
+        let ws = values.remove(&field).unwrap_or_default();
+        // Lines below without a label that carry the value on.
+        let mut more: Vec<usize> = ws.iter().map(|(_, l)| *l).filter(|&l| l != li).collect();
+        more.dedup();
+        for l in more {
+            let (top, bottom) = band(l);
+            boxes.push([left, top, right.saturating_sub(left), bottom - top]);
+        }
+        fields.insert(
+            field,
+            FieldPlace {
+                label,
+                words: ws.into_iter().map(|(w, _)| w.clone()).collect(),
+                boxes,
+            },
+        );
     }
-    let mut fields_map = BTreeMap::new();
-    let mut all: Option<BBox> = None;
-    for (i, col) in template.columns.iter().enumerate() {
-        let ws = values.get(&i).map(Vec::as_slice).unwrap_or(&[]);
-        let glued: Vec<String> = ws.iter().map(|w| after_colon(&w.text).to_string()).collect();
-        let text = glued
+    FormPlaces { fields }
+}
+
+/// What was read for one field of a form page.
+#[derive(Clone, Debug, Default)]
+pub struct ValueRead {
+    /// The text.
+    pub text: String,
+    /// 0..1.
+    pub confidence: f32,
+    /// Where it lies.
+    pub bbox: BBox,
+    /// The line model's free reading, when it differs from `text`.
+    pub free: Option<String>,
+}
+
+impl ValueRead {
+    /// The value as the page's reading gave it: the words after the label.
+    pub fn from_words(place: &FieldPlace) -> ValueRead {
+        let ws = &place.words;
+        let text = ws
             .iter()
-            .map(String::as_str)
+            .map(|w| after_colon(&w.text))
             .filter(|t| !t.is_empty() && !t.chars().all(|c| c == '.' || c == '…' || c == ':'))
             .collect::<Vec<_>>()
             .join(" ");
-        let conf = if ws.is_empty() {
-            0.0
-        } else {
-            ws.iter().map(|w| w.confidence).sum::<f32>() / ws.len() as f32
-        };
-        let bbox = ws.iter().map(|w| w.bbox).reduce(union).unwrap_or([0, 0, 0, 0]);
-        if bbox[2] > 0 {
-            all = Some(all.map_or(bbox, |a| union(a, bbox)));
+        ValueRead {
+            text,
+            confidence: if ws.is_empty() {
+                0.0
+            } else {
+                ws.iter().map(|w| w.confidence).sum::<f32>() / ws.len() as f32
+            },
+            bbox: ws.iter().map(|w| w.bbox).reduce(union).unwrap_or([0, 0, 0, 0]),
+            free: None,
+        }
+    }
+}
+
+/// The record of a form page from the values read for its fields (template column index
+/// → value); fields whose label was not found are empty.
+pub fn record(values: &BTreeMap<usize, ValueRead>, template: &Template, vocab: &Vocabulary) -> RecordResult {
+    let mut fields_map = BTreeMap::new();
+    let mut all: Option<BBox> = None;
+    let empty = ValueRead::default();
+    for (i, col) in template.columns.iter().enumerate() {
+        let v = values.get(&i).unwrap_or(&empty);
+        let text = strip_leaders(&v.text);
+        if v.bbox[2] > 0 {
+            all = Some(all.map_or(v.bbox, |a| union(a, v.bbox)));
         }
         let kind = col.kind;
-        let mut f = fields::make_field(kind, &text, conf, bbox, vocab);
+        let mut f = fields::make_field(kind, &text, v.confidence, v.bbox, vocab);
+        if let Some(free) = &v.free {
+            fields::note_free_reading(&mut f, free);
+        }
         if kind == FieldKind::RegistrationNumber && text.is_empty() {
             f.flags.retain(|x| *x != Flag::NotANumber);
         }
         fields_map.insert(col.field.clone(), f);
     }
-    Some(RecordResult {
+    RecordResult {
         row: 1,
         bbox: all.unwrap_or([0, 0, 0, 0]),
         fields: fields_map,
         accepted: None,
-    })
+    }
+}
+
+/// The record of a form page, from its words alone; `None` when no label was found.
+pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -> Option<RecordResult> {
+    let size = words.iter().fold((0, 0), |(w, h), b| {
+        (w.max(b.bbox[0] + b.bbox[2]), h.max(b.bbox[1] + b.bbox[3]))
+    });
+    let places = locate(words, template, size);
+    if places.is_empty() {
+        return None;
+    }
+    let values = places
+        .fields
+        .iter()
+        .map(|(&i, p)| (i, ValueRead::from_words(p)))
+        .collect();
+    Some(record(&values, template, vocab))
+}
+
+/// A value without the dotted leader it was written on: runs of dots and ellipses.
+fn strip_leaders(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| {
+            let dots = w.chars().filter(|&c| c == '.' || c == '…').count();
+            if dots >= 3 && dots * 2 >= w.chars().count() {
+                w.trim_matches(|c| c == '.' || c == '…').to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c == '.' || c == '…' || c == ':'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether a word is writing rather than a mark: read with some confidence, and holding
@@ -160,42 +329,64 @@ fn best_label<V>(
 ) -> Option<(usize, usize, bool)> {
     // (field, words, glued, similarity): the longest label, then the closest. A form
     // prints each label once: a field already started is not started again.
-    let mut best: Option<(usize, usize, bool, f32)> = None;
+    let mut best: Option<(usize, usize, bool, f32, usize)> = None;
     for (field, label) in labels {
-        let n = label.len();
-        if n > words.len() || best.is_some_and(|b| b.1 > n) || seen.contains_key(field) {
+        if seen.contains_key(field) {
             continue;
         }
-        // Labels are printed in sentence case and end with a colon; a title in capitals
-        // ("SỔ ĐĂNG KÝ KHAI SINH") or a colon-less run of words is not a label, unless it is
-        // long enough not to happen by chance.
-        let upper = words[..n]
-            .iter()
-            .all(|w| w.text.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase));
-        // OCR often reads the colon as a full stop.
-        let colon = words[n - 1].text.contains(':') || words[n - 1].text.ends_with('.');
-        if upper || (!colon && n < 3) {
-            continue;
-        }
-        let head: Vec<String> = words[..n].iter().map(|w| before_colon(&w.text)).collect();
-        let got = fold(&head.join(" ")).replace([',', ':', '.'], "");
-        let want = fold(&label.join(" "));
-        let got = got.split_whitespace().collect::<Vec<_>>().join(" ");
-        let sim = similarity(&got, &want);
-        // A label read with damage in its middle still ends with its own last word and
-        // the colon ("Họ, chữ đệm, t ¡ mẹ:").
-        let same_end = colon
-            && label
-                .last()
-                .is_some_and(|l| fold(l) == fold(&before_colon(&words[n - 1].text)).trim_end_matches('.'));
-        let close = sim >= LABEL_MATCH || (n >= 3 && same_end && sim >= 0.6);
-        if close && best.is_none_or(|b| n > b.1 || sim > b.3) {
-            let last = &words[n - 1].text;
-            let glued = last.contains(':') && !after_colon(last).is_empty();
-            best = Some((*field, n, glued, sim));
+        // The label's words as read, or fewer when the OCR ran some together ("Dântộc:").
+        for m in (1..=label.len().min(words.len())).rev() {
+            if let Some(sim) = label_match(&words[..m], label) {
+                let n = label.len();
+                if best.is_none_or(|b| n > b.4 || (n == b.4 && sim > b.3)) {
+                    let last = &words[m - 1].text;
+                    let glued = last.contains(':') && !after_colon(last).is_empty();
+                    best = Some((*field, m, glued, sim, n));
+                }
+                break;
+            }
         }
     }
-    best.map(|(f, n, g, _)| (f, n, g))
+    best.map(|(f, n, g, _, _)| (f, n, g))
+}
+
+/// How alike `words` and a label are (`None`: not alike enough, or not a label's shape).
+fn label_match(words: &[&WordBox], label: &[String]) -> Option<f32> {
+    let n = words.len();
+    // Labels are printed in sentence case and end with a colon; a title in capitals
+    // ("SỔ ĐĂNG KÝ KHAI SINH") or a colon-less run of words is not a label, unless it is
+    // long enough not to happen by chance.
+    let upper = words
+        .iter()
+        .all(|w| w.text.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase));
+    // OCR often reads the colon as a full stop.
+    let colon = words[n - 1].text.contains(':') || words[n - 1].text.ends_with('.');
+    // A label ends at its colon: a run with a colon before its last word is a shorter
+    // label and the start of its value ("Họ và tên: Vũ" is not "Họ và tên mẹ").
+    let early_colon = words[..n - 1].iter().any(|w| w.text.ends_with(':'));
+    // Words the OCR ran together ("Dântộc") may have lost their colon too.
+    let merged = n < label.len() && words[0].text.chars().next().is_some_and(char::is_uppercase);
+    if upper || early_colon || (!colon && !merged && label.len() < 3) {
+        return None;
+    }
+    let head: Vec<String> = words.iter().map(|w| before_colon(&w.text)).collect();
+    let squeeze = |t: String| t.replace([',', ':', '.', ' '], "");
+    let got = squeeze(fold(&head.join(" ")));
+    let want = squeeze(fold(&label.join(" ")));
+    let sim = similarity(&got, &want);
+    // A label read with damage in its middle still ends with its own last word and
+    // the colon ("Họ, chữ đệm, t ¡ mẹ:").
+    let same_end = colon
+        && n == label.len()
+        && label
+            .last()
+            .is_some_and(|l| fold(l) == fold(&before_colon(&words[n - 1].text)).trim_end_matches('.'));
+    let close = if !colon && merged {
+        sim >= 0.9
+    } else {
+        sim >= LABEL_MATCH || (n >= 3 && same_end && sim >= 0.6)
+    };
+    close.then_some(sim)
 }
 
 /// A label's words, without punctuation.
@@ -217,12 +408,6 @@ fn after_colon(w: &str) -> &str {
         Some((_, rest)) => rest,
         None => w,
     }
-}
-
-fn union(a: BBox, b: BBox) -> BBox {
-    let (x0, y0) = (a[0].min(b[0]), a[1].min(b[1]));
-    let (x1, y1) = ((a[0] + a[2]).max(b[0] + b[2]), (a[1] + a[3]).max(b[1] + b[3]));
-    [x0, y0, x1 - x0, y1 - y0]
 }
 
 #[cfg(test)]

@@ -76,10 +76,18 @@ impl Grid {
 pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Grid {
     let (w, h) = binary.dimensions();
     let gap = ((dpi / 40.0) as u32).max(3);
-    let h_cover = run_coverage(binary, true, (w / 12).max(40), gap);
+    // Rules drawn by hand or in pencil waver by a fraction of a millimetre: each is looked
+    // for on the page smeared across it by that much.
+    let waver = ((dpi * 0.3 / 25.4) as u32).max(1);
+    let across_rows = smear(binary, waver, true);
+    let across_cols = smear(binary, waver, false);
+    let h_cover = run_coverage(&across_rows, true, (w / 12).max(40), gap);
     let h_lines = pick_lines(&h_cover, w as f32 * 0.25);
-    let v_cover = run_coverage(binary, false, (h / 20).max(40), gap);
+    let v_cover = run_coverage(&across_cols, false, (h / 20).max(40), gap);
     let v_lines = pick_lines(&v_cover, h as f32 * 0.12);
+    let h_lines = h_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
+    let v_lines = v_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
+    let binary = &across_cols;
     if h_lines.len() < 3 {
         return Grid {
             h_lines,
@@ -98,7 +106,12 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     // With column rules present, the table is where they run: horizontal lines above or
     // below them (a page edge, a title underline, a stain) are not table rows.
     let h_lines = if v_lines.len() >= 2 {
-        let mut spans: Vec<(u32, u32)> = v_lines.iter().map(|l| longest_run(binary, l.pos, false, gap)).collect();
+        // Broken rules (faded, pencil) are bridged over a few millimetres here.
+        let bridge = gap.max((dpi * 4.0 / 25.4) as u32);
+        let mut spans: Vec<(u32, u32)> = v_lines
+            .iter()
+            .map(|l| longest_run(binary, l.pos, false, bridge))
+            .collect();
         spans.sort_by_key(|s| s.1 - s.0);
         let (vt, vb) = spans[spans.len() / 2];
         let tol = gap * 3;
@@ -115,9 +128,51 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     } else {
         h_lines
     };
+    // Lines above or below what any column rule crosses (the rim of a shadow along the
+    // page's edge, a title's underline) are no rows of the table.
+    let h_lines = if v_lines.is_empty() {
+        h_lines
+    } else {
+        let bridge = gap.max((dpi * 4.0 / 25.4) as u32);
+        let spans: Vec<(u32, u32)> = v_lines
+            .iter()
+            .map(|l| longest_run(binary, l.pos, false, bridge))
+            .collect();
+        let crossed = |a: &RuleLine, b: &RuleLine| {
+            let (lo, hi) = (a.pos + (b.pos - a.pos) / 4, b.pos - (b.pos - a.pos) / 4);
+            spans.iter().any(|&(s, e)| s <= lo && e >= hi)
+        };
+        let first = (0..h_lines.len() - 1).find(|&i| crossed(&h_lines[i], &h_lines[i + 1]));
+        let last = (0..h_lines.len() - 1)
+            .rev()
+            .find(|&i| crossed(&h_lines[i], &h_lines[i + 1]));
+        match (first, last) {
+            (Some(f), Some(l)) if l + 2 - f >= 3 => h_lines[f..l + 2].to_vec(),
+            _ => h_lines,
+        }
+    };
+    let bridge = gap.max((dpi * 4.0 / 25.4) as u32);
+    let (left, right) = horizontal_extent(&across_rows, &h_lines, bridge);
+    // A rule runs across most of the table (broken or not); a line of handwriting, however
+    // long its strokes, leaves gaps between its words. A table has three rules at least,
+    // and two column rules (its frame) standing across its rows, or one (the other torn
+    // away) with six rules or more.
+    let h_lines: Vec<RuleLine> = h_lines
+        .into_iter()
+        .filter(|l| {
+            let (a, b) = longest_run(&across_rows, l.pos, true, bridge);
+            (b - a) * 2 >= right - left
+        })
+        .collect();
+    if h_lines.len() < 3 || v_lines.is_empty() || (v_lines.len() < 2 && h_lines.len() < 6) {
+        return Grid {
+            h_lines,
+            v_lines,
+            ..Grid::default()
+        };
+    }
     let top = h_lines[0].from;
     let bottom = h_lines[h_lines.len() - 1].to + 1;
-    let (left, right) = horizontal_extent(binary, &h_lines, gap);
     let min_row = (dpi * 0.10) as u32;
     let rows = bands_between(&h_lines, min_row);
     let min_col = (dpi * 0.12) as u32;
@@ -126,7 +181,8 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     } else {
         Vec::new()
     };
-    if columns.len() + 1 < expected_columns.len() && !expected_columns.is_empty() {
+    let from_template = columns.len() + 1 < expected_columns.len() && !expected_columns.is_empty();
+    if from_template {
         // Faded or missing column rules: lay the template's proportions across the table.
         let span = (right - left) as f32;
         let mut x = left as f32;
@@ -142,14 +198,199 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
             })
             .collect();
     }
-    let left = v_lines.first().map(|l| l.from).unwrap_or(left);
-    let right = v_lines.last().map(|l| l.to + 1).unwrap_or(right);
+    // The frame's outer rules, when two are found (one alone may be a rule inside).
+    let (left, right) = match (v_lines.first(), v_lines.last()) {
+        (Some(a), Some(b)) if v_lines.len() >= 2 && !from_template => (a.from, b.to + 1),
+        _ => (left, right),
+    };
     Grid {
         table: Some([left, top, right.saturating_sub(left), bottom - top]),
         h_lines,
         v_lines,
         rows,
         columns,
+    }
+}
+
+/// Marks on the grey page darker than the paper by at least `depth` grey levels, as a
+/// black-and-white image (ink 0): faint and pencil rules that binarization for the
+/// writing leaves out. The paper's level is the page's median grey (the restored page's
+/// paper is levelled flat).
+pub fn faint_marks(gray: &GrayImage, depth: u8) -> GrayImage {
+    let mut hist = [0u64; 256];
+    for p in gray.pixels() {
+        hist[p.0[0] as usize] += 1;
+    }
+    let half = gray.pixels().len() as u64 / 2;
+    let mut acc = 0;
+    let paper = hist
+        .iter()
+        .position(|&n| {
+            acc += n;
+            acc >= half
+        })
+        .unwrap_or(255) as u8;
+    let cut = paper.saturating_sub(depth);
+    GrayImage::from_fn(gray.width(), gray.height(), |x, y| {
+        image::Luma([if gray.get_pixel(x, y).0[0] < cut { 0 } else { 255 }])
+    })
+}
+
+/// Rows of a ruled table whose rules between rows are missing: the body cut between the
+/// text lines of the column that holds one line per record (of the first two, the one
+/// with more lines: the number, or the name). When those columns hold no writing (the
+/// template's columns laid over a table drawn otherwise), the lines across the whole
+/// table are taken, the first of them as its header. Leaves the grid alone when its
+/// rows already hold one line each.
+pub fn rows_from_text(grid: &mut Grid, binary: &GrayImage, dpi: f32) {
+    if grid.rows.len() < 2 || grid.columns.is_empty() {
+        return;
+    }
+    let pad = ((dpi / 50.0) as u32).max(2);
+    let body_top = grid.rows[1].start;
+    let body_bottom = grid.rows[grid.rows.len() - 1].end;
+    let column = |c: usize| {
+        let col = grid.columns[c];
+        let region = [
+            col.start + pad,
+            body_top,
+            col.len().saturating_sub(2 * pad),
+            body_bottom - body_top,
+        ];
+        text_lines_without_rules(binary, region, false)
+    };
+    let body_rows = grid.rows.len() - 1;
+    let best = (0..grid.columns.len().min(2))
+        .map(column)
+        .max_by_key(|l| l.len())
+        .unwrap_or_default();
+    let (header, lines) = if best.len() >= 2 {
+        (grid.rows[0], best)
+    } else {
+        let (left, right) = (grid.columns[0].start, grid.columns[grid.columns.len() - 1].end);
+        let top = grid.rows[0].start;
+        let all = text_lines_without_rules(binary, [left, top, right - left, body_bottom - top], true);
+        match all.split_first() {
+            Some((first, rest)) if rest.len() >= 2 => {
+                let end = (first.bbox[1] + first.bbox[3] + rest[0].bbox[1]) / 2;
+                (Band { start: top, end }, rest.to_vec())
+            }
+            _ => return,
+        }
+    };
+    // Only when the rows found hold several records' lines each.
+    if lines.len() < body_rows * 2 {
+        return;
+    }
+    let mut rows = vec![header];
+    let mid = |l: &TextLine| l.bbox[1] + l.bbox[3] / 2;
+    let mut start = header.end.max(body_top.min(lines[0].bbox[1]));
+    for pair in lines.windows(2) {
+        let cut = (mid(&pair[0]) + mid(&pair[1])) / 2;
+        rows.push(Band { start, end: cut });
+        start = cut + 1;
+    }
+    rows.push(Band {
+        start,
+        end: body_bottom,
+    });
+    grid.rows = rows;
+}
+
+/// The text lines of a region of the binary page with what is left of rules erased
+/// (columns inked down most of it, rows inked across a third of it) and lone specks
+/// dropped; `running`: lines of handwriting that touch, split at the valleys of the ink
+/// profile ([`page_lines`]) rather than at rows free of ink ([`text_lines`]).
+fn text_lines_without_rules(binary: &GrayImage, region: BBox, running: bool) -> Vec<TextLine> {
+    let region = clip(region, binary.dimensions());
+    let mut crop = image::imageops::crop_imm(binary, region[0], region[1], region[2], region[3]).to_image();
+    let (cw, ch) = crop.dimensions();
+    for x in 0..cw {
+        if (0..ch).filter(|&y| crop.get_pixel(x, y).0[0] == 0).count() * 2 > ch as usize {
+            for y in 0..ch {
+                crop.put_pixel(x, y, image::Luma([255]));
+            }
+        }
+    }
+    for y in 0..ch {
+        if (0..cw).filter(|&x| crop.get_pixel(x, y).0[0] == 0).count() * 3 > cw as usize {
+            for x in 0..cw {
+                crop.put_pixel(x, y, image::Luma([255]));
+            }
+        }
+    }
+    let crop = without_specks(&crop);
+    let lines = if running {
+        page_lines(&crop, [0, 0, cw, ch])
+    } else {
+        text_lines(&crop, [0, 0, cw, ch])
+    };
+    lines
+        .into_iter()
+        .map(|mut l| {
+            l.bbox[0] += region[0];
+            l.bbox[1] += region[1];
+            l
+        })
+        .collect()
+}
+
+/// The page with every ink pixel spread `r` pixels up and down (`vertical`) or left and
+/// right.
+fn smear(binary: &GrayImage, r: u32, vertical: bool) -> GrayImage {
+    let (w, h) = binary.dimensions();
+    let raw = binary.as_raw();
+    let mut out = vec![255u8; raw.len()];
+    for y in 0..h {
+        for x in 0..w {
+            if raw[(y * w + x) as usize] != 0 {
+                continue;
+            }
+            if vertical {
+                for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
+                    out[(yy * w + x) as usize] = 0;
+                }
+            } else {
+                for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
+                    out[(y * w + xx) as usize] = 0;
+                }
+            }
+        }
+    }
+    GrayImage::from_raw(w, h, out).expect("same size")
+}
+
+/// The black-and-white image without lone specks: ink pixels with fewer than two inked
+/// neighbours among their eight (the grain of a stain, scanner noise).
+fn without_specks(binary: &GrayImage) -> GrayImage {
+    let (w, h) = binary.dimensions();
+    let ink = |x: i64, y: i64| {
+        x >= 0 && y >= 0 && x < w as i64 && y < h as i64 && binary.get_pixel(x as u32, y as u32).0[0] == 0
+    };
+    GrayImage::from_fn(w, h, |x, y| {
+        let (x, y) = (x as i64, y as i64);
+        if !ink(x, y) {
+            return image::Luma([255]);
+        }
+        let n = (-1..=1)
+            .flat_map(|dy| (-1..=1).map(move |dx| (dx, dy)))
+            .filter(|&(dx, dy)| (dx, dy) != (0, 0) && ink(x + dx, y + dy))
+            .count();
+        image::Luma([if n >= 2 { 0 } else { 255 }])
+    })
+}
+
+/// A line found on a smeared page, brought back to its own width.
+fn unsmear(l: RuleLine, r: u32) -> RuleLine {
+    let (from, to) = if l.to >= l.from + 2 * r {
+        (l.from + r, l.to - r)
+    } else {
+        (l.pos, l.pos)
+    };
+    RuleLine {
+        pos: (from + to) / 2,
+        from,
+        to,
     }
 }
 
@@ -229,20 +470,25 @@ fn pick_lines(cover: &[u32], min_cover: f32) -> Vec<RuleLine> {
     merged
 }
 
-/// Leftmost and rightmost ink of the horizontal lines (the table's width).
+/// Left and right ends of the horizontal lines (the table's width): the median of their
+/// ends, so that a line running on past the table (the rim of a shadow, a fold) does not
+/// widen it. `gap`: the breaks bridged along a line.
 fn horizontal_extent(img: &GrayImage, lines: &[RuleLine], gap: u32) -> (u32, u32) {
     let w = img.width();
-    let mut left = w;
-    let mut right = 0;
+    let mut lefts = Vec::new();
+    let mut rights = Vec::new();
     for l in lines {
         let (a, b) = longest_run(img, l.pos, true, gap);
-        left = left.min(a);
-        right = right.max(b);
+        if b > a {
+            lefts.push(a);
+            rights.push(b);
+        }
     }
-    if right <= left {
-        (0, w)
-    } else {
-        (left, right)
+    lefts.sort_unstable();
+    rights.sort_unstable();
+    match (lefts.get(lefts.len() / 2), rights.get(rights.len() / 2)) {
+        (Some(&left), Some(&right)) if right > left => (left, right),
+        _ => (0, w),
     }
 }
 
@@ -512,6 +758,113 @@ fn trim_edge_strokes(cols: &[u32], from: u32, to: u32, height: u32) -> Option<(u
     Some((runs.first()?.0, runs.last()?.1))
 }
 
+/// The dots of dotted leader lines in a crop of the binary page (ink 0) at `dpi`: specks
+/// under 0.8 mm with no other ink above or below them, at least four in a row at one
+/// height, each within 3 mm of the next. A dot over or under a letter (the marks of ị, ạ)
+/// has the letter in its columns; the full stops of a date are fewer than four; a
+/// letter is larger.
+///
+/// With `under_writing`, the leader's dots under the writing go too: specks at its height
+/// and on its pitch (a mark under a letter, the dot of ạ, may fall on both).
+pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBox> {
+    let (w, h) = binary.dimensions();
+    let max_dot = ((dpi * 0.8 / 25.4) as u32).max(2);
+    let max_gap = (dpi * 3.0 / 25.4) as u32;
+    let raw = binary.as_raw();
+    let ink = |x: u32, y: u32| raw[(y * w + x) as usize] == 0;
+    let mut seen = vec![false; raw.len()];
+    // Specks small enough to be dots, and those of them with no ink above or below.
+    let mut small: Vec<BBox> = Vec::new();
+    let mut specks: Vec<BBox> = Vec::new();
+    for y0 in 0..h {
+        for x0 in 0..w {
+            if !ink(x0, y0) || seen[(y0 * w + x0) as usize] {
+                continue;
+            }
+            // One connected speck (8-neighbours), given up once it is larger than a dot.
+            let mut stack = vec![(x0, y0)];
+            seen[(y0 * w + x0) as usize] = true;
+            let (mut x1, mut y1, mut x2, mut y2) = (x0, y0, x0, y0);
+            while let Some((x, y)) = stack.pop() {
+                (x1, y1, x2, y2) = (x1.min(x), y1.min(y), x2.max(x), y2.max(y));
+                for (dx, dy) in [
+                    (-1i32, -1i32),
+                    (0, -1),
+                    (1, -1),
+                    (-1, 0),
+                    (1, 0),
+                    (-1, 1),
+                    (0, 1),
+                    (1, 1),
+                ] {
+                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i32 || ny >= h as i32 {
+                        continue;
+                    }
+                    let (nx, ny) = (nx as u32, ny as u32);
+                    let i = (ny * w + nx) as usize;
+                    if ink(nx, ny) && !seen[i] {
+                        seen[i] = true;
+                        stack.push((nx, ny));
+                    }
+                }
+            }
+            if x2 - x1 < max_dot && y2 - y1 < max_dot {
+                let b = [x1, y1, x2 - x1 + 1, y2 - y1 + 1];
+                small.push(b);
+                let alone = (x1..=x2).all(|x| (0..h).all(|y| (y >= y1 && y <= y2) || !ink(x, y)));
+                if alone {
+                    specks.push(b);
+                }
+            }
+        }
+    }
+    // Rows of specks at one height.
+    specks.sort_by_key(|b| b[1] + b[3] / 2);
+    let mut dots = Vec::new();
+    let mut i = 0;
+    while i < specks.len() {
+        let mid = specks[i][1] + specks[i][3] / 2;
+        let j = specks[i..]
+            .iter()
+            .position(|b| b[1] + b[3] / 2 > mid + max_dot / 2)
+            .map_or(specks.len(), |k| i + k);
+        // Runs of specks along the row, each close to the next.
+        let mut row: Vec<BBox> = specks[i..j].to_vec();
+        row.sort_by_key(|b| b[0]);
+        let mut start = 0;
+        for k in 1..=row.len() {
+            if k == row.len() || row[k][0] > row[k - 1][0] + row[k - 1][2] + max_gap {
+                if k - start >= 4 {
+                    let run = &row[start..k];
+                    dots.extend_from_slice(run);
+                    if !under_writing {
+                        start = k;
+                        continue;
+                    }
+                    let centre = |b: &BBox| b[0] as f32 + b[2] as f32 / 2.0;
+                    let mut gaps: Vec<f32> = run.windows(2).map(|p| centre(&p[1]) - centre(&p[0])).collect();
+                    gaps.sort_by(f32::total_cmp);
+                    let pitch = gaps[gaps.len() / 2].max(1.0);
+                    let x0 = centre(&run[0]);
+                    for b in &small {
+                        let on_pitch = ((centre(b) - x0).rem_euclid(pitch))
+                            .min(pitch - (centre(b) - x0).rem_euclid(pitch))
+                            <= pitch / 5.0;
+                        let at_height = (b[1] + b[3] / 2).abs_diff(mid) <= max_dot / 2;
+                        if on_pitch && at_height && !dots.contains(b) {
+                            dots.push(*b);
+                        }
+                    }
+                }
+                start = k;
+            }
+        }
+        i = j;
+    }
+    dots
+}
+
 /// A box cut to an image of size `(iw, ih)`.
 pub fn clip(b: BBox, (iw, ih): (u32, u32)) -> BBox {
     let x = b[0].min(iw);
@@ -568,6 +921,38 @@ mod tests {
         let t = l.table.unwrap();
         assert!((t[0] as i32 - 40).abs() <= 1 && (t[1] as i32 - 50).abs() <= 1, "{t:?}");
         assert_eq!(l.cell(1, 1), [201, 112, 219, 58]);
+    }
+
+    #[test]
+    fn leader_dots_are_found_and_the_marks_of_letters_kept() {
+        let mut img = GrayImage::from_pixel(300, 40, Luma([255]));
+        fn fill(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32) {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    img.put_pixel(x, y, Luma([0]));
+                }
+            }
+        }
+        // A letter with a dot under it, then a leader of six dots, then two full stops.
+        fill(&mut img, 10, 10, 20, 28);
+        fill(&mut img, 19, 31, 21, 33);
+        for k in 0..6 {
+            fill(&mut img, 40 + 12 * k, 30, 42 + 12 * k, 32);
+        }
+        fill(&mut img, 150, 10, 160, 28);
+        fill(&mut img, 162, 26, 164, 28);
+        fill(&mut img, 170, 10, 180, 28);
+        fill(&mut img, 182, 26, 184, 28);
+        let dots = leader_dots(&img, 150.0, true);
+        assert_eq!(dots.len(), 6, "{dots:?}");
+        assert!(dots.iter().all(|d| d[0] >= 40 && d[0] < 110 && d[1] == 30));
+        // Writing over the leader: its dots under the letters go too.
+        fill(&mut img, 110, 8, 140, 26);
+        fill(&mut img, 112, 30, 114, 32);
+        fill(&mut img, 124, 30, 126, 32);
+        assert_eq!(leader_dots(&img, 150.0, false).len(), 6);
+        let dots = leader_dots(&img, 150.0, true);
+        assert_eq!(dots.len(), 8, "{dots:?}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod ocr;
 pub mod pdf;
 pub mod pipeline;
 pub mod places;
+pub mod resolution;
 pub mod restore;
 pub mod review;
 pub mod store;

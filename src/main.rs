@@ -8,6 +8,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sohoa::batch::{self, BatchOptions};
+#[cfg(feature = "synth")]
 use sohoa::template::Layout;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,19 +40,22 @@ enum Command {
         /// Book type: ks (birth).
         #[arg(long, default_value = "ks")]
         book_type: String,
-        /// Page layout: ledger (a ruled table, one record per row; books before 2006) or
-        /// form (one record per page, values written after printed labels; 2006–2020).
-        #[arg(long, value_enum, default_value = "ledger")]
-        layout: Layout,
+        /// Page layout: auto (found page by page: a ruled table is a ledger page, printed
+        /// labels down the page a form page; a book may mix them), or fixed for every page:
+        /// ledger (a ruled table, one record per row; books before 2006) or form (one
+        /// record per page, values written after printed labels; 2006–2020).
+        #[arg(long, value_enum, default_value = "auto")]
+        layout: sohoa::pipeline::LayoutChoice,
         /// Worker threads (default: one per core).
         #[arg(long, short, default_value_t = 0)]
         jobs: usize,
         /// Tesseract language(s), e.g. vie or vie+eng.
         #[arg(long, default_value = "vie")]
         lang: String,
-        /// Resolution assumed for files that state none.
-        #[arg(long, default_value_t = 300.0)]
-        dpi: f32,
+        /// Resolution of files that state none (default: inferred page by page from the
+        /// height of the writing and the paper format, 300 when the page tells too little).
+        #[arg(long)]
+        dpi: Option<f32>,
         /// Redo pages even when their result exists.
         #[arg(long)]
         force: bool,
@@ -122,6 +126,13 @@ enum Command {
         /// Which pages: `samples` (the bundled book), `varied` (random damage, style,
         /// resolution and format), `script` (like varied, written in the handwriting faces
         /// the decoding was tuned on) or `script-held-out` (in faces kept out of tuning).
+        /// Pages as they really come: `forms` (form pages in several styles: two pairs on
+        /// a line, dotted leaders), `rulings` (faint rules, rules missing between rows),
+        /// `photos` (typed ledger pages photographed: perspective, shadow) and
+        /// `photos-flat` (the same pages scanned), `no-dpi` (files stating no resolution),
+        /// `mixed` (ledger and form pages in one book); each also as `NAME-held-out`, the
+        /// variations kept out of tuning (other label wordings with values in a hand, pencil
+        /// rules, rules missing between columns, steeper photos with curl).
         /// The script sets need Debian's handwriting fonts (scripts/setup --test).
         #[arg(long, default_value = "samples")]
         set: String,
@@ -342,13 +353,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "varied" => sohoa::synth::varied_specs(pages, seed, dpi),
                 "script" => sohoa::synth::script_specs(pages, seed, dpi, &sohoa::synth::ScriptFace::TUNING),
                 "script-held-out" => sohoa::synth::script_specs(pages, seed, dpi, &sohoa::synth::ScriptFace::HELD_OUT),
-                other => anyhow::bail!("unknown set '{other}': use samples, varied, script or script-held-out"),
+                other => {
+                    let (name, held_out) = other.strip_suffix("-held-out").map_or((other, false), |n| (n, true));
+                    sohoa::synth::variation_specs(name, pages, seed, dpi, held_out).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "unknown set '{other}': use samples, varied, script, forms, rulings, photos, \
+                             photos-flat, no-dpi, mixed (each but samples and varied also as NAME-held-out)"
+                        )
+                    })?
+                }
             };
-            for s in &mut specs {
-                s.form = layout == Layout::Form;
-                if s.form && s.year < 2006 {
-                    // Form books are those of 2006–2020.
-                    s.year = 2006 + (s.year - 1976) % 15;
+            if layout == Layout::Form {
+                for s in &mut specs {
+                    s.form.get_or_insert_with(Default::default);
+                    if s.year < 2006 {
+                        // Form books are those of 2006–2020.
+                        s.year = 2006 + (s.year - 1976) % 15;
+                    }
                 }
             }
             let files = sohoa::synth::write_book(&out, &book, &specs)?;

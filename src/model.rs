@@ -16,6 +16,10 @@ pub type BBox = [u32; 4];
 pub enum PageStatus {
     /// The page was read; its records are pre-filled.
     Ok,
+    /// The page is readable but no record could be located on it (no table, no form
+    /// labels, or rows that hold no values): an officer enters it by hand. Kept out of
+    /// the exports and the record PDFs.
+    Manual,
     /// The page decoded but cannot be read well enough to digitize (see `reasons`).
     NotEligible,
     /// The file could not be decoded at all (see `reasons`).
@@ -27,9 +31,15 @@ impl PageStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PageStatus::Ok => "ok",
+            PageStatus::Manual => "manual",
             PageStatus::NotEligible => "not_eligible",
             PageStatus::Error => "error",
         }
+    }
+
+    /// True when the page's text was read (its words belong in the PDF's text layer).
+    pub fn was_read(self) -> bool {
+        matches!(self, PageStatus::Ok | PageStatus::Manual)
     }
 }
 
@@ -75,12 +85,25 @@ pub enum Reason {
         /// The least confidence needed.
         needs: f32,
     },
-    /// A note: the page was read but no record row was found.
+    /// Readable text, but no record was located on the page (status `manual`).
     NoRecords,
-    /// A note: no ruled table, the page was read as running text.
+    /// A note: the ruled table was found and its rows hold nothing.
+    EmptyTable,
+    /// A note: no ruled table and no form labels, the page was read as running text.
     NoTable,
     /// A note: the file states no resolution; this one was assumed.
     AssumedDpi(f32),
+    /// A note: the file states no resolution; this one was inferred from the page (its
+    /// paper format, or the height of its writing).
+    InferredDpi {
+        /// The resolution taken.
+        dpi: f32,
+        /// What it was inferred from.
+        from: &'static str,
+    },
+    /// A note: the page was photographed; its outline was found and its perspective
+    /// undone.
+    Flattened,
     /// The file could not be decoded (the decoder's message).
     Decode(String),
     /// A frame of a multi-page file could not be decoded.
@@ -100,8 +123,11 @@ impl Reason {
             Reason::NothingRead => "nothing_read",
             Reason::Unreadable { .. } => "unreadable",
             Reason::NoRecords => "no_records",
+            Reason::EmptyTable => "empty_table",
             Reason::NoTable => "no_table",
             Reason::AssumedDpi(_) => "assumed_dpi",
+            Reason::InferredDpi { .. } => "inferred_dpi",
+            Reason::Flattened => "flattened",
             Reason::Decode(_) => "decode_error",
             Reason::FrameMissing => "frame_missing",
             Reason::ReadFailed(_) => "read_failed",
@@ -139,9 +165,14 @@ impl std::fmt::Display for Reason {
                 f,
                 "text unreadable: mean OCR confidence {confidence:.2} (needs {needs:.2})"
             ),
-            Reason::NoRecords => f.write_str("no record rows found on the page"),
-            Reason::NoTable => f.write_str("no ruled table found: text read as a page"),
+            Reason::NoRecords => f.write_str("readable text, but no record could be located: enter by hand"),
+            Reason::EmptyTable => f.write_str("the table's rows are empty"),
+            Reason::NoTable => f.write_str("no ruled table and no form labels found: text read as a page"),
             Reason::AssumedDpi(dpi) => write!(f, "no resolution in the file: assumed {dpi} dpi"),
+            Reason::InferredDpi { dpi, from } => {
+                write!(f, "no resolution in the file: {dpi:.0} dpi inferred from {from}")
+            }
+            Reason::Flattened => f.write_str("photographed page: outline found, perspective undone"),
             Reason::Decode(message) => f.write_str(message),
             Reason::FrameMissing => f.write_str("frame could not be decoded"),
             Reason::ReadFailed(message) => write!(f, "the page could not be read: {message}"),

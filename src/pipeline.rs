@@ -6,6 +6,7 @@
 
 use crate::eligibility;
 use crate::fields;
+use crate::form::ValueRead;
 use crate::ingest::Frame;
 use crate::layout::{self, Grid};
 use crate::model::{
@@ -22,18 +23,37 @@ use std::time::{Duration, Instant};
 
 /// What every page of a run shares.
 pub struct PageContext {
-    /// The book template.
-    pub template: Template,
+    /// The book type's ledger template (one record per table row).
+    pub ledger: Template,
+    /// The book type's form template (one record per page), when it has one.
+    pub form: Option<Template>,
+    /// How pages hold their records: found page by page, or fixed for the run.
+    pub layout: LayoutChoice,
     /// Closed vocabularies.
     pub vocab: Vocabulary,
     /// Restoration settings.
     pub restore: RestoreOptions,
-    /// Resolution assumed when the file states none.
-    pub default_dpi: f32,
+    /// Resolution of files that state none (`None`: inferred from each page).
+    pub default_dpi: Option<f32>,
     /// Which engines read the cells.
     pub cells: CellReaders,
     /// The lists the line model's decoding draws on.
     pub lexicons: Lexicons,
+}
+
+/// How the pages of a run hold their records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayoutChoice {
+    /// Page by page: a ruled table is a ledger page, printed labels down the page make a
+    /// form page, anything else is read as running text (and entered by hand). A book
+    /// may mix them.
+    #[default]
+    Auto,
+    /// Every page a ledger page (a ruled table, one record per row; books before 2006).
+    Ledger,
+    /// Every page a form page (one record, values after printed labels; 2006–2020).
+    Form,
 }
 
 /// Which engines read the values in cells.
@@ -131,7 +151,13 @@ pub struct Reading {
     pub text: String,
     /// Notes on how the page was read.
     pub notes: Vec<Reason>,
+    /// The ruled table was found and none of its body rows holds ink.
+    pub empty_table: bool,
 }
+
+/// Resolution taken for a file that states none when the page tells too little to infer
+/// one.
+pub const ASSUMED_DPI: f32 = 300.0;
 
 /// Scans finer than this are read at a whole fraction of their resolution: more detail
 /// does not help OCR, and it keeps memory bounded for 600-dpi A3 scans.
@@ -143,21 +169,47 @@ pub const MAX_WORKING_SIDE: f32 = 30_000.0;
 /// Reads one decoded page.
 pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<PageRead, OcrError> {
     let started = Instant::now();
-    let source_dpi = frame.dpi.unwrap_or(ctx.default_dpi);
     let mut notes = Vec::new();
-    if frame.dpi.is_none() {
-        notes.push(Reason::AssumedDpi(source_dpi));
+    // A photograph of the page: its outline found and its perspective undone first.
+    let flat =
+        restore::perspective::page_outline(&frame.gray).and_then(|c| restore::perspective::flatten(&frame.gray, c));
+    if flat.is_some() {
+        notes.push(Reason::Flattened);
     }
-    let (gray, dpi) = at_working_resolution(&frame.gray, source_dpi);
-    let restored = restore::restore(&gray, dpi, &ctx.restore);
+    let source = flat.as_ref().unwrap_or(&frame.gray);
+    let mut source_dpi = frame.dpi.or(ctx.default_dpi).unwrap_or(ASSUMED_DPI);
+    let (gray, mut dpi) = at_working_resolution(source, source_dpi);
+    let mut restored = restore::restore(&gray, dpi, &ctx.restore);
     drop(gray);
+    match (frame.dpi, ctx.default_dpi) {
+        (Some(_), _) => {}
+        (None, Some(_)) => notes.push(Reason::AssumedDpi(source_dpi)),
+        (None, None) => {
+            // No resolution in the file: inferred from the page, and the page restored again
+            // at it when it differs much from the one assumed.
+            match crate::resolution::infer(&restored.binary, source_dpi / dpi, source.dimensions()) {
+                Some((inferred, from)) => {
+                    notes.push(Reason::InferredDpi { dpi: inferred, from });
+                    if (inferred / source_dpi - 1.0).abs() > 0.1 {
+                        source_dpi = inferred;
+                        let (gray, d) = at_working_resolution(source, source_dpi);
+                        dpi = d;
+                        restored = restore::restore(&gray, dpi, &ctx.restore);
+                    } else {
+                        source_dpi = inferred;
+                    }
+                }
+                None => notes.push(Reason::AssumedDpi(source_dpi)),
+            }
+        }
+    }
     let mut times = StageTimes {
         restore: started.elapsed(),
         ..Default::default()
     };
     let mut read = PageRead {
         dpi,
-        source_size: [frame.gray.width(), frame.gray.height()],
+        source_size: [source.width(), source.height()],
         source_dpi,
         status: PageStatus::Ok,
         reasons: Vec::new(),
@@ -173,13 +225,14 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<
         return Ok(read);
     }
     let reading_started = Instant::now();
-    let mut reading = match classify(ctx) {
-        Layout::Ledger => read_ledger(&read.restored, dpi, ctx, ocr, &mut times)?,
-        Layout::Form => read_form(&read.restored, dpi, ctx, ocr.tesseract.as_mut())?,
-    };
-    check(&mut reading.records, &ctx.template);
+    let mut reading = read_records(&read.restored, dpi, ctx, ocr, &mut times)?;
     read.quality.ocr_confidence = mean_confidence(&reading.words);
-    let (status, reasons) = eligibility::judge_reading(&read.quality, reading.words.len(), reading.records.len());
+    let (status, reasons) = eligibility::judge_reading(
+        &read.quality,
+        reading.words.len(),
+        reading.records.len(),
+        reading.empty_table,
+    );
     read.status = status;
     read.reasons = reasons;
     read.reasons.append(&mut reading.notes);
@@ -235,39 +288,156 @@ fn at_working_resolution(gray: &GrayImage, dpi: f32) -> (std::borrow::Cow<'_, Gr
     }
 }
 
-/// How the page holds its records. The template decides for now.
-fn classify(ctx: &PageContext) -> Layout {
-    ctx.template.layout
-}
-
-/// A ledger page: the ruled table found, the header row mapped to fields, then every
-/// non-empty body row read cell by cell. Without a table the page is read as running
-/// text, so that nothing is lost.
-fn read_ledger(
+/// The records of a page, read the way its layout holds them: the layout fixed for the
+/// run, or found on the page (see [`classify`]).
+fn read_records(
     page: &RestoredPage,
     dpi: f32,
     ctx: &PageContext,
     ocr: &mut Readers,
     times: &mut StageTimes,
 ) -> Result<Reading, OcrError> {
+    let form = ctx.form.as_ref().filter(|_| ctx.layout != LayoutChoice::Ledger);
+    if ctx.layout == LayoutChoice::Form {
+        if let Some(template) = form {
+            let words = read_page_words(page, dpi, ocr)?;
+            return read_form(page, dpi, template, words, ctx, ocr);
+        }
+    }
     let started = Instant::now();
-    let grid = layout::find_table(&page.binary, dpi, &ctx.template.widths());
+    let grid = find_grid(page, dpi, &ctx.ledger);
     times.layout = started.elapsed();
-    let mut reading = if grid.table.is_some() && grid.rows.len() >= 2 && !grid.columns.is_empty() {
-        read_table(page, dpi, &grid, ctx, ocr)?
-    } else {
-        read_running_text(page, dpi, ctx, ocr)?
+    // A header and two rows at least: a lone band between two lines is no register.
+    let table = usable(&grid, page.binary.dimensions()) && grid.rows.len() >= 3;
+    if table {
+        let mut reading = read_table(page, dpi, &grid, ctx, ocr)?;
+        reading.grid = grid;
+        return Ok(reading);
+    }
+    // No table: a form page, when its labels are printed down the page; else running text.
+    let mut reading = match form {
+        Some(template) => {
+            let words = read_page_words(page, dpi, ocr)?;
+            match classify(&words, template, page.gray.dimensions()) {
+                Layout::Form => read_form(page, dpi, template, words, ctx, ocr)?,
+                Layout::Ledger => read_running_text(page, dpi, ctx, ocr, Some(words))?,
+            }
+        }
+        None => read_running_text(page, dpi, ctx, ocr, None)?,
     };
-    if grid.table.is_none() {
+    if reading.column_mapping != ColumnMapping::FormLabels {
         reading.notes.push(Reason::NoTable);
     }
     reading.grid = grid;
     Ok(reading)
 }
 
+/// The words of a whole page as Tesseract reads it as one block, dotted leaders erased:
+/// what form labels are looked for in.
+fn read_page_words(page: &RestoredPage, dpi: f32, ocr: &mut Readers) -> Result<Vec<WordBox>, OcrError> {
+    read_enlarged(
+        &without_leaders(page, dpi),
+        dpi,
+        ReadMode::Block,
+        ocr.tesseract.as_mut(),
+    )
+}
+
+/// The grey page without the dotted lines values are written on (they lead the page's
+/// reading astray: dots read as letters, labels run into their values), found line by
+/// line.
+fn without_leaders(page: &RestoredPage, dpi: f32) -> GrayImage {
+    let mut gray = page.gray.clone();
+    let (w, h) = page.binary.dimensions();
+    for line in layout::text_lines(&page.binary, [0, 0, w, h]) {
+        let [_, y, _, lh] = line.bbox;
+        let band = image::imageops::crop_imm(&page.binary, 0, y, w, lh).to_image();
+        for [dx, dy, dw, dh] in layout::leader_dots(&band, dpi, true) {
+            for yy in y + dy..y + dy + dh {
+                for xx in dx..dx + dw {
+                    gray.put_pixel(xx, yy, Luma([255]));
+                }
+            }
+        }
+    }
+    gray
+}
+
+/// A grid that can be read: a table with a header and a body row, and columns, as large
+/// as a register's table is (a third of the page's width, a sixth of its height; not a
+/// strip along the page's edge, a stain's rim or a fold).
+fn usable(grid: &Grid, page: (u32, u32)) -> bool {
+    let big = grid.table.is_some_and(|t| t[2] * 3 >= page.0 && t[3] * 6 >= page.1);
+    big && grid.rows.len() >= 2 && !grid.columns.is_empty()
+}
+
+/// How much darker than the paper a faint or pencil rule is, at least (grey levels).
+const FAINT_RULE_DEPTH: u8 = 18;
+
+/// The ruled table of a ledger page: its rules found on the black-and-white page, or
+/// (faint, pencil rules that binarization drops) on the grey page; rows from the text
+/// lines where the rules between them are missing.
+pub fn find_grid(page: &RestoredPage, dpi: f32, ledger: &Template) -> Grid {
+    let widths = ledger.widths();
+    let size = page.binary.dimensions();
+    let mut grid = layout::find_table(&page.binary, dpi, &widths);
+    if !usable(&grid, size) || grid.v_lines.len() < 3 {
+        let marks = layout::faint_marks(&page.gray, FAINT_RULE_DEPTH);
+        let faint = layout::find_table(&marks, dpi, &widths);
+        // Rules stand on clean paper: where a fifth of the paper is marked (the grain of a
+        // stain, a fold's shadow, a dark edge) lines are texture.
+        let clean = faint.table.is_some_and(|t| layout::ink_fraction(&marks, t) < 0.2);
+        if clean && usable(&faint, size) && (!usable(&grid, size) || faint.rows.len() > grid.rows.len()) {
+            grid = faint;
+        }
+    }
+    if usable(&grid, size) {
+        layout::rows_from_text(&mut grid, &page.binary, dpi);
+    }
+    grid
+}
+
+/// Labels of a form page found on at least this many lines make it one...
+const FORM_LABEL_LINES: usize = 3;
+/// ...when they spread over this fraction of the page's height (a ledger's header band
+/// is 5–7% of its page; a form's labels run down 40–60% of it).
+const FORM_LABEL_SPREAD: f32 = 0.12;
+
+/// Whether a page without a ruled table is a form page: the template's labels printed on
+/// several lines spread down the page (a ledger's headings, even wrapped, lie in one
+/// band at its top). Anything else is read as running text, which a ledger page without
+/// a table is too.
+fn classify(words: &[WordBox], form: &Template, size: (u32, u32)) -> Layout {
+    let places = crate::form::locate(words, form, size);
+    let mut tops: Vec<u32> = places.fields.values().map(|p| p.label[1]).collect();
+    tops.sort_unstable();
+    let typical = places.fields.values().map(|p| p.label[3]).max().unwrap_or(1).max(1);
+    let mut lines = 0;
+    let mut last: Option<u32> = None;
+    for &t in &tops {
+        if last.is_none_or(|l| t > l + typical) {
+            lines += 1;
+            last = Some(t);
+        }
+    }
+    let spread = tops.last().zip(tops.first()).map_or(0, |(b, a)| b - a);
+    if lines >= FORM_LABEL_LINES && spread as f32 >= FORM_LABEL_SPREAD * size.1 as f32 {
+        Layout::Form
+    } else {
+        Layout::Ledger
+    }
+}
+
 /// A page without a table, read as running text: Tesseract finds its lines, and the
-/// engine that reads free text in cells reads them.
-fn read_running_text(page: &RestoredPage, dpi: f32, ctx: &PageContext, ocr: &mut Readers) -> Result<Reading, OcrError> {
+/// engine that reads free text in cells reads them (`words`: Tesseract's reading of the
+/// page, when it was already made).
+fn read_running_text(
+    page: &RestoredPage,
+    dpi: f32,
+    ctx: &PageContext,
+    ocr: &mut Readers,
+    words: Option<Vec<WordBox>>,
+) -> Result<Reading, OcrError> {
     let words = match (ctx.cells.engine(Some(FieldKind::Text)), ocr.lines.as_mut()) {
         (CellEngine::LineModel, Some(model)) => {
             // Tesseract's layout analysis, or (when it finds nothing, as on much
@@ -321,7 +491,10 @@ fn read_running_text(page: &RestoredPage, dpi: f32, ctx: &PageContext, ocr: &mut
                 })
                 .collect()
         }
-        _ => ocr.tesseract.read(&page.gray, dpi as u32, ReadMode::Page)?,
+        _ => match words {
+            Some(words) => words,
+            None => ocr.tesseract.read(&page.gray, dpi as u32, ReadMode::Page)?,
+        },
     };
     Ok(Reading {
         text: crate::ocr::words_to_text(&words),
@@ -341,15 +514,18 @@ fn read_table(
     let reader = CellReader { page, dpi };
     let mut reading = Reading::default();
     let mut lines: Vec<String> = Vec::new();
-    // Header row: map the columns to fields.
-    let mut headers = Vec::new();
-    let mut header_words = Vec::new();
-    for c in 0..grid.columns.len() {
-        let cell = reader.read_cell(grid.cell(0, c), ReadMode::Block, ocr.tesseract.as_mut())?;
-        headers.push(cell.text);
-        header_words.extend(cell.words);
+    // Header row: map the columns to fields. It is the first row, unless that one's
+    // texts are no headings and the next one's are (a line above the table, the rim of a
+    // shadow, taken for its top rule).
+    let mut header = 0;
+    let (mut headers, mut header_words) = reader.read_row(grid, 0, ocr.tesseract.as_mut())?;
+    if grid.rows.len() > 2 && ctx.ledger.heading_matches(&headers) < 2 {
+        let (next, next_words) = reader.read_row(grid, 1, ocr.tesseract.as_mut())?;
+        if ctx.ledger.heading_matches(&next) > ctx.ledger.heading_matches(&headers) {
+            (header, headers, header_words) = (1, next, next_words);
+        }
     }
-    let (columns, from_header) = ctx.template.map_columns(&headers);
+    let (columns, from_header) = ctx.ledger.map_columns(&headers);
     reading.column_mapping = if from_header {
         ColumnMapping::Header
     } else {
@@ -358,10 +534,11 @@ fn read_table(
     push_line(&mut lines, &header_words);
     reading.words.extend(header_words);
     // Body rows with ink; an empty ruled row is no record.
-    let rows: Vec<usize> = (1..grid.rows.len())
+    let rows: Vec<usize> = (header + 1..grid.rows.len())
         .filter(|&r| layout::ink_fraction(&page.binary, inset(grid.row_box(r), 4)) >= 0.002)
         .collect();
-    let kinds: Vec<Option<FieldKind>> = columns.iter().map(|id| ctx.template.kind_of(id)).collect();
+    reading.empty_table = rows.is_empty();
+    let kinds: Vec<Option<FieldKind>> = columns.iter().map(|id| ctx.ledger.kind_of(id)).collect();
     let cells = reader.read_cells(grid, &rows, &kinds, ctx, ocr)?;
     for (&r, row_cells) in rows.iter().zip(cells) {
         let mut fields_map = BTreeMap::new();
@@ -400,6 +577,7 @@ fn read_table(
     }
     reading.columns = columns;
     reading.text = lines.join("\n");
+    check(&mut reading.records, &ctx.ledger);
     Ok(reading)
 }
 
@@ -413,18 +591,83 @@ fn read_mode(kind: FieldKind) -> ReadMode {
     }
 }
 
-/// A form page: the whole page read at once, its labels found and the values after them
-/// taken as the page's one record (see [`crate::form`]).
-fn read_form(page: &RestoredPage, dpi: f32, ctx: &PageContext, ocr: &mut dyn Recognizer) -> Result<Reading, OcrError> {
-    let words = read_enlarged(&page.gray, dpi, ReadMode::Block, ocr)?;
+/// A form page: its labels found among the words of the page's reading (`words`), then
+/// each value read in its own box (from the label's end to the next label, and the lines
+/// it runs on to) by the engine for the field's kind; the page's one record.
+fn read_form(
+    page: &RestoredPage,
+    dpi: f32,
+    template: &Template,
+    words: Vec<WordBox>,
+    ctx: &PageContext,
+    ocr: &mut Readers,
+) -> Result<Reading, OcrError> {
+    let places = crate::form::locate(&words, template, page.gray.dimensions());
+    let mut values: BTreeMap<usize, ValueRead> = places
+        .fields
+        .iter()
+        .map(|(&i, p)| (i, ValueRead::from_words(p)))
+        .collect();
+    let kind = |i: usize| template.columns[i].kind;
+    let mut by_model = Vec::new();
+    if let Some(model) = ocr.lines.as_mut() {
+        let reader = CellReader { page, dpi };
+        let pending: Vec<(usize, Vec<LineImage>)> = places
+            .fields
+            .iter()
+            .filter(|(&i, _)| ctx.cells.engine(Some(kind(i))) == CellEngine::LineModel)
+            .map(|(&i, p)| {
+                (
+                    i,
+                    p.boxes
+                        .iter()
+                        .flat_map(|&b| reader.lines_in(b, VALUE_MIN_INK))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, lines)| !lines.is_empty())
+            .collect();
+        let crops: Vec<&GrayImage> = pending.iter().flat_map(|(_, l)| l.iter().map(|l| &l.crop)).collect();
+        let mut posts = model.read_lines(&crops)?.into_iter();
+        drop(crops);
+        let vocab = model.vocab().clone();
+        for (i, lines) in pending {
+            let p: Vec<_> = posts.by_ref().take(lines.len()).collect();
+            let r = field::decode(&lines, &p, Some(kind(i)), &vocab, &ctx.lexicons);
+            if r.text.is_empty() || r.mean_char_prob < LEGIBLE {
+                continue;
+            }
+            values.insert(
+                i,
+                ValueRead {
+                    bbox: lines
+                        .iter()
+                        .map(|l| l.bbox)
+                        .reduce(crate::ocr::union)
+                        .unwrap_or_default(),
+                    confidence: r.confidence,
+                    free: (r.free != r.text).then_some(r.free),
+                    text: r.text,
+                },
+            );
+            by_model.push(template.columns[i].field.clone());
+        }
+    }
     let mut records = Vec::new();
-    if let Some(rec) = crate::form::read_record(&words, &ctx.template, &ctx.vocab) {
+    if !places.is_empty() {
+        let mut rec = crate::form::record(&values, template, &ctx.vocab);
+        for id in &by_model {
+            if let Some(f) = rec.fields.get_mut(id) {
+                fields::flag_below(f, LINE_MODEL_DOUBTFUL);
+            }
+        }
         if rec.fields.values().filter(|f| !f.text.is_empty()).count() >= 2 {
             records.push(rec);
         }
     }
+    check(&mut records, template);
     Ok(Reading {
-        columns: ctx.template.columns.iter().map(|c| c.field.clone()).collect(),
+        columns: template.columns.iter().map(|c| c.field.clone()).collect(),
         column_mapping: ColumnMapping::FormLabels,
         records,
         text: crate::ocr::words_to_text(&words),
@@ -460,7 +703,8 @@ fn read_enlarged(
     ocr: &mut dyn Recognizer,
 ) -> Result<Vec<WordBox>, OcrError> {
     let scale = ocr_scale(dpi);
-    if scale == 1 {
+    // Tesseract takes images up to 32,767 pixels a side.
+    if scale == 1 || img.width().max(img.height()) * scale > 32_000 {
         return ocr.read(img, dpi as u32, mode);
     }
     let big = image::imageops::resize(
@@ -497,6 +741,13 @@ const LINE_MODEL_DOUBTFUL: f32 = 0.9;
 /// A cell read with less confidence (Tesseract: mean word confidence; the line model: mean
 /// character probability) holds marks, not writing.
 const LEGIBLE: f32 = 0.3;
+
+/// A cell with less ink than this (a fraction of its area) is empty.
+const CELL_MIN_INK: f32 = 0.003;
+
+/// A form's value box with less ink than this is empty: the box runs to the next label
+/// or the writing's edge, and may hold a lone digit ("Số: 7").
+const VALUE_MIN_INK: f32 = 0.0005;
 
 /// Cells read with less confidence than this are read again in another mode.
 const RETRY_BELOW: f32 = 0.75;
@@ -616,11 +867,34 @@ impl CellReader<'_> {
         Ok(out)
     }
 
+    /// Reads every cell of a row with Tesseract as a block: the texts and the words.
+    fn read_row(
+        &self,
+        grid: &Grid,
+        row: usize,
+        ocr: &mut dyn Recognizer,
+    ) -> Result<(Vec<String>, Vec<WordBox>), OcrError> {
+        let mut texts = Vec::new();
+        let mut words = Vec::new();
+        for c in 0..grid.columns.len() {
+            let cell = self.read_cell(grid.cell(row, c), ReadMode::Block, ocr)?;
+            texts.push(cell.text);
+            words.extend(cell.words);
+        }
+        Ok((texts, words))
+    }
+
     /// The text lines of a cell, ruling erased, for the line model; none for an empty
     /// cell.
     fn cell_lines(&self, cell: BBox) -> Vec<LineImage> {
+        self.lines_in(cell, CELL_MIN_INK)
+    }
+
+    /// The text lines of a box holding ink over `min_ink` of its area at least (a cell:
+    /// [`CELL_MIN_INK`]; a form's value box, wide and maybe holding a lone digit, less).
+    fn lines_in(&self, cell: BBox, min_ink: f32) -> Vec<LineImage> {
         let b = inset(cell, self.pad());
-        if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < 0.003 {
+        if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < min_ink {
             return Vec::new();
         }
         let (gray, binary) = self.clean_crops(b);
@@ -697,8 +971,9 @@ impl CellReader<'_> {
     }
 
     /// The grey and black-and-white crops with leftover ruling erased: rows (columns)
-    /// holding one unbroken ink run across most of the crop. Text never makes such runs,
-    /// though bold or blurred text can cover most of a row in total.
+    /// holding one unbroken ink run across most of the crop (text never makes such runs,
+    /// though bold or blurred text can cover most of a row in total), and the dots of a
+    /// dotted leader line.
     fn clean_crops(&self, b: BBox) -> (GrayImage, GrayImage) {
         let [x, y, w, h] = b;
         let mut gray = image::imageops::crop_imm(&self.page.gray, x, y, w, h).to_image();
@@ -716,6 +991,15 @@ impl CellReader<'_> {
         for xx in 0..w {
             if longest_run((0..h).map(|yy| ink(xx, yy))) as f32 > h as f32 * 0.6 {
                 for yy in 0..h {
+                    gray.put_pixel(xx, yy, Luma([255]));
+                    binary.put_pixel(xx, yy, Luma([255]));
+                }
+            }
+        }
+        // The dotted line a value is written on.
+        for [dx, dy, dw, dh] in layout::leader_dots(&binary, self.dpi, false) {
+            for yy in dy..dy + dh {
+                for xx in dx..dx + dw {
                     gray.put_pixel(xx, yy, Luma([255]));
                     binary.put_pixel(xx, yy, Luma([255]));
                 }

@@ -142,6 +142,21 @@ impl Template {
         self.columns.iter().find(|c| c.field == field).map(|c| c.kind)
     }
 
+    /// How many of `headers` read like one of the template's column headings.
+    pub fn heading_matches(&self, headers: &[String]) -> usize {
+        headers
+            .iter()
+            .filter(|h| {
+                let h = fold(h);
+                !h.trim().is_empty()
+                    && self
+                        .columns
+                        .iter()
+                        .any(|c| c.headings.iter().any(|g| similarity(&h, &fold(g)) >= 0.6))
+            })
+            .count()
+    }
+
     /// Maps the header texts read from the table's columns to field ids. Returns the ids
     /// in column order and whether the header was used (`false`: the template's order).
     pub fn map_columns(&self, headers: &[String]) -> (Vec<String>, bool) {

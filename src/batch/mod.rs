@@ -17,7 +17,7 @@ use crate::archive::ImageMode;
 use crate::ingest;
 use crate::model::PageStatus;
 use crate::ocr::{constrain::Lexicons, LineModel, ModelFiles, Readers, Tesseract};
-use crate::pipeline::{CellReaders, PageContext, StageTimes};
+use crate::pipeline::{CellReaders, LayoutChoice, PageContext, StageTimes};
 use crate::store::{self, BookDir, StoreError};
 use crate::template::{Layout, Template, Vocabulary};
 use serde::Serialize;
@@ -34,14 +34,14 @@ pub struct BatchOptions {
     pub out: PathBuf,
     /// Book type (`ks`, …).
     pub book_type: String,
-    /// How the pages hold their records.
-    pub layout: Layout,
+    /// How the pages hold their records (found page by page, or fixed).
+    pub layout: LayoutChoice,
     /// Worker threads (0: one per core).
     pub jobs: usize,
     /// Tesseract language.
     pub lang: String,
-    /// Resolution assumed when a file states none.
-    pub default_dpi: f32,
+    /// Resolution of files that state none (`None`: inferred from each page).
+    pub default_dpi: Option<f32>,
     /// Redo every page even when its result exists.
     pub force: bool,
     /// Show a progress bar (otherwise one log line per page).
@@ -163,7 +163,12 @@ pub struct Report {
 /// book's outputs from its page results and writes the report.
 pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     let start = Instant::now();
-    let template = Template::for_book(&opts.book_type, opts.layout)?;
+    let template = Template::for_book(&opts.book_type, Layout::Ledger)?;
+    let form = match Template::for_book(&opts.book_type, Layout::Form) {
+        Ok(t) => Some(t),
+        Err(e) if opts.layout == LayoutChoice::Form => return Err(e.into()),
+        Err(_) => None,
+    };
     let vocab = Vocabulary::builtin();
     let engines = Engines::start(opts)?;
     let books = ingest::discover_books(&opts.input).map_err(|cause| BatchError::Input {
@@ -182,7 +187,9 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .cloned()
         .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
     let ctx = PageContext {
-        template,
+        ledger: template,
+        form,
+        layout: opts.layout,
         lexicons: Lexicons::builtin(&vocab),
         vocab,
         restore: Default::default(),

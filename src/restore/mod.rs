@@ -8,6 +8,7 @@
 //! uses. Pure functions of the pixels: no files, no threads.
 
 pub mod orient;
+pub mod perspective;
 
 use crate::model::PageQuality;
 use image::GrayImage;

@@ -335,6 +335,8 @@ pub struct Progress {
     pub pages: usize,
     /// Pages whose final status is `not_eligible`.
     pub not_eligible: usize,
+    /// Readable pages where no record was located: to be entered by hand.
+    pub manual: usize,
     /// Pages that could not be decoded.
     pub errors: usize,
     /// Records on eligible pages.
@@ -357,6 +359,7 @@ pub fn progress(pages: &[PageResult]) -> Progress {
         match page.final_status() {
             PageStatus::Error => p.errors += 1,
             PageStatus::NotEligible => p.not_eligible += 1,
+            PageStatus::Manual => p.manual += 1,
             PageStatus::Ok => {
                 for r in &page.records {
                     p.records += 1;

@@ -83,6 +83,40 @@ pub struct Damage {
     pub border: bool,
     /// Fraction of the page torn away from one side (0..1).
     pub torn: f32,
+    /// How the table is ruled.
+    #[serde(default)]
+    pub rules: Rules,
+    /// The page photographed rather than scanned.
+    #[serde(default)]
+    pub photo: Option<Photo>,
+}
+
+/// How a ledger page's table is ruled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rules {
+    /// Printed rules as dark as the writing.
+    #[default]
+    Inked,
+    /// Printed rules faded to a third of the writing's darkness, broken here and there.
+    Faint,
+    /// Thin grey rules drawn in pencil, wavering and often broken.
+    Pencil,
+    /// No rules between the rows (the frame and the header's rule only).
+    NoRowRules,
+    /// No rules between the columns (the frame only).
+    NoColumnRules,
+}
+
+/// A page photographed with a hand-held camera.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Photo {
+    /// How far each corner moves, as a fraction of the page's width (keystone and tilt).
+    pub perspective: f32,
+    /// Page curl near the binding: the largest upward bow of a line, fraction of the height.
+    pub curl: f32,
+    /// Depth of the shadow falling across one side (grey levels).
+    pub shadow: f32,
 }
 
 impl Damage {
@@ -97,6 +131,8 @@ impl Damage {
             skew_deg: 0.0,
             border: false,
             torn: 0.0,
+            rules: Rules::Inked,
+            photo: None,
         }
     }
 }
@@ -140,9 +176,23 @@ pub struct PageSpec {
     /// Birth places of real communes from the gazetteer (most of them) besides a few
     /// historical ones; `false`: the fixed list of historical places only.
     pub real_places: bool,
-    /// A form page (portrait, one record, values after printed labels) instead of a
-    /// ledger page.
-    pub form: bool,
+    /// A form page (portrait, one record, values after printed labels) drawn in this
+    /// style, instead of a ledger page.
+    pub form: Option<FormStyle>,
+    /// The file states no resolution.
+    pub no_dpi: bool,
+}
+
+/// How a form page is drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormStyle {
+    /// Two label/value pairs on a line where they fit (date of birth and sex, ethnicity
+    /// and nationality, number and registration date).
+    pub paired: bool,
+    /// Values written on dotted leader lines.
+    pub leaders: bool,
+    /// The labels' other wordings ("Họ và tên", "Ngày sinh", …), in bold, lines closer.
+    pub other_labels: bool,
 }
 
 impl PageSpec {
@@ -159,7 +209,8 @@ impl PageSpec {
             first_number: 1,
             seed,
             real_places: false,
-            form: false,
+            form: None,
+            no_dpi: false,
         }
     }
 }
@@ -473,14 +524,14 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
         _ => None,
     };
     let mut rng = SmallRng::seed_from_u64(spec.seed);
-    if spec.form {
+    if let Some(style) = spec.form {
         let fonts = FormFonts {
             regular: &regular,
             bold: &bold,
             italic: &italic,
             script: script.as_ref(),
         };
-        let (img, records) = render_form(spec, &fonts, &mut rng);
+        let (img, records) = render_form(spec, style, &fonts, &mut rng);
         return Ok(finish(img, records, spec, &mut rng));
     }
     let mm = spec.dpi / 25.4;
@@ -513,24 +564,38 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
     for i in 1..=body_rows {
         ys.push(top + header_h + i as f32 * row_h);
     }
-    for &y in &ys {
-        fill_rect(
+    let rules = spec.damage.rules;
+    let bottom = *ys.last().unwrap_or(&top);
+    for (i, &y) in ys.iter().enumerate() {
+        if rules == Rules::NoRowRules && i >= 2 && i + 1 < ys.len() {
+            continue;
+        }
+        draw_rule(
             &mut img,
-            left as u32,
-            y as u32,
-            right as u32 + line_w,
-            y as u32 + line_w,
-            0,
+            &mut rng,
+            rules,
+            true,
+            y,
+            left,
+            right + line_w as f32,
+            line_w,
+            mm,
         );
     }
-    for &x in &xs {
-        fill_rect(
+    for (i, &x) in xs.iter().enumerate() {
+        if rules == Rules::NoColumnRules && i > 0 && i + 1 < xs.len() {
+            continue;
+        }
+        draw_rule(
             &mut img,
-            x as u32,
-            top as u32,
-            x as u32 + line_w,
-            *ys.last().unwrap_or(&top) as u32 + line_w,
-            0,
+            &mut rng,
+            rules,
+            false,
+            x,
+            top,
+            bottom + line_w as f32,
+            line_w,
+            mm,
         );
     }
     // Headings, wrapped and centred.
@@ -600,6 +665,47 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
     Ok(finish(img, records, spec, &mut rng))
 }
 
+/// Draws one ruling line across `from..to` at `pos` (horizontal: `pos` is y), in the
+/// style of `rules`: inked solid, faint and broken, or pencil (thin, grey, wavering).
+#[allow(clippy::too_many_arguments)]
+fn draw_rule(
+    img: &mut GrayImage,
+    rng: &mut SmallRng,
+    rules: Rules,
+    horizontal: bool,
+    pos: f32,
+    from: f32,
+    to: f32,
+    width: u32,
+    mm: f32,
+) {
+    let (shade, width, gaps_per_m, wander) = match rules {
+        Rules::Faint => (170u8, width, 12.0, 0.0),
+        Rules::Pencil => (185, 1.max(width / 2), 25.0, 0.6),
+        _ => (0, width, 0.0, 0.0),
+    };
+    let (mut t, mut drift) = (from, 0.0f32);
+    let mut gap_until = from;
+    while t < to {
+        if gaps_per_m > 0.0 && t >= gap_until && rng.gen_bool(((gaps_per_m / 1000.0) / mm) as f64) {
+            gap_until = t + rng.gen_range(0.5..2.5) * mm;
+        }
+        if wander > 0.0 {
+            drift = (drift + rng.gen_range(-0.08..0.08f32)).clamp(-wander * mm, wander * mm);
+        }
+        if t >= gap_until {
+            let p = (pos + drift).max(0.0) as u32;
+            let t0 = t as u32;
+            if horizontal {
+                fill_rect(img, t0, p, t0 + 1, p + width, shade);
+            } else {
+                fill_rect(img, p, t0, p + width, t0 + 1, shade);
+            }
+        }
+        t += 1.0;
+    }
+}
+
 /// Ages a clean page and writes its truth.
 fn finish(
     img: GrayImage,
@@ -631,7 +737,12 @@ struct FormFonts<'a> {
 
 /// A form page (books of 2006–2020): portrait A4, one record, each value written after
 /// its printed label; sex, ethnicity and nationality share a line.
-fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage, Vec<BTreeMap<String, TruthField>>) {
+fn render_form(
+    spec: &PageSpec,
+    style: FormStyle,
+    f: &FormFonts,
+    rng: &mut SmallRng,
+) -> (GrayImage, Vec<BTreeMap<String, TruthField>>) {
     let mm = spec.dpi / 25.4;
     let (w, h) = ((210.0 * mm) as u32, (297.0 * mm) as u32);
     let mut img = GrayImage::from_pixel(w, h, Luma([255]));
@@ -682,7 +793,7 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
     };
     let lpx = 11.0 * pt;
     let (left, right) = (20.0 * mm, w as f32 - 18.0 * mm);
-    let rows: &[&[(&str, &str)]] = &[
+    let plain: &[&[(&str, &str)]] = &[
         &[("Số", "so")],
         &[("Số định danh cá nhân", "nksSoDinhDanh")],
         &[("Họ, chữ đệm, tên", "nksHoTen")],
@@ -698,6 +809,35 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
         &[("Ngày, tháng, năm đăng ký", "ngayDangKy")],
         &[("Ghi chú", "ghiChu")],
     ];
+    let paired: &[&[(&str, &str)]] = &[
+        &[("Số", "so"), ("Ngày, tháng, năm đăng ký", "ngayDangKy")],
+        &[("Số định danh cá nhân", "nksSoDinhDanh")],
+        &[("Họ, chữ đệm, tên", "nksHoTen")],
+        &[("Ngày, tháng, năm sinh", "nksNgaySinh"), ("Giới tính", "nksGioiTinh")],
+        &[("Dân tộc", "nksDanToc"), ("Quốc tịch", "nksQuocTich")],
+        &[("Nơi sinh", "nksNoiSinh")],
+        &[("Họ, chữ đệm, tên người mẹ", "meHoTen")],
+        &[("Họ, chữ đệm, tên người cha", "chaHoTen")],
+        &[("Ghi chú", "ghiChu")],
+    ];
+    let rows = if style.paired { paired } else { plain };
+    // The same labels as other books word them.
+    let other = |label: &str| -> String {
+        match label {
+            "Số" => "Số đăng ký",
+            "Số định danh cá nhân" => "Số định danh",
+            "Họ, chữ đệm, tên" => "Họ và tên",
+            "Ngày, tháng, năm sinh" => "Ngày sinh",
+            "Họ, chữ đệm, tên người mẹ" => "Họ và tên mẹ",
+            "Họ, chữ đệm, tên người cha" => "Họ và tên cha",
+            "Ngày, tháng, năm đăng ký" => "Ngày đăng ký",
+            l => l,
+        }
+        .to_string()
+    };
+    let lfont = if style.other_labels { f.bold } else { f.regular };
+    let pitch = if style.other_labels { 11.0 } else { 14.0 };
+    let dot = ((spec.dpi / 110.0).round() as u32).max(1);
     let mut y = 45.0 * mm;
     for row in rows {
         if row[0].1 == "nksSoDinhDanh" && !with_id {
@@ -707,9 +847,28 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
         let mut extra_lines = 0;
         for (i, (label, id)) in row.iter().enumerate() {
             let x = left + i as f32 * slot;
-            let label = format!("{label}:");
-            draw_text(&mut img, f.regular, lpx, x, y, &label, 0, None);
-            let vx = x + text_width(f.regular, lpx, &label) + 3.0 * mm;
+            let label = if style.other_labels {
+                format!("{}:", other(label))
+            } else {
+                format!("{label}:")
+            };
+            draw_text(&mut img, lfont, lpx, x, y, &label, 0, None);
+            let vx = x + text_width(lfont, lpx, &label) + 3.0 * mm;
+            if style.leaders {
+                // A dotted line from the label to the end of its slot, under the value.
+                let mut dx = vx - 1.5 * mm;
+                while dx < x + slot - 3.0 * mm {
+                    fill_rect(
+                        &mut img,
+                        dx as u32,
+                        (y + 0.8 * mm) as u32,
+                        dx as u32 + dot,
+                        (y + 0.8 * mm) as u32 + dot,
+                        0,
+                    );
+                    dx += 1.3 * mm;
+                }
+            }
             let value = &rec[*id].text;
             if value.is_empty() {
                 continue;
@@ -734,7 +893,7 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
             if !rest.is_empty() {
                 let mut yy = y;
                 for l in wrap(vfont, vpx, &rest, right - left) {
-                    yy += 9.0 * mm;
+                    yy += (pitch - 5.0) * mm;
                     extra_lines += 1;
                     draw_text(
                         &mut img,
@@ -749,7 +908,7 @@ fn render_form(spec: &PageSpec, f: &FormFonts, rng: &mut SmallRng) -> (GrayImage
                 }
             }
         }
-        y += 14.0 * mm + extra_lines as f32 * 9.0 * mm;
+        y += pitch * mm + extra_lines as f32 * (pitch - 5.0) * mm;
     }
     (img, vec![rec])
 }
@@ -812,6 +971,52 @@ fn age(clean: GrayImage, d: &Damage, dpi: f32, rng: &mut SmallRng) -> GrayImage 
         image::imageops::replace(&mut canvas, &out, m as i64, (m / 2) as i64);
         out = canvas;
     }
+    if let Some(p) = d.photo {
+        out = photograph(&out, p, rng);
+    }
+    out
+}
+
+/// The page as a hand-held camera sees it: on a darker table, each corner moved
+/// (perspective), the lines bowed near the binding on the left (curl), a shadow falling
+/// across one side, the light uneven.
+fn photograph(page: &GrayImage, p: Photo, rng: &mut SmallRng) -> GrayImage {
+    use crate::restore::perspective::{sample, Homography};
+    let (w, h) = (page.width() as f32, page.height() as f32);
+    let (cw, ch) = ((w * 1.16) as u32, (h * 1.16) as u32);
+    let (mx, my) = (w * 0.08, h * 0.08);
+    let mut jitter = || rng.gen_range(-1.0..1.0f32) * p.perspective * w;
+    // Keystone: the far edge (the top) narrower, then every corner moved a little more.
+    let k = p.perspective * w * 0.8;
+    let quad = [
+        [mx + k + jitter(), my + jitter()],
+        [mx + w - k + jitter(), my + jitter()],
+        [mx + w + jitter() * 0.5, my + h + jitter() * 0.5],
+        [mx + jitter() * 0.5, my + h + jitter() * 0.5],
+    ];
+    let rect = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    let to_page = Homography::between(quad, rect).expect("a page's corners are not in a line");
+    let side = rng.gen_bool(0.5);
+    let table = rng.gen_range(35.0..75.0f32);
+    let mut out = GrayImage::new(cw, ch);
+    for (x, y, px) in out.enumerate_pixels_mut() {
+        let [u, v] = to_page.apply([x as f32 + 0.5, y as f32 + 0.5]);
+        // Curl: near the binding the page lifts and its lines bow upwards.
+        let lift = (1.0 - u / (0.2 * w)).max(0.0);
+        let v = v + p.curl * h * lift * lift * (v / h - 0.5).abs().mul_add(-1.0, 1.0);
+        let inside = u >= 0.0 && v >= 0.0 && u < w && v < h;
+        let value = if inside {
+            sample(page, [u, v], 255) as f32
+        } else {
+            table
+        };
+        // Shadow across one side, and light falling off towards the corners.
+        let across = if side { u / w } else { 1.0 - u / w };
+        let shade = p.shadow * (1.0 - across.clamp(0.0, 1.0)).powi(2);
+        let (fx, fy) = (x as f32 / cw as f32 - 0.5, y as f32 / ch as f32 - 0.5);
+        let vignette = 1.0 - 0.25 * (fx * fx + fy * fy);
+        *px = Luma([((value - if inside { shade } else { 0.0 }) * vignette).clamp(0.0, 255.0) as u8]);
+    }
     out
 }
 
@@ -860,7 +1065,8 @@ pub fn sample_specs() -> Vec<PageSpec> {
         first_number: first,
         seed,
         real_places: false,
-        form: false,
+        form: None,
+        no_dpi: false,
     };
     vec![
         base(
@@ -950,6 +1156,8 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 } else {
                     0.0
                 },
+                rules: Rules::Inked,
+                photo: None,
             };
             PageSpec {
                 file: format!("trang-{}.{ext}", i + 1),
@@ -961,10 +1169,77 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 first_number: rng.gen_range(1..60),
                 seed: rng.gen(),
                 real_places: true,
-                form: false,
+                form: None,
+                no_dpi: false,
             }
         })
         .collect()
+}
+
+/// The variations of pages as they really come, `n` pages from `seed`: `forms` (form
+/// pages drawn in several styles), `rulings` (faint, pencil and missing rules), `photos`
+/// (typed ledger pages photographed), `photos-flat` (the same pages scanned flat),
+/// `no-dpi` (files that state no resolution), `mixed` (a book of ledger and form pages).
+/// `held_out` draws the variations kept out of tuning instead: forms worded and set
+/// differently with values in a hand, pencil rules and rules missing between columns,
+/// steeper photographs with curl.
+pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out: bool) -> Option<Vec<PageSpec>> {
+    let mut specs = varied_specs(n, seed, dpi);
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
+    for (i, s) in specs.iter_mut().enumerate() {
+        // The variations are about layout, not destroyed pages.
+        s.damage.ink = s.damage.ink.max(0.5);
+        s.damage.torn = s.damage.torn.min(0.08);
+        let form = |rng: &mut SmallRng| FormStyle {
+            paired: rng.gen_bool(0.6),
+            leaders: rng.gen_bool(0.5),
+            other_labels: held_out,
+        };
+        match set {
+            "forms" => s.form = Some(form(&mut rng)),
+            "mixed" => {
+                if i % 2 == 1 {
+                    s.form = Some(form(&mut rng));
+                }
+            }
+            "rulings" => {
+                s.damage.rules = match (held_out, i % 2) {
+                    (false, 0) => Rules::Faint,
+                    (false, _) => Rules::NoRowRules,
+                    (true, 0) => Rules::Pencil,
+                    (true, _) => Rules::NoColumnRules,
+                };
+            }
+            "photos" | "photos-flat" => {
+                s.hand = Hand::Typed;
+                s.damage.border = false;
+                s.damage.torn = 0.0;
+                s.damage.skew_deg = s.damage.skew_deg.clamp(-2.0, 2.0);
+                let photo = Photo {
+                    perspective: if held_out {
+                        rng.gen_range(0.04..0.07)
+                    } else {
+                        rng.gen_range(0.01..0.04)
+                    },
+                    curl: if held_out { rng.gen_range(0.004..0.01) } else { 0.0 },
+                    shadow: rng.gen_range(10.0..50.0),
+                };
+                if set == "photos" {
+                    s.damage.photo = Some(photo);
+                }
+            }
+            "no-dpi" => s.no_dpi = true,
+            _ => return None,
+        }
+        if s.form.is_some() {
+            // Form books are those of 2006–2020.
+            s.year = 2006 + (s.year - 1976) % 15;
+            if held_out && s.hand == Hand::Typed {
+                s.hand = Hand::Hand;
+            }
+        }
+    }
+    Some(specs)
 }
 
 /// Pages written in handwriting faces (`faces`, one after another): otherwise like the
@@ -984,7 +1259,7 @@ pub fn write_book(out: &Path, book: &str, specs: &[PageSpec]) -> Result<Vec<Path
     let mut written = Vec::new();
     for spec in specs {
         let (img, truth) = render_page(spec)?;
-        let bytes = crate::encode::page_file(&img, &spec.file, spec.dpi);
+        let bytes = crate::encode::page_file(&img, &spec.file, (!spec.no_dpi).then_some(spec.dpi));
         let path = dir.join(&spec.file);
         write(&path, &bytes)?;
         let stem = Path::new(&spec.file)

@@ -241,9 +241,9 @@ fn a_torn_away_page_a_blank_page_and_a_photo_are_not_eligible_with_reasons() {
         ..PageSpec::ledger("torn.png", 150.0, 5)
     };
     let (img, _) = render_page(&spec).expect("synthetic page");
-    std::fs::write(book.join("torn.png"), page_file(&img, "torn.png", 150.0)).unwrap();
+    std::fs::write(book.join("torn.png"), page_file(&img, "torn.png", Some(150.0))).unwrap();
     let blank = image::GrayImage::from_pixel(1200, 900, image::Luma([228]));
-    std::fs::write(book.join("blank.png"), page_file(&blank, "blank.png", 150.0)).unwrap();
+    std::fs::write(book.join("blank.png"), page_file(&blank, "blank.png", Some(150.0))).unwrap();
     let out = tmp.path().join("out");
     process_into(&tmp.path().join("in"), &out, &[], &[]);
     let torn = read_json(&out.join("damaged/pages/torn.json"));
@@ -352,4 +352,129 @@ fn form_pages_give_one_record_each_read_after_their_labels() {
     // The page's one record lands in the Ministry's layout like a ledger row.
     let csv = std::fs::read_to_string(out.join("forms/records.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + e["records_found"].as_u64().unwrap() as usize);
+}
+
+/// Pages as they come, in one book, processed with no layout flag: a ledger, a form with
+/// two label/value pairs on a line and dotted leaders, a photographed ledger, a ledger
+/// with faint rules, one without rules between its rows, one whose file states no
+/// resolution, and a letter (readable, no records: `manual`).
+#[test]
+fn pages_as_they_come_are_read_without_a_layout_flag() {
+    use sohoa::encode::page_file;
+    use sohoa::synth::{render_page, Damage, FormStyle, PageSpec, Photo, Rules};
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in").join("mixed");
+    std::fs::create_dir_all(&book).unwrap();
+    let ledger = |file: &str, seed, damage| PageSpec {
+        records: 6,
+        damage,
+        ..PageSpec::ledger(file, 150.0, seed)
+    };
+    let specs = vec![
+        ledger("ledger.png", 61, Damage::none()),
+        PageSpec {
+            form: Some(FormStyle {
+                paired: true,
+                leaders: true,
+                other_labels: false,
+            }),
+            year: 2010,
+            ..PageSpec::ledger("form.png", 150.0, 62)
+        },
+        ledger(
+            "photo.jpg",
+            63,
+            Damage {
+                photo: Some(Photo {
+                    perspective: 0.03,
+                    curl: 0.0,
+                    shadow: 30.0,
+                }),
+                ..Damage::none()
+            },
+        ),
+        ledger(
+            "faint.png",
+            64,
+            Damage {
+                rules: Rules::Faint,
+                paper: 225,
+                ..Damage::none()
+            },
+        ),
+        ledger(
+            "norows.png",
+            65,
+            Damage {
+                rules: Rules::NoRowRules,
+                ..Damage::none()
+            },
+        ),
+        PageSpec {
+            no_dpi: true,
+            ..ledger("nodpi.png", 66, Damage::none())
+        },
+    ];
+    let mut truth = std::collections::BTreeMap::new();
+    for spec in &specs {
+        let (img, t) = render_page(spec).unwrap();
+        let dpi = (!spec.no_dpi).then_some(spec.dpi);
+        std::fs::write(book.join(&spec.file), page_file(&img, &spec.file, dpi)).unwrap();
+        truth.insert(spec.file.split('.').next().unwrap().to_string(), t);
+    }
+    // A letter: lines of running text, no table, no labels.
+    let mut letter = image::GrayImage::from_pixel(1240, 1754, image::Luma([240]));
+    let text = "Kính gửi Ủy ban nhân dân xã về việc cấp lại bản sao giấy khai sinh cho con tôi";
+    for i in 0..12u32 {
+        let line = sohoa::synth::draw_line(text, None, 40).unwrap();
+        image::imageops::overlay(&mut letter, &line, 120, 200 + 90 * i as i64);
+    }
+    std::fs::write(book.join("letter.png"), page_file(&letter, "letter.png", Some(150.0))).unwrap();
+
+    let out = tmp.path().join("out");
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
+    let page = |name: &str| read_json(&out.join(format!("mixed/pages/{name}.json")));
+    let field = |p: &Value, r: usize, id: &str| p["records"][r]["fields"][id]["value"].as_str().unwrap().to_string();
+    for (name, t) in &truth {
+        let p = page(name);
+        assert_eq!(p["status"], "ok", "{name}: {}", p["reasons"]);
+        assert_eq!(p["records"].as_array().unwrap().len(), t.records.len(), "{name}");
+        // Names read right on nearly every record.
+        let right = (0..t.records.len())
+            .filter(|&r| field(&p, r, "nksHoTen") == t.records[r]["nksHoTen"].value)
+            .count();
+        assert!(
+            right * 10 >= t.records.len() * 8,
+            "{name}: {right}/{} names: {} / {}",
+            t.records.len(),
+            field(&p, 0, "nksHoTen"),
+            t.records[0]["nksHoTen"].value
+        );
+    }
+    // The form: its one record, values beside other labels on their lines.
+    let form = page("form");
+    assert_eq!(form["column_mapping"], "form_labels");
+    for id in ["nksNgaySinh", "nksGioiTinh", "nksDanToc", "nksQuocTich", "ngayDangKy"] {
+        assert_eq!(field(&form, 0, id), truth["form"].records[0][id].value, "{id}");
+    }
+    assert_eq!(page("ledger")["column_mapping"], "header");
+    let reasons = |name: &str| page(name)["reasons"].to_string();
+    assert!(reasons("photo").contains("photographed"), "{}", reasons("photo"));
+    let nodpi = page("nodpi");
+    assert!(reasons("nodpi").contains("inferred"), "{}", reasons("nodpi"));
+    let dpi = nodpi["source_dpi"].as_f64().unwrap();
+    assert!((dpi / 150.0 - 1.0).abs() < 0.3, "{dpi}");
+    // The letter is readable and holds no record: to be entered by hand, not exported.
+    let letter = page("letter");
+    assert_eq!(letter["status"], "manual", "{}", letter["reasons"]);
+    assert!(
+        letter["text"].as_str().unwrap().contains("khai sinh"),
+        "{}",
+        letter["text"]
+    );
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(report["status_counts"]["manual"], 1, "{report}");
+    let csv = std::fs::read_to_string(out.join("mixed/records.csv")).unwrap();
+    let expected: usize = truth.values().map(|t| t.records.len()).sum();
+    assert_eq!(csv.lines().count(), 1 + expected);
 }

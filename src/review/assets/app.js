@@ -7,7 +7,7 @@ const KIND_HINT = {
   sex: '1 = Nam · 2 = Nữ · 3 = chưa xác định', date: 'dd.mm.yyyy (hoặc yyyy)', registration_number: 'số/năm, ví dụ 05/1983',
   id_number: '12 chữ số (9 với CMND cũ)',
 };
-const STATUS_TEXT = { ok: 'đủ điều kiện', not_eligible: 'không đủ điều kiện', error: 'lỗi tệp' };
+const STATUS_TEXT = { ok: 'đủ điều kiện', manual: 'cần nhập tay', not_eligible: 'không đủ điều kiện', error: 'lỗi tệp' };
 
 const state = {
   labels: {}, kinds: {}, flagLabels: {}, books: [], book: null, page: null, rec: 0, field: null,
@@ -129,6 +129,7 @@ function renderProgress() {
   };
   add('Đã duyệt', p.accepted + '/' + p.records, 'bản ghi đã duyệt / bản ghi trên các trang đủ điều kiện');
   add('Cần xem', p.to_check, 'bản ghi chưa duyệt (' + p.doubtful + ' có ô nghi ngờ)');
+  if (p.manual) add('Trang cần nhập tay', p.manual, 'trang đọc được nhưng không tìm thấy bản ghi: nhập tay');
   add('Trang không đủ điều kiện', p.not_eligible, 'trang');
   if (p.errors) add('Tệp lỗi', p.errors, 'trang không giải mã được');
   $('progress').dataset.accepted = p.accepted;
@@ -201,13 +202,15 @@ function renderPanel(fieldIndex) {
   info.append('Trang ' + page.page + ' · ' + page.source + ' · ', st);
   if (page.review) info.append(' (' + page.review.by + ', ' + fmtTime(page.review.at) + ')');
   $('toggle-page').textContent = '';
-  $('toggle-page').append(page.final_status === 'ok' ? 'Trang không đủ điều kiện ' : 'Trang đủ điều kiện ', kbd('F4'));
+  const readable = page.final_status === 'ok' || page.final_status === 'manual';
+  $('toggle-page').append(readable ? 'Trang không đủ điều kiện ' : 'Trang đủ điều kiện ', kbd('F4'));
   $('toggle-page').disabled = !page.editable;
   const form = $('fields');
   form.innerHTML = '';
   const rec = record();
   if (!rec) {
-    $('record-head').textContent = page.final_status === 'error' ? 'Tệp không đọc được.' : 'Trang này không có bản ghi.';
+    $('record-head').textContent = page.final_status === 'error' ? 'Tệp không đọc được.'
+      : page.final_status === 'manual' ? 'Không tìm thấy bản ghi trên trang: nhập tay.' : 'Trang này không có bản ghi.';
     $('accept').disabled = true;
     return;
   }
@@ -462,7 +465,7 @@ async function togglePage() {
   const page = state.page;
   if (!page || !page.editable) return;
   await flushTyping(true);
-  if (page.final_status === 'ok') {
+  if (page.final_status === 'ok' || page.final_status === 'manual') {
     const dlg = $('reason-dialog');
     $('reason').value = '';
     dlg.showModal();

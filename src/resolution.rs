@@ -1,0 +1,114 @@
+//! A page's resolution when its file states none: from the height of its writing, and
+//! the paper formats registry books come in.
+//!
+//! Letters are measured on the black-and-white page: the taller letters (capitals,
+//! ascenders; the 80th percentile of letter-sized specks) of registry writing, typed or
+//! by hand, stand about [`TALL_LETTER_MM`] high. That alone is good to a quarter or so;
+//! when the page's sides are in the ratio of an ISO paper format (A5, A4, A3: each √2
+//! larger than the last) the format whose resolution lies nearest is taken, exact;
+//! otherwise the nearest common scanning resolution (150, 200, 300, 400, 600 dpi) when
+//! one lies within a fifth, and nothing when none does.
+
+use image::GrayImage;
+
+/// Height of the tall letters of registry writing, millimetres.
+pub const TALL_LETTER_MM: f32 = 2.5;
+
+/// Resolutions scanners are set to.
+const SCAN_DPI: &[f32] = &[150.0, 200.0, 300.0, 400.0, 600.0];
+
+/// Paper formats of registry books: name, short and long side in millimetres.
+const FORMATS: &[(&str, f32, f32)] = &[("A5", 148.0, 210.0), ("A4", 210.0, 297.0), ("A3", 297.0, 420.0)];
+
+/// The resolution inferred for a page of `size` pixels whose black-and-white image
+/// (ink 0, at `size / scale` pixels: a reduced copy may be measured) is `binary`, and
+/// what it was inferred from; `None` when the page holds too little writing to tell, or
+/// its letters point to no common resolution.
+pub fn infer(binary: &GrayImage, scale: f32, size: (u32, u32)) -> Option<(f32, &'static str)> {
+    let tall = tall_letter_px(binary)? * scale;
+    let by_letters = tall / TALL_LETTER_MM * 25.4;
+    let (short, long) = (size.0.min(size.1) as f32, size.0.max(size.1) as f32);
+    let ratio = long / short;
+    if (ratio / std::f32::consts::SQRT_2 - 1.0).abs() < 0.04 {
+        let (name, dpi) = FORMATS
+            .iter()
+            .map(|&(name, s, _)| (name, short / s * 25.4))
+            .min_by(|a, b| (a.1 / by_letters).ln().abs().total_cmp(&(b.1 / by_letters).ln().abs()))?;
+        if (dpi / by_letters).ln().abs() < 0.35 {
+            return Some((
+                dpi.round(),
+                match name {
+                    "A5" => "its A5 paper format and the height of its writing",
+                    "A4" => "its A4 paper format and the height of its writing",
+                    _ => "its A3 paper format and the height of its writing",
+                },
+            ));
+        }
+    }
+    let nearest = SCAN_DPI
+        .iter()
+        .copied()
+        .min_by(|a, b| (a / by_letters).ln().abs().total_cmp(&(b / by_letters).ln().abs()))?;
+    // Letters alone are good to a quarter: only a value near a common scanning resolution
+    // is taken; anything else says too little (the caller assumes one).
+    ((nearest / by_letters).ln().abs() < 0.2).then_some((
+        nearest,
+        "the height of its writing (the nearest common scanning resolution)",
+    ))
+}
+
+/// The height of the tall letters in pixels: the 80th percentile of the heights of
+/// letter-sized specks (taller than wide by no more than 4:1, not long rules, not
+/// blobs); `None` with fewer than 50 of them.
+fn tall_letter_px(binary: &GrayImage) -> Option<f32> {
+    let (w, h) = binary.dimensions();
+    let raw = binary.as_raw();
+    let mut seen = vec![false; raw.len()];
+    let mut heights = Vec::new();
+    let limit = (h / 10).max(8);
+    for start in 0..raw.len() {
+        if raw[start] != 0 || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let mut stack = vec![start];
+        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+        let mut n = 0u32;
+        while let Some(i) = stack.pop() {
+            let (x, y) = ((i as u32) % w, (i as u32) / w);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            n += 1;
+            for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
+                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                if nx >= 0 && ny >= 0 && (nx as u32) < w && (ny as u32) < h {
+                    let j = (ny as u32 * w + nx as u32) as usize;
+                    if raw[j] == 0 && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        let (bw, bh) = (x1 + 1 - x0, y1 + 1 - y0);
+        // Letters: not specks of noise, not rules or frames, not filled blobs.
+        if bh >= 5 && bh <= limit && bw <= 4 * bh && bh <= 4 * bw && n * 10 < bw * bh * 9 {
+            heights.push(bh);
+        }
+    }
+    if heights.len() < 50 {
+        return None;
+    }
+    heights.sort_unstable();
+    Some(heights[heights.len() * 4 / 5] as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_little_writing_tells_nothing() {
+        let page = GrayImage::from_pixel(600, 800, image::Luma([255]));
+        assert!(infer(&page, 1.0, (600, 800)).is_none());
+    }
+}
