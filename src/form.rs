@@ -263,9 +263,14 @@ pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -
     Some(record(&values, template, vocab))
 }
 
-/// A value without the dotted leader it was written on: runs of dots and ellipses.
+/// A value without the dotted leader it was written on (runs of dots and ellipses) and
+/// without the end of its label read into it (a first word ending in a colon, "cha:").
 fn strip_leaders(text: &str) -> String {
-    text.split_whitespace()
+    let mut words = text.split_whitespace().peekable();
+    if words.peek().is_some_and(|w| w.ends_with(':')) {
+        words.next();
+    }
+    words
         .map(|w| {
             let dots = w.chars().filter(|&c| c == '.' || c == '…').count();
             if dots >= 3 && dots * 2 >= w.chars().count() {

@@ -759,7 +759,8 @@ fn trim_edge_strokes(cols: &[u32], from: u32, to: u32, height: u32) -> Option<(u
 }
 
 /// The dots of dotted leader lines in a crop of the binary page (ink 0) at `dpi`: specks
-/// under 0.8 mm with no other ink above or below them, at least four in a row at one
+/// under 0.8 mm high (and 3 mm long: dots blurred into dashes) with no other ink above or
+/// below them, at least four in a row at one
 /// height, each within 3 mm of the next. A dot over or under a letter (the marks of ị, ạ)
 /// has the letter in its columns; the full stops of a date are fewer than four; a
 /// letter is larger.
@@ -773,7 +774,9 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
     let raw = binary.as_raw();
     let ink = |x: u32, y: u32| raw[(y * w + x) as usize] == 0;
     let mut seen = vec![false; raw.len()];
-    // Specks small enough to be dots, and those of them with no ink above or below.
+    // Every speck; those small enough to be dots, and those of them with no ink above or
+    // below.
+    let mut all: Vec<BBox> = Vec::new();
     let mut small: Vec<BBox> = Vec::new();
     let mut specks: Vec<BBox> = Vec::new();
     for y0 in 0..h {
@@ -781,7 +784,7 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
             if !ink(x0, y0) || seen[(y0 * w + x0) as usize] {
                 continue;
             }
-            // One connected speck (8-neighbours), given up once it is larger than a dot.
+            // One connected speck (8-neighbours).
             let mut stack = vec![(x0, y0)];
             seen[(y0 * w + x0) as usize] = true;
             let (mut x1, mut y1, mut x2, mut y2) = (x0, y0, x0, y0);
@@ -809,13 +812,26 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
                     }
                 }
             }
-            if x2 - x1 < max_dot && y2 - y1 < max_dot {
-                let b = [x1, y1, x2 - x1 + 1, y2 - y1 + 1];
-                small.push(b);
-                let alone = (x1..=x2).all(|x| (0..h).all(|y| (y >= y1 && y <= y2) || !ink(x, y)));
-                if alone {
-                    specks.push(b);
-                }
+            all.push([x1, y1, x2 - x1 + 1, y2 - y1 + 1]);
+        }
+    }
+    // A dot is small beside the writing too: under a third of its tall letters' height
+    // (which also keeps letters when the resolution is wrongly assumed too fine).
+    let mut heights: Vec<u32> = all.iter().map(|b| b[3]).filter(|&bh| bh >= 2).collect();
+    heights.sort_unstable();
+    let tall = heights.get(heights.len() * 9 / 10).copied().unwrap_or(0);
+    let dot = if tall >= 6 { max_dot.min(tall / 3) } else { max_dot };
+    for &b in &all {
+        let [x1, y1, bw, bh] = b;
+        let (x2, y2) = (x1 + bw - 1, y1 + bh - 1);
+        // Dots, or the dashes they blur into on a coarse or soft scan.
+        if bw <= 4 * dot && bh <= dot {
+            small.push(b);
+            // Nothing above or below but more of the same speckle close by.
+            let (near_top, near_bottom) = (y1.saturating_sub(max_dot), y2 + max_dot);
+            let alone = (x1..=x2).all(|x| (0..h).all(|y| (y >= near_top && y <= near_bottom) || !ink(x, y)));
+            if alone {
+                specks.push(b);
             }
         }
     }
@@ -824,11 +840,15 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
     let mut dots = Vec::new();
     let mut i = 0;
     while i < specks.len() {
-        let mid = specks[i][1] + specks[i][3] / 2;
-        let j = specks[i..]
-            .iter()
-            .position(|b| b[1] + b[3] / 2 > mid + max_dot / 2)
-            .map_or(specks.len(), |k| i + k);
+        // A row: specks whose heights chain on within a third of a dot's size (a leader
+        // wavers by a pixel or two along the line).
+        let centre_y = |b: &BBox| b[1] + b[3] / 2;
+        let step = (max_dot / 3).max(1);
+        let mut j = i + 1;
+        while j < specks.len() && centre_y(&specks[j]) <= centre_y(&specks[j - 1]) + step {
+            j += 1;
+        }
+        let mid = (centre_y(&specks[i]) + centre_y(&specks[j - 1])) / 2;
         // Runs of specks along the row, each close to the next.
         let mut row: Vec<BBox> = specks[i..j].to_vec();
         row.sort_by_key(|b| b[0]);
@@ -851,7 +871,7 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
                         let on_pitch = ((centre(b) - x0).rem_euclid(pitch))
                             .min(pitch - (centre(b) - x0).rem_euclid(pitch))
                             <= pitch / 5.0;
-                        let at_height = (b[1] + b[3] / 2).abs_diff(mid) <= max_dot / 2;
+                        let at_height = (b[1] + b[3] / 2).abs_diff(mid) <= max_dot / 2 + step;
                         if on_pitch && at_height && !dots.contains(b) {
                             dots.push(*b);
                         }

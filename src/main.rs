@@ -53,7 +53,7 @@ enum Command {
         #[arg(long, default_value = "vie")]
         lang: String,
         /// Resolution of files that state none (default: inferred page by page from the
-        /// height of the writing and the paper format, 300 when the page tells too little).
+        /// height of the writing, 300 when the page tells too little).
         #[arg(long)]
         dpi: Option<f32>,
         /// Redo pages even when their result exists.

@@ -93,8 +93,8 @@ pub enum Reason {
     NoTable,
     /// A note: the file states no resolution; this one was assumed.
     AssumedDpi(f32),
-    /// A note: the file states no resolution; this one was inferred from the page (its
-    /// paper format, or the height of its writing).
+    /// A note: the file states no resolution; this one was inferred from the height of
+    /// the page's writing.
     InferredDpi {
         /// The resolution taken.
         dpi: f32,

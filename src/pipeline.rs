@@ -187,7 +187,7 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<
         (None, None) => {
             // No resolution in the file: inferred from the page, and the page restored again
             // at it when it differs much from the one assumed.
-            match crate::resolution::infer(&restored.binary, source_dpi / dpi, source.dimensions()) {
+            match crate::resolution::infer(&restored.binary, source_dpi / dpi) {
                 Some((inferred, from)) => {
                     notes.push(Reason::InferredDpi { dpi: inferred, from });
                     if (inferred / source_dpi - 1.0).abs() > 0.1 {
@@ -619,10 +619,7 @@ fn read_form(
             .map(|(&i, p)| {
                 (
                     i,
-                    p.boxes
-                        .iter()
-                        .flat_map(|&b| reader.lines_in(b, VALUE_MIN_INK))
-                        .collect::<Vec<_>>(),
+                    p.boxes.iter().flat_map(|&b| reader.value_lines(b)).collect::<Vec<_>>(),
                 )
             })
             .filter(|(_, lines)| !lines.is_empty())
@@ -887,12 +884,20 @@ impl CellReader<'_> {
     /// The text lines of a cell, ruling erased, for the line model; none for an empty
     /// cell.
     fn cell_lines(&self, cell: BBox) -> Vec<LineImage> {
-        self.lines_in(cell, CELL_MIN_INK)
+        self.lines_in(cell, CELL_MIN_INK, false)
     }
 
-    /// The text lines of a box holding ink over `min_ink` of its area at least (a cell:
-    /// [`CELL_MIN_INK`]; a form's value box, wide and maybe holding a lone digit, less).
-    fn lines_in(&self, cell: BBox, min_ink: f32) -> Vec<LineImage> {
+    /// The text lines of a form's value box (wide, and maybe holding a lone digit: less
+    /// ink counts), each ending where the writing does — at the first gap wider than the
+    /// line is high (a value is written as one run; specks further on are what is left of
+    /// the dotted line, a stain, the page's edge).
+    fn value_lines(&self, cell: BBox) -> Vec<LineImage> {
+        self.lines_in(cell, VALUE_MIN_INK, true)
+    }
+
+    /// The text lines of a box holding ink over `min_ink` of its area at least, ruling
+    /// and dotted leaders erased; `one_run`: each line cut at its first wide gap.
+    fn lines_in(&self, cell: BBox, min_ink: f32, one_run: bool) -> Vec<LineImage> {
         let b = inset(cell, self.pad());
         if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < min_ink {
             return Vec::new();
@@ -900,10 +905,17 @@ impl CellReader<'_> {
         let (gray, binary) = self.clean_crops(b);
         field::line_images(&gray, &binary, [0, 0, b[2], b[3]])
             .into_iter()
-            .map(|mut l| {
-                l.bbox[0] += b[0];
-                l.bbox[1] += b[1];
-                l
+            .filter_map(|l| {
+                let [x, y, w, h] = l.bbox;
+                let right = if one_run { first_run_end(&binary, l.bbox)? } else { w };
+                Some(LineImage {
+                    bbox: [b[0] + x, b[1] + y, right, h],
+                    crop: if right == w {
+                        l.crop
+                    } else {
+                        image::imageops::crop_imm(&gray, x, y, right, h).to_image()
+                    },
+                })
             })
             .collect()
     }
@@ -1007,6 +1019,29 @@ impl CellReader<'_> {
         }
         (gray, binary)
     }
+}
+
+/// Where the first run of writing in a line's box ends (width from the box's left, a
+/// fifth of the height of margin kept): at the first gap wider than the line is high;
+/// `None` without ink.
+fn first_run_end(binary: &GrayImage, [x, y, w, h]: BBox) -> Option<u32> {
+    let inked: Vec<bool> = (x..x + w)
+        .map(|xx| (y..y + h).any(|yy| binary.get_pixel(xx, yy).0[0] == 0))
+        .collect();
+    let first = inked.iter().position(|&i| i)?;
+    let (mut end, mut gap) = (first, 0u32);
+    for (i, &ink) in inked.iter().enumerate().skip(first) {
+        if ink {
+            end = i + 1;
+            gap = 0;
+        } else {
+            gap += 1;
+            if gap > h {
+                break;
+            }
+        }
+    }
+    Some((end as u32 + h / 5).min(w))
 }
 
 /// Length of the longest run of `true`, bridging gaps of up to 2 (a broken rule).

@@ -1,13 +1,12 @@
-//! A page's resolution when its file states none: from the height of its writing, and
-//! the paper formats registry books come in.
+//! A page's resolution when its file states none, from the height of its writing.
 //!
 //! Letters are measured on the black-and-white page: the taller letters (capitals,
 //! ascenders; the 80th percentile of letter-sized specks) of registry writing, typed or
-//! by hand, stand about [`TALL_LETTER_MM`] high. That alone is good to a quarter or so;
-//! when the page's sides are in the ratio of an ISO paper format (A5, A4, A3: each √2
-//! larger than the last) the format whose resolution lies nearest is taken, exact;
-//! otherwise the nearest common scanning resolution (150, 200, 300, 400, 600 dpi) when
-//! one lies within a fifth, and nothing when none does.
+//! by hand, stand about [`TALL_LETTER_MM`] high. That alone is good to a quarter or so,
+//! so the nearest common scanning resolution (150, 200, 300, 400, 600 dpi) is taken when
+//! one lies within a fifth, and nothing when none does. (The paper's format is no help:
+//! a scan's frame holds a border and the page turned by its skew, and A5, A4 and A3 share
+//! one ratio.)
 
 use image::GrayImage;
 
@@ -17,34 +16,13 @@ pub const TALL_LETTER_MM: f32 = 2.5;
 /// Resolutions scanners are set to.
 const SCAN_DPI: &[f32] = &[150.0, 200.0, 300.0, 400.0, 600.0];
 
-/// Paper formats of registry books: name, short and long side in millimetres.
-const FORMATS: &[(&str, f32, f32)] = &[("A5", 148.0, 210.0), ("A4", 210.0, 297.0), ("A3", 297.0, 420.0)];
-
-/// The resolution inferred for a page of `size` pixels whose black-and-white image
-/// (ink 0, at `size / scale` pixels: a reduced copy may be measured) is `binary`, and
-/// what it was inferred from; `None` when the page holds too little writing to tell, or
-/// its letters point to no common resolution.
-pub fn infer(binary: &GrayImage, scale: f32, size: (u32, u32)) -> Option<(f32, &'static str)> {
+/// The resolution inferred for a page whose black-and-white image (ink 0, reduced by
+/// `scale` from the file's pixels) is `binary`, and what it was inferred from; `None`
+/// when the page holds too little writing to tell, or its letters point to no common
+/// resolution.
+pub fn infer(binary: &GrayImage, scale: f32) -> Option<(f32, &'static str)> {
     let tall = tall_letter_px(binary)? * scale;
     let by_letters = tall / TALL_LETTER_MM * 25.4;
-    let (short, long) = (size.0.min(size.1) as f32, size.0.max(size.1) as f32);
-    let ratio = long / short;
-    if (ratio / std::f32::consts::SQRT_2 - 1.0).abs() < 0.04 {
-        let (name, dpi) = FORMATS
-            .iter()
-            .map(|&(name, s, _)| (name, short / s * 25.4))
-            .min_by(|a, b| (a.1 / by_letters).ln().abs().total_cmp(&(b.1 / by_letters).ln().abs()))?;
-        if (dpi / by_letters).ln().abs() < 0.35 {
-            return Some((
-                dpi.round(),
-                match name {
-                    "A5" => "its A5 paper format and the height of its writing",
-                    "A4" => "its A4 paper format and the height of its writing",
-                    _ => "its A3 paper format and the height of its writing",
-                },
-            ));
-        }
-    }
     let nearest = SCAN_DPI
         .iter()
         .copied()
@@ -109,6 +87,6 @@ mod tests {
     #[test]
     fn too_little_writing_tells_nothing() {
         let page = GrayImage::from_pixel(600, 800, image::Luma([255]));
-        assert!(infer(&page, 1.0, (600, 800)).is_none());
+        assert!(infer(&page, 1.0).is_none());
     }
 }
