@@ -246,23 +246,6 @@ pub fn record(values: &BTreeMap<usize, ValueRead>, template: &Template, vocab: &
     }
 }
 
-/// The record of a form page, from its words alone; `None` when no label was found.
-pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -> Option<RecordResult> {
-    let size = words.iter().fold((0, 0), |(w, h), b| {
-        (w.max(b.bbox[0] + b.bbox[2]), h.max(b.bbox[1] + b.bbox[3]))
-    });
-    let places = locate(words, template, size);
-    if places.is_empty() {
-        return None;
-    }
-    let values = places
-        .fields
-        .iter()
-        .map(|(&i, p)| (i, ValueRead::from_words(p)))
-        .collect();
-    Some(record(&values, template, vocab))
-}
-
 /// A value without the dotted leader it was written on (runs of dots and ellipses) and
 /// without the end of its label read into it (a first word ending in a colon, "cha:").
 fn strip_leaders(text: &str) -> String {
@@ -426,6 +409,23 @@ mod tests {
             bbox: [x, y, 10 * text.chars().count() as u32, 20],
             confidence: 0.9,
         }
+    }
+
+    /// The record of a form page, from its words alone; `None` when no label was found.
+    pub fn read_record(words: &[WordBox], template: &Template, vocab: &Vocabulary) -> Option<RecordResult> {
+        let size = words.iter().fold((0, 0), |(w, h), b| {
+            (w.max(b.bbox[0] + b.bbox[2]), h.max(b.bbox[1] + b.bbox[3]))
+        });
+        let places = locate(words, template, size);
+        if places.is_empty() {
+            return None;
+        }
+        let values = places
+            .fields
+            .iter()
+            .map(|(&i, p)| (i, ValueRead::from_words(p)))
+            .collect();
+        Some(record(&values, template, vocab))
     }
 
     #[test]

@@ -95,12 +95,7 @@ pub enum Reason {
     AssumedDpi(f32),
     /// A note: the file states no resolution; this one was inferred from the height of
     /// the page's writing.
-    InferredDpi {
-        /// The resolution taken.
-        dpi: f32,
-        /// What it was inferred from.
-        from: &'static str,
-    },
+    InferredDpi(f32),
     /// A note: the page was photographed; its outline was found and its perspective
     /// undone.
     Flattened,
@@ -126,7 +121,7 @@ impl Reason {
             Reason::EmptyTable => "empty_table",
             Reason::NoTable => "no_table",
             Reason::AssumedDpi(_) => "assumed_dpi",
-            Reason::InferredDpi { .. } => "inferred_dpi",
+            Reason::InferredDpi(_) => "inferred_dpi",
             Reason::Flattened => "flattened",
             Reason::Decode(_) => "decode_error",
             Reason::FrameMissing => "frame_missing",
@@ -169,9 +164,11 @@ impl std::fmt::Display for Reason {
             Reason::EmptyTable => f.write_str("the table's rows are empty"),
             Reason::NoTable => f.write_str("no ruled table and no form labels found: text read as a page"),
             Reason::AssumedDpi(dpi) => write!(f, "no resolution in the file: assumed {dpi} dpi"),
-            Reason::InferredDpi { dpi, from } => {
-                write!(f, "no resolution in the file: {dpi:.0} dpi inferred from {from}")
-            }
+            Reason::InferredDpi(dpi) => write!(
+                f,
+                "no resolution in the file: {dpi:.0} dpi inferred from the height of its writing \
+                 (the nearest common scanning resolution)"
+            ),
             Reason::Flattened => f.write_str("photographed page: outline found, perspective undone"),
             Reason::Decode(message) => f.write_str(message),
             Reason::FrameMissing => f.write_str("frame could not be decoded"),

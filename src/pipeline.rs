@@ -6,7 +6,7 @@
 
 use crate::eligibility;
 use crate::fields;
-use crate::form::ValueRead;
+use crate::form::{FormPlaces, ValueRead};
 use crate::ingest::Frame;
 use crate::layout::{self, Grid};
 use crate::model::{
@@ -16,7 +16,7 @@ use crate::ocr::constrain::Lexicons;
 use crate::ocr::field::{self, LineImage};
 use crate::ocr::{mean_confidence, OcrError, ReadMode, Readers, Recognizer};
 use crate::restore::{self, RestoreOptions, RestoredPage};
-use crate::template::{FieldKind, Layout, Template, Vocabulary};
+use crate::template::{FieldKind, Template, Vocabulary};
 use image::{GrayImage, Luma};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -184,24 +184,21 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<
     match (frame.dpi, ctx.default_dpi) {
         (Some(_), _) => {}
         (None, Some(_)) => notes.push(Reason::AssumedDpi(source_dpi)),
-        (None, None) => {
-            // No resolution in the file: inferred from the page, and the page restored again
-            // at it when it differs much from the one assumed.
-            match crate::resolution::infer(&restored.binary, source_dpi / dpi) {
-                Some((inferred, from)) => {
-                    notes.push(Reason::InferredDpi { dpi: inferred, from });
-                    if (inferred / source_dpi - 1.0).abs() > 0.1 {
-                        source_dpi = inferred;
-                        let (gray, d) = at_working_resolution(source, source_dpi);
-                        dpi = d;
-                        restored = restore::restore(&gray, dpi, &ctx.restore);
-                    } else {
-                        source_dpi = inferred;
-                    }
+        // No resolution in the file: inferred from the page, and the page restored again
+        // at it when it differs much from the one assumed.
+        (None, None) => match crate::resolution::infer(&restored.binary, source_dpi / dpi) {
+            None => notes.push(Reason::AssumedDpi(source_dpi)),
+            Some(inferred) => {
+                notes.push(Reason::InferredDpi(inferred));
+                let redo = (inferred / source_dpi - 1.0).abs() > 0.1;
+                source_dpi = inferred;
+                if redo {
+                    let (gray, d) = at_working_resolution(source, source_dpi);
+                    dpi = d;
+                    restored = restore::restore(&gray, dpi, &ctx.restore);
                 }
-                None => notes.push(Reason::AssumedDpi(source_dpi)),
             }
-        }
+        },
     }
     let mut times = StageTimes {
         restore: started.elapsed(),
@@ -289,7 +286,7 @@ fn at_working_resolution(gray: &GrayImage, dpi: f32) -> (std::borrow::Cow<'_, Gr
 }
 
 /// The records of a page, read the way its layout holds them: the layout fixed for the
-/// run, or found on the page (see [`classify`]).
+/// run, or found on the page (a ruled table, else see [`is_form_page`]).
 fn read_records(
     page: &RestoredPage,
     dpi: f32,
@@ -301,7 +298,8 @@ fn read_records(
     if ctx.layout == LayoutChoice::Form {
         if let Some(template) = form {
             let words = read_page_words(page, dpi, ocr)?;
-            return read_form(page, dpi, template, words, ctx, ocr);
+            let places = crate::form::locate(&words, template, page.gray.dimensions());
+            return read_form(page, dpi, template, words, &places, ctx, ocr);
         }
     }
     let started = Instant::now();
@@ -318,9 +316,11 @@ fn read_records(
     let mut reading = match form {
         Some(template) => {
             let words = read_page_words(page, dpi, ocr)?;
-            match classify(&words, template, page.gray.dimensions()) {
-                Layout::Form => read_form(page, dpi, template, words, ctx, ocr)?,
-                Layout::Ledger => read_running_text(page, dpi, ctx, ocr, Some(words))?,
+            let places = crate::form::locate(&words, template, page.gray.dimensions());
+            if is_form_page(&places, page.gray.height()) {
+                read_form(page, dpi, template, words, &places, ctx, ocr)?
+            } else {
+                read_running_text(page, dpi, ctx, ocr, Some(words))?
             }
         }
         None => read_running_text(page, dpi, ctx, ocr, None)?,
@@ -353,11 +353,7 @@ fn without_leaders(page: &RestoredPage, dpi: f32) -> GrayImage {
         let [_, y, _, lh] = line.bbox;
         let band = image::imageops::crop_imm(&page.binary, 0, y, w, lh).to_image();
         for [dx, dy, dw, dh] in layout::leader_dots(&band, dpi, true) {
-            for yy in y + dy..y + dy + dh {
-                for xx in dx..dx + dw {
-                    gray.put_pixel(xx, yy, Luma([255]));
-                }
-            }
+            whiten(&mut gray, [dx, y + dy, dw, dh]);
         }
     }
     gray
@@ -403,12 +399,11 @@ const FORM_LABEL_LINES: usize = 3;
 /// is 5–7% of its page; a form's labels run down 40–60% of it).
 const FORM_LABEL_SPREAD: f32 = 0.12;
 
-/// Whether a page without a ruled table is a form page: the template's labels printed on
-/// several lines spread down the page (a ledger's headings, even wrapped, lie in one
-/// band at its top). Anything else is read as running text, which a ledger page without
-/// a table is too.
-fn classify(words: &[WordBox], form: &Template, size: (u32, u32)) -> Layout {
-    let places = crate::form::locate(words, form, size);
+/// Whether a page without a ruled table is a form page: the template's labels (`places`)
+/// printed on several lines spread down the page (`height` pixels; a ledger's headings,
+/// even wrapped, lie in one band at its top). Anything else is read as running text,
+/// which a ledger page without a table is too.
+fn is_form_page(places: &FormPlaces, height: u32) -> bool {
     let mut tops: Vec<u32> = places.fields.values().map(|p| p.label[1]).collect();
     tops.sort_unstable();
     let typical = places.fields.values().map(|p| p.label[3]).max().unwrap_or(1).max(1);
@@ -421,11 +416,7 @@ fn classify(words: &[WordBox], form: &Template, size: (u32, u32)) -> Layout {
         }
     }
     let spread = tops.last().zip(tops.first()).map_or(0, |(b, a)| b - a);
-    if lines >= FORM_LABEL_LINES && spread as f32 >= FORM_LABEL_SPREAD * size.1 as f32 {
-        Layout::Form
-    } else {
-        Layout::Ledger
-    }
+    lines >= FORM_LABEL_LINES && spread as f32 >= FORM_LABEL_SPREAD * height as f32
 }
 
 /// A page without a table, read as running text: Tesseract finds its lines, and the
@@ -591,18 +582,18 @@ fn read_mode(kind: FieldKind) -> ReadMode {
     }
 }
 
-/// A form page: its labels found among the words of the page's reading (`words`), then
-/// each value read in its own box (from the label's end to the next label, and the lines
-/// it runs on to) by the engine for the field's kind; the page's one record.
+/// A form page: its labels (`places`, found among the words of the page's reading,
+/// `words`), then each value read in its own box (from the label's end to the next label,
+/// and the lines it runs on to) by the engine for the field's kind; the page's one record.
 fn read_form(
     page: &RestoredPage,
     dpi: f32,
     template: &Template,
     words: Vec<WordBox>,
+    places: &FormPlaces,
     ctx: &PageContext,
     ocr: &mut Readers,
 ) -> Result<Reading, OcrError> {
-    let places = crate::form::locate(&words, template, page.gray.dimensions());
     let mut values: BTreeMap<usize, ValueRead> = places
         .fields
         .iter()
@@ -1009,13 +1000,9 @@ impl CellReader<'_> {
             }
         }
         // The dotted line a value is written on.
-        for [dx, dy, dw, dh] in layout::leader_dots(&binary, self.dpi, false) {
-            for yy in dy..dy + dh {
-                for xx in dx..dx + dw {
-                    gray.put_pixel(xx, yy, Luma([255]));
-                    binary.put_pixel(xx, yy, Luma([255]));
-                }
-            }
+        for dot in layout::leader_dots(&binary, self.dpi, false) {
+            whiten(&mut gray, dot);
+            whiten(&mut binary, dot);
         }
         (gray, binary)
     }
@@ -1042,6 +1029,15 @@ fn first_run_end(binary: &GrayImage, [x, y, w, h]: BBox) -> Option<u32> {
         }
     }
     Some((end as u32 + h / 5).min(w))
+}
+
+/// Paints a box of an image white (paper).
+fn whiten(img: &mut GrayImage, [x, y, w, h]: BBox) {
+    for yy in y..y + h {
+        for xx in x..x + w {
+            img.put_pixel(xx, yy, Luma([255]));
+        }
+    }
 }
 
 /// Length of the longest run of `true`, bridging gaps of up to 2 (a broken rule).

@@ -17,10 +17,10 @@ pub const TALL_LETTER_MM: f32 = 2.5;
 const SCAN_DPI: &[f32] = &[150.0, 200.0, 300.0, 400.0, 600.0];
 
 /// The resolution inferred for a page whose black-and-white image (ink 0, reduced by
-/// `scale` from the file's pixels) is `binary`, and what it was inferred from; `None`
+/// `scale` from the file's pixels) is `binary`; `None`
 /// when the page holds too little writing to tell, or its letters point to no common
 /// resolution.
-pub fn infer(binary: &GrayImage, scale: f32) -> Option<(f32, &'static str)> {
+pub fn infer(binary: &GrayImage, scale: f32) -> Option<f32> {
     let tall = tall_letter_px(binary)? * scale;
     let by_letters = tall / TALL_LETTER_MM * 25.4;
     let nearest = SCAN_DPI
@@ -29,10 +29,7 @@ pub fn infer(binary: &GrayImage, scale: f32) -> Option<(f32, &'static str)> {
         .min_by(|a, b| (a / by_letters).ln().abs().total_cmp(&(b / by_letters).ln().abs()))?;
     // Letters alone are good to a quarter: only a value near a common scanning resolution
     // is taken; anything else says too little (the caller assumes one).
-    ((nearest / by_letters).ln().abs() < 0.2).then_some((
-        nearest,
-        "the height of its writing (the nearest common scanning resolution)",
-    ))
+    ((nearest / by_letters).ln().abs() < 0.2).then_some(nearest)
 }
 
 /// The height of the tall letters in pixels: the 80th percentile of the heights of

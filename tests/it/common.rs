@@ -11,6 +11,16 @@ pub fn sohoa() -> Command {
     c
 }
 
+/// `../shared/data/NAME` when it is present; `None` (saying the test is skipped) when not.
+pub fn shared_data(name: &str) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(name);
+    if !root.is_dir() {
+        eprintln!("skipped: {} is absent", root.display());
+        return None;
+    }
+    Some(root)
+}
+
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }

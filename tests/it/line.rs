@@ -132,11 +132,9 @@ fn pages_in_handwriting_faces_are_read_record_by_record() {
 
 #[test]
 fn real_handwritten_pages_are_not_judged_unreadable() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dibco-dev");
-    if !root.is_dir() {
-        eprintln!("skipped: {} is absent", root.display());
+    let Some(root) = crate::common::shared_data("dibco-dev") else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let book = tmp.path().join("in/h");
     std::fs::create_dir_all(&book).unwrap();

@@ -4,11 +4,9 @@ use std::path::Path;
 
 #[test]
 fn binarization_beats_sauvola_on_dibco_when_the_data_is_present() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dibco-dev");
-    if !root.is_dir() {
-        eprintln!("skipped: {} is absent", root.display());
+    let Some(root) = crate::common::shared_data("dibco-dev") else {
         return;
-    }
+    };
     let opts = sohoa::restore::RestoreOptions::default();
     let (mut ours, mut sauvola, mut n) = (0.0, 0.0, 0.0);
     for year in ["2009", "2010"] {
@@ -152,11 +150,9 @@ fn restored_pages_match_their_golden_images() {
 /// 5218_0378 (the table found only from a third of the way down).
 #[test]
 fn rows_of_real_ruled_pages_are_found_as_drawn() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/voc-dev");
-    if !root.is_dir() {
-        eprintln!("skipped: {} is absent", root.display());
+    let Some(root) = crate::common::shared_data("voc-dev") else {
         return;
-    }
+    };
     let ledger = sohoa::template::Template::for_book_type("ks").unwrap();
     let by_eye = [
         ("NL-HaNA_1.04.02_5182_0051-groot.jpg", 28),
