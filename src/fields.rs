@@ -199,7 +199,7 @@ pub fn parse_date(text: &str) -> Option<Date> {
     if !(1850..=2100).contains(&year) || !(1..=12).contains(&month) {
         return None;
     }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let dim = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(month - 1) as usize];
     if day == 0 || day > dim {
         return None;

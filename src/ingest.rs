@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-/// Largest image accepted, in pixels (a 600-dpi A2 scan is about 140 Mpx).
+/// Largest image accepted by default, in pixels (a 600-dpi A2 scan is about 140 Mpx).
 pub const MAX_PIXELS: u64 = 200_000_000;
 
 /// Why a file could not be turned into page images.
@@ -35,14 +35,32 @@ pub enum DecodeError {
         /// The decoder's message.
         message: String,
     },
-    /// The image is larger than [`MAX_PIXELS`].
-    #[error("image too large: {width}×{height} pixels (limit {MAX_PIXELS} pixels)")]
+    /// The image is larger than the pixel limit.
+    #[error("image too large: {width}×{height} pixels (limit {limit} pixels)")]
     TooLarge {
         /// Width in pixels.
         width: u64,
         /// Height in pixels.
         height: u64,
+        /// The limit, pixels.
+        limit: u64,
     },
+    /// The header claims more pixels than the file's bytes can hold in its compression:
+    /// a damaged or crafted file, refused before any pixel is decoded.
+    #[error("damaged or crafted {format} file: its header claims {width}×{height} pixels, more than its {bytes} bytes can hold")]
+    Implausible {
+        /// PNG, JPEG or TIFF.
+        format: &'static str,
+        /// Claimed width.
+        width: u64,
+        /// Claimed height.
+        height: u64,
+        /// The file's size.
+        bytes: u64,
+    },
+    /// A valid file in a variant sohoa does not decode.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 impl From<std::io::Error> for DecodeError {
@@ -54,10 +72,44 @@ impl From<std::io::Error> for DecodeError {
 /// A book found in the input folder.
 #[derive(Clone, Debug)]
 pub struct Book {
-    /// Output folder name: the folder's path relative to the input, `/` replaced by `_`.
+    /// Output folder name: the folder's path relative to the input, `/` replaced by `_`,
+    /// made unique among the run's books.
     pub name: String,
-    /// The files of the book in natural order.
-    pub files: Vec<PathBuf>,
+    /// The folder's path relative to the input, `/`-separated (empty for the input itself).
+    pub folder: String,
+    /// The name the folder would have had when another book already holds it.
+    pub wanted_name: Option<String>,
+    /// The entries of the book in natural order.
+    pub files: Vec<Entry>,
+}
+
+/// One entry of a book: a file to read, or one that cannot be (a broken link, a folder
+/// that cannot be listed), which becomes a page with status `error`.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Why it cannot be read, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// An entry of the input left out on purpose (hidden files, FIFOs, links leading out of
+/// the input), with the reason.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Skipped {
+    /// The path, relative to the input.
+    pub path: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// What an input folder holds.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    /// Its books, in the order of their folders.
+    pub books: Vec<Book>,
+    /// Entries left out, with why.
+    pub skipped: Vec<Skipped>,
 }
 
 /// The format of a scan file, from its first bytes.
@@ -107,56 +159,151 @@ pub struct Frame {
 }
 
 /// Lists the books under `input`: every folder holding at least one visible file.
-/// Files directly in `input` form a book named after `input` itself.
-pub fn discover_books(input: &Path) -> std::io::Result<Vec<Book>> {
-    let root_name = input
-        .canonicalize()?
+/// Files directly in `input` form a book named after `input` itself. Folders and files
+/// under `exclude` are left out.
+///
+/// Nothing met on the way ends the listing: a broken symbolic link, a link loop or a
+/// folder that cannot be listed becomes an entry with its problem (a page result with
+/// status `error`); links are followed only while they stay inside `input`; hidden
+/// entries, FIFOs, sockets and devices are left out and listed in `skipped`.
+pub fn discover_books(input: &Path, exclude: &[PathBuf]) -> std::io::Result<Discovery> {
+    let root = input.canonicalize()?;
+    let root_name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "book".to_string());
-    let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
+    let exclude: Vec<PathBuf> = exclude.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let rel_of = |p: &Path| -> String { p.strip_prefix(input).unwrap_or(p).to_string_lossy().replace('\\', "/") };
+    let mut skipped = Vec::new();
+    let mut skip = |p: &Path, reason: &str| {
+        skipped.push(Skipped {
+            path: rel_of(p),
+            reason: reason.to_string(),
+        })
+    };
+    let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<Entry>> = Default::default();
+    let mut problem = |dir: PathBuf, path: PathBuf, what: String| {
+        by_dir.entry(dir).or_default().push(Entry {
+            path,
+            problem: Some(what),
+        })
+    };
+    let mut files: std::collections::BTreeMap<PathBuf, Vec<Entry>> = Default::default();
     let mut walker = walkdir::WalkDir::new(input).follow_links(true).into_iter();
     while let Some(entry) = walker.next() {
-        let entry = entry.map_err(std::io::Error::other)?;
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if hidden && entry.depth() > 0 {
-            if entry.file_type().is_dir() {
-                walker.skip_current_dir();
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let Some(path) = e.path().map(Path::to_path_buf) else {
+                    continue;
+                };
+                let what = if e.loop_ancestor().is_some() {
+                    "a symbolic link loop (the link leads back to a folder above it)".to_string()
+                } else if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+                    && std::fs::metadata(&path).is_err()
+                {
+                    "a broken symbolic link (its target does not exist)".to_string()
+                } else {
+                    match e.io_error() {
+                        Some(io) => format!("cannot read: {io}"),
+                        None => format!("cannot read: {e}"),
+                    }
+                };
+                // A folder that cannot be listed is a book of its own; anything else an
+                // entry of the folder it is in.
+                let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+                let dir = if is_dir {
+                    path.clone()
+                } else {
+                    path.parent().unwrap_or(input).to_path_buf()
+                };
+                problem(dir, path, what);
+                continue;
             }
+        };
+        if entry.depth() == 0 {
             continue;
         }
-        if entry.file_type().is_file() {
-            let dir = entry.path().parent().unwrap_or(input).to_path_buf();
-            by_dir.entry(dir).or_default().push(entry.into_path());
+        let path = entry.path();
+        let is_dir = entry.file_type().is_dir();
+        let leave = |walker: &mut walkdir::IntoIter| {
+            if is_dir {
+                walker.skip_current_dir();
+            }
+        };
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            skip(path, "hidden");
+            leave(&mut walker);
+            continue;
         }
+        let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if exclude.iter().any(|x| real.starts_with(x)) {
+            leave(&mut walker);
+            continue;
+        }
+        if entry.path_is_symlink() && !real.starts_with(&root) {
+            skip(path, "symbolic link to outside the input folder: not followed");
+            leave(&mut walker);
+            continue;
+        }
+        if is_dir {
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            skip(path, "not a regular file (a FIFO, socket or device)");
+            continue;
+        }
+        let dir = path.parent().unwrap_or(input).to_path_buf();
+        files.entry(dir).or_default().push(Entry {
+            path: path.to_path_buf(),
+            problem: None,
+        });
+    }
+    for (dir, mut entries) in by_dir {
+        files.entry(dir).or_default().append(&mut entries);
     }
     let mut books: Vec<Book> = Vec::new();
-    for (dir, mut files) in by_dir {
+    let mut taken = std::collections::HashSet::new();
+    for (dir, mut entries) in files {
         let rel = dir.strip_prefix(input).unwrap_or(&dir);
-        let name = if rel.as_os_str().is_empty() {
-            root_name.clone()
+        let wanted = if rel.as_os_str().is_empty() {
+            sanitize_name(&root_name)
         } else {
-            rel.components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("_")
+            sanitize_name(
+                &rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("_"),
+            )
         };
-        let name = sanitize_name(&name);
-        match books.iter_mut().find(|b| b.name == name) {
-            Some(book) => book.files.append(&mut files),
-            None => books.push(Book { name, files }),
-        }
-    }
-    for book in &mut books {
-        book.files.sort_by(|a, b| {
+        let name = unique_name(&wanted, &mut taken);
+        entries.sort_by(|a, b| {
             natural_cmp(
-                &a.file_name().unwrap_or_default().to_string_lossy(),
-                &b.file_name().unwrap_or_default().to_string_lossy(),
+                &a.path.file_name().unwrap_or_default().to_string_lossy(),
+                &b.path.file_name().unwrap_or_default().to_string_lossy(),
             )
         });
-        book.files.dedup();
+        entries.dedup_by(|a, b| a.path == b.path);
+        books.push(Book {
+            wanted_name: (name != wanted).then_some(wanted),
+            name,
+            folder: rel.to_string_lossy().replace('\\', "/"),
+            files: entries,
+        });
     }
-    Ok(books)
+    Ok(Discovery { books, skipped })
+}
+
+/// `wanted`, or when another holds it (letter case aside, as some file systems ignore
+/// it) the first free `wanted_2`, `wanted_3`, …; the name given is marked taken.
+pub fn unique_name(wanted: &str, taken: &mut std::collections::HashSet<String>) -> String {
+    let mut name = wanted.to_string();
+    let mut n = 2;
+    while !taken.insert(name.to_lowercase()) {
+        name = format!("{wanted}_{n}");
+        n += 1;
+    }
+    name
 }
 
 /// Keeps letters, digits, `-`, `_` and `.`; anything else becomes `_`.
@@ -173,10 +320,19 @@ pub fn sanitize_name(name: &str) -> String {
         .collect();
     let s = s.trim_matches('.').to_string();
     if s.is_empty() {
-        "_".to_string()
-    } else {
-        s
+        return "_".to_string();
     }
+    // Output files add a suffix and an extension to the name: keep it well within the
+    // 255 bytes a file name may have, a hash of the whole name keeping it unique.
+    const MAX_BYTES: usize = 120;
+    if s.len() <= MAX_BYTES {
+        return s;
+    }
+    let mut cut = MAX_BYTES - 9;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}~{}", &s[..cut], &sha256_hex(name.as_bytes())[..8])
 }
 
 /// Natural order: runs of digits compare by value, the rest by character (case-insensitive).
@@ -215,8 +371,40 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Decodes every frame of a scan file held in memory.
-pub fn decode(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
+/// What a frame's header claims, read without decoding its pixels.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameInfo {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Samples per pixel (1 grey, 3 colour, …).
+    pub channels: u8,
+    /// Resolution stated, if any.
+    pub dpi: Option<f32>,
+}
+
+impl FrameInfo {
+    /// Pixels in the frame.
+    pub fn pixels(&self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
+}
+
+/// A scan file's format and frames as its headers state them.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// The format.
+    pub format: ScanFormat,
+    /// Each frame's claims.
+    pub frames: Vec<FrameInfo>,
+}
+
+/// Reads a scan file's headers, without decoding pixels, and refuses what cannot or must
+/// not be decoded: empty or foreign bytes, a frame over `max_pixels`, a header claiming
+/// more pixels than the file's bytes could hold (a decompression bomb costs gigabytes
+/// from a few hundred bytes), a cut-off JPEG, and valid variants sohoa does not decode.
+pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -229,50 +417,157 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
             .join(" ");
         DecodeError::NotAnImage(head)
     })?;
-    match format {
-        ScanFormat::Tiff => decode_tiff(bytes),
+    let frames = match format {
+        ScanFormat::Tiff => probe_tiff(bytes, max_pixels)?,
         ScanFormat::Png | ScanFormat::Jpeg => {
-            let fmt = if format == ScanFormat::Png {
-                image::ImageFormat::Png
-            } else {
-                image::ImageFormat::Jpeg
-            };
-            let corrupt = |e: image::ImageError| DecodeError::Corrupt {
-                format: format.name(),
-                message: e.to_string(),
-            };
-            let mut reader = image::ImageReader::with_format(Cursor::new(bytes), fmt);
-            let mut limits = image::Limits::default();
-            limits.max_alloc = Some(MAX_PIXELS * 8);
-            reader.limits(limits);
-            let (w, h) = reader.into_dimensions().map_err(corrupt)?;
-            check_size(w as u64, h as u64)?;
-            let mut reader = image::ImageReader::with_format(Cursor::new(bytes), fmt);
-            reader.no_limits();
-            let img = reader.decode().map_err(corrupt)?;
-            if format == ScanFormat::Jpeg && !jpeg_has_end(bytes) {
-                // The decoder fills a cut-off scan with grey; such a page must be sent again.
-                return Err(DecodeError::Corrupt {
-                    format: "JPEG",
-                    message: "the file ends before the end-of-image marker (cut short in transfer?)".into(),
-                });
+            if format == ScanFormat::Jpeg {
+                if let Some(kind) = jpeg_unsupported_kind(bytes) {
+                    return Err(DecodeError::Unsupported(format!("{kind} JPEG")));
+                }
+                if !jpeg_has_end(bytes) {
+                    // The decoder would fill a cut-off scan with grey; such a page must be
+                    // sent again.
+                    return Err(DecodeError::Corrupt {
+                        format: "JPEG",
+                        message: "the file ends before the end-of-image marker (cut short in transfer?)".into(),
+                    });
+                }
             }
-            let dpi = match format {
-                ScanFormat::Png => png_dpi(bytes),
-                _ => jpeg_dpi(bytes),
+            let decoder = image::ImageReader::with_format(Cursor::new(bytes), image_format(format))
+                .into_decoder()
+                .map_err(|e| image_error(format, e))?;
+            use image::ImageDecoder;
+            let (width, height) = decoder.dimensions();
+            let color = decoder.color_type();
+            let info = FrameInfo {
+                width,
+                height,
+                channels: color.channel_count(),
+                dpi: match format {
+                    ScanFormat::Png => png_dpi(bytes),
+                    _ => jpeg_dpi(bytes),
+                },
             };
-            Ok(vec![Frame {
+            check_size(width as u64, height as u64, max_pixels)?;
+            // Deflate packs at most about 1032 bytes into one; a JPEG spends at least
+            // a few bits on each 8×8 block (under 100 pixels a byte for a blank page).
+            let most_per_byte = match format {
+                ScanFormat::Png => 1100.0 * 8.0 / color.bits_per_pixel() as f64,
+                _ => 1000.0,
+            };
+            check_claim(format, &info, bytes.len(), most_per_byte)?;
+            vec![info]
+        }
+    };
+    Ok(Probe { format, frames })
+}
+
+fn image_format(format: ScanFormat) -> image::ImageFormat {
+    match format {
+        ScanFormat::Png => image::ImageFormat::Png,
+        ScanFormat::Jpeg => image::ImageFormat::Jpeg,
+        ScanFormat::Tiff => image::ImageFormat::Tiff,
+    }
+}
+
+/// An image decoder's error as a reason: a variant it does not decode is unsupported,
+/// anything else damage.
+fn image_error(format: ScanFormat, e: image::ImageError) -> DecodeError {
+    match e {
+        image::ImageError::Unsupported(u) => DecodeError::Unsupported(format!("{} variant: {u}", format.name())),
+        e => DecodeError::Corrupt {
+            format: format.name(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Refuses a frame that claims more pixels than `len` bytes can hold at `most_per_byte`
+/// pixels a byte.
+fn check_claim(format: ScanFormat, f: &FrameInfo, len: usize, most_per_byte: f64) -> Result<(), DecodeError> {
+    if f.pixels() as f64 > len as f64 * most_per_byte {
+        return Err(DecodeError::Implausible {
+            format: format.name(),
+            width: f.width as u64,
+            height: f.height as u64,
+            bytes: len as u64,
+        });
+    }
+    Ok(())
+}
+
+/// The kind of a JPEG whose coding sohoa's decoder does not read (arithmetic, lossless
+/// or hierarchical), from its start-of-frame marker.
+fn jpeg_unsupported_kind(bytes: &[u8]) -> Option<&'static str> {
+    let mut pos = 2;
+    while pos + 4 <= bytes.len() {
+        if bytes[pos] != 0xFF {
+            return None;
+        }
+        let marker = bytes[pos + 1];
+        if marker == 0xFF {
+            pos += 1;
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]) as usize;
+        match marker {
+            0xC0..=0xC2 => return None,
+            0xC3 => return Some("lossless"),
+            0xC5..=0xC7 => return Some("hierarchical"),
+            0xC9..=0xCB | 0xCD..=0xCF => return Some("arithmetic-coded"),
+            0xDA => return None,
+            _ => pos += 2 + len,
+        }
+    }
+    None
+}
+
+/// Decodes every frame of a scan file held in memory (see [`decode_each`]).
+pub fn decode(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
+    let mut frames = Vec::new();
+    let mut first_error = None;
+    decode_each(bytes, MAX_PIXELS, |f| {
+        match f {
+            Ok(f) => frames.push(f),
+            Err(e) if frames.is_empty() => first_error = Some(e),
+            Err(_) => {}
+        }
+        Ok::<(), DecodeError>(())
+    })?;
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(frames),
+    }
+}
+
+/// Decodes the frames of a scan file one at a time, handing each to `each` before the
+/// next is decoded (a multi-page TIFF never holds more than one frame in memory). The
+/// file is probed first ([`probe`]); a frame that fails to decode is handed over as its
+/// error and ends the file.
+pub fn decode_each<E: From<DecodeError>>(
+    bytes: &[u8],
+    max_pixels: u64,
+    mut each: impl FnMut(Result<Frame, DecodeError>) -> Result<(), E>,
+) -> Result<(), E> {
+    let probe = probe(bytes, max_pixels)?;
+    match probe.format {
+        ScanFormat::Tiff => decode_tiff(bytes, &mut each),
+        format => {
+            let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
+            reader.no_limits();
+            let frame = reader.decode().map_err(|e| image_error(format, e)).map(|img| Frame {
                 index: 0,
                 gray: to_gray(img),
-                dpi,
-            }])
+                dpi: probe.frames[0].dpi,
+            });
+            each(frame)
         }
     }
 }
 
-fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
-    if width * height > MAX_PIXELS {
-        Err(DecodeError::TooLarge { width, height })
+fn check_size(width: u64, height: u64, limit: u64) -> Result<(), DecodeError> {
+    if width * height > limit {
+        Err(DecodeError::TooLarge { width, height, limit })
     } else {
         Ok(())
     }
@@ -286,37 +581,92 @@ fn to_gray(img: DynamicImage) -> GrayImage {
     }
 }
 
-fn decode_tiff(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
-    use tiff::decoder::{Decoder, Limits};
-    let corrupt = |e: tiff::TiffError| DecodeError::Corrupt {
-        format: "TIFF",
-        message: e.to_string(),
-    };
-    let mut dec = Decoder::new(Cursor::new(bytes))
-        .map_err(corrupt)?
-        .with_limits(Limits::unlimited());
+/// A TIFF decoder's error as a reason.
+fn tiff_error(e: tiff::TiffError) -> DecodeError {
+    use tiff::TiffUnsupportedError as U;
+    match e {
+        tiff::TiffError::UnsupportedError(u) => DecodeError::Unsupported(match u {
+            U::UnsupportedPlanarConfig(_) => "planar TIFF (each colour stored in its own plane)".into(),
+            U::UnsupportedSampleFormat(f) => format!("TIFF with {f:?} samples"),
+            U::UnsupportedInterpretation(i) => format!("{i:?} TIFF"),
+            U::InterpretationWithBits(i, bits) => format!("{i:?} TIFF with {bits:?} bits per sample"),
+            U::UnsupportedCompressionMethod(m) => format!("TIFF compressed with {m:?}"),
+            other => format!("TIFF: {other}"),
+        }),
+        e => DecodeError::Corrupt {
+            format: "TIFF",
+            message: e.to_string(),
+        },
+    }
+}
+
+fn tiff_decoder(bytes: &[u8]) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>, DecodeError> {
+    Ok(tiff::decoder::Decoder::new(Cursor::new(bytes))
+        .map_err(tiff_error)?
+        .with_limits(tiff::decoder::Limits::unlimited()))
+}
+
+/// Each frame's claims, checked against the limit and the file's size (uncompressed and
+/// PackBits data hold a pixel in at least 1/130 of its bytes, LZW and Deflate in 1/1100;
+/// CCITT fax coding can be far denser and is bounded by the limit alone).
+fn probe_tiff(bytes: &[u8], max_pixels: u64) -> Result<Vec<FrameInfo>, DecodeError> {
+    use tiff::tags::Tag;
+    let mut dec = tiff_decoder(bytes)?;
     let mut frames = Vec::new();
     loop {
-        let (w, h) = dec.dimensions().map_err(corrupt)?;
-        check_size(w as u64, h as u64)?;
-        let color = dec.colortype().map_err(corrupt)?;
-        let dpi = tiff_dpi(&mut dec);
-        let data = dec.read_image().map_err(corrupt)?;
-        let gray = tiff_frame_to_gray(w, h, color, data).ok_or_else(|| DecodeError::Corrupt {
-            format: "TIFF",
-            message: format!("unsupported sample layout {color:?}"),
-        })?;
-        frames.push(Frame {
-            index: frames.len() as u32,
-            gray,
-            dpi,
-        });
+        let (width, height) = dec.dimensions().map_err(tiff_error)?;
+        let color = dec.colortype().map_err(tiff_error)?;
+        let info = FrameInfo {
+            width,
+            height,
+            channels: color.num_samples() as u8,
+            dpi: tiff_dpi(&mut dec),
+        };
+        check_size(width as u64, height as u64, max_pixels)?;
+        let bits = color.bit_depth() as f64 * color.num_samples() as f64;
+        let per_byte = match dec.get_tag_u32(Tag::Compression).unwrap_or(1) {
+            1 | 32773 => Some(130.0),
+            5 | 8 | 32946 => Some(1100.0),
+            _ => None,
+        };
+        if let Some(ratio) = per_byte {
+            check_claim(ScanFormat::Tiff, &info, bytes.len(), ratio * 8.0 / bits.max(1.0))?;
+        }
+        frames.push(info);
         if !dec.more_images() {
             break;
         }
-        dec.next_image().map_err(corrupt)?;
+        dec.next_image().map_err(tiff_error)?;
     }
     Ok(frames)
+}
+
+fn decode_tiff<E: From<DecodeError>>(
+    bytes: &[u8],
+    each: &mut impl FnMut(Result<Frame, DecodeError>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut dec = tiff_decoder(bytes)?;
+    let mut index = 0;
+    loop {
+        let frame = (|| {
+            let (w, h) = dec.dimensions().map_err(tiff_error)?;
+            let color = dec.colortype().map_err(tiff_error)?;
+            let dpi = tiff_dpi(&mut dec);
+            let data = dec.read_image().map_err(tiff_error)?;
+            let gray = tiff_frame_to_gray(w, h, color, data)
+                .ok_or_else(|| DecodeError::Unsupported(format!("TIFF with {color:?} samples")))?;
+            Ok(Frame { index, gray, dpi })
+        })();
+        let failed = frame.is_err();
+        each(frame)?;
+        if failed || !dec.more_images() {
+            return Ok(());
+        }
+        if let Err(e) = dec.next_image() {
+            return each(Err(tiff_error(e)));
+        }
+        index += 1;
+    }
 }
 
 fn tiff_dpi<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::Decoder<R>) -> Option<f32> {
@@ -442,6 +792,75 @@ mod tests {
         assert!(e.to_string().contains("not a supported image"), "{e}");
     }
 
+    fn tiny_jpeg() -> Vec<u8> {
+        let img = GrayImage::from_pixel(16, 16, image::Luma([200]));
+        let mut b = Vec::new();
+        img.write_to(&mut Cursor::new(&mut b), image::ImageFormat::Jpeg)
+            .unwrap();
+        b
+    }
+
+    #[test]
+    fn valid_variants_not_decoded_are_unsupported_not_damaged() {
+        // An arithmetic-coded JPEG: start-of-frame 0xC9 in place of the baseline 0xC0.
+        let mut j = tiny_jpeg();
+        let sof = j.windows(2).position(|p| p == [0xFF, 0xC0]).unwrap();
+        j[sof + 1] = 0xC9;
+        let e = decode(&j).unwrap_err();
+        assert_eq!(e.to_string(), "unsupported: arithmetic-coded JPEG");
+        // A CMYK TIFF.
+        use tiff::encoder::{colortype::CMYK8, TiffEncoder};
+        let mut buf = Cursor::new(Vec::new());
+        TiffEncoder::new(&mut buf)
+            .unwrap()
+            .write_image::<CMYK8>(4, 4, &[0u8; 64])
+            .unwrap();
+        let e = decode(buf.get_ref()).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::Unsupported(_)) && e.to_string().contains("CMYK"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_header_claiming_more_pixels_than_its_bytes_hold_is_refused_before_decoding() {
+        let mut j = tiny_jpeg();
+        let sof = j.windows(2).position(|p| p == [0xFF, 0xC0]).unwrap();
+        j[sof + 5..sof + 7].copy_from_slice(&9000u16.to_be_bytes());
+        j[sof + 7..sof + 9].copy_from_slice(&9000u16.to_be_bytes());
+        let e = probe(&j, MAX_PIXELS).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DecodeError::Implausible {
+                    format: "JPEG",
+                    width: 9000,
+                    height: 9000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // The same file within what its bytes can hold is probed as it claims.
+        let p = probe(&tiny_jpeg(), MAX_PIXELS).unwrap();
+        assert_eq!(
+            (p.frames[0].width, p.frames[0].height, p.frames[0].channels),
+            (16, 16, 1)
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut_and_stay_apart() {
+        let a = sanitize_name(&"trang".repeat(60));
+        let b = sanitize_name(&format!("{}x", "trang".repeat(60)));
+        assert!(a.len() <= 120 && b.len() <= 120, "{a}");
+        assert_ne!(a, b);
+        let mut taken = std::collections::HashSet::new();
+        assert_eq!(unique_name("Trang-1", &mut taken), "Trang-1");
+        assert_eq!(unique_name("trang-1", &mut taken), "trang-1_2");
+        assert_eq!(unique_name("trang-1", &mut taken), "trang-1_3");
+    }
+
     #[test]
     fn an_image_too_large_to_hold_is_refused_before_decoding() {
         let img = GrayImage::from_pixel(1, 1, image::Luma([200]));
@@ -460,7 +879,8 @@ mod tests {
                 e,
                 DecodeError::TooLarge {
                     width: 30_000,
-                    height: 30_000
+                    height: 30_000,
+                    ..
                 }
             ),
             "{e}"

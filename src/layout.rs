@@ -688,8 +688,11 @@ fn band_line(binary: &GrayImage, from: u32, to: u32, top: u32, bottom: u32) -> O
 /// the line pitch.
 fn line_pitch(rows: &[f32]) -> usize {
     let n = rows.len();
-    let mean = rows.iter().sum::<f32>() / n.max(1) as f32;
-    let centred: Vec<f32> = rows.iter().map(|v| v - mean).collect();
+    // Centred on a wide moving average, not the page's mean: where the writing fades
+    // down the page (or a block of dense lines meets a sparse one) the trend would
+    // otherwise keep the correlation positive far past the lines' pitch.
+    let trend = box_smooth(rows, (n / 8).clamp(40, 160));
+    let centred: Vec<f32> = rows.iter().zip(&trend).map(|(v, t)| v - t).collect();
     let corr = |lag: usize| -> f32 {
         centred[..n - lag]
             .iter()

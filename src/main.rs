@@ -1,9 +1,11 @@
 //! The `sohoa` command: a thin layer that parses flags and calls the library.
 //!
-//! Exit codes: 0 success (pages that are `not_eligible` or `error` are results, not
-//! failures); 1 the run could not be done (unreadable input, OCR unavailable, output not
-//! writable); 2 bad command-line usage; 3 `eval` found the results below the bar asked;
-//! 4 `verify` found a broken file.
+//! Exit codes: 0 success (every input was read; pages judged `not_eligible` are results,
+//! not failures); 1 the run could not be done (unreadable input folder, OCR unavailable,
+//! output not writable, another run holding the output folder); 2 bad command-line usage
+//! (also an output folder overlapping the input); 3 `eval` found the results below the bar
+//! asked; 4 `verify` found a broken file; 5 `process` finished but some inputs could not
+//! be read (pages with status `error`: damaged, unsupported or unreadable entries).
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -30,7 +32,8 @@ enum Command {
     /// records.csv (the Ministry's import layout), OUT/<book>/<book>.pdf (PDF/A-2b with a
     /// text layer), OUT/<book>/records/*.pdf (one PDF per record) and records.zip,
     /// OUT/<book>/manifest.sha256, and OUT/report.json. Running again skips pages already
-    /// done; a file that cannot be decoded gets an `error` page result and the batch goes on.
+    /// done; a file that cannot be decoded gets an `error` page result and the batch goes on
+    /// (exit code 5 at the end: some inputs could not be read).
     Process {
         /// Folder of scans (PNG, JPEG, TIFF).
         input: PathBuf,
@@ -52,10 +55,21 @@ enum Command {
         /// Tesseract language(s), e.g. vie or vie+eng.
         #[arg(long, default_value = "vie")]
         lang: String,
-        /// Resolution of files that state none (default: inferred page by page from the
-        /// height of the writing, 300 when the page tells too little).
-        #[arg(long)]
+        /// Resolution of files that state none, 50–2400 (default: inferred page by page
+        /// from the height of the writing, 300 when the page tells too little).
+        #[arg(long, value_parser = parse_dpi)]
         dpi: Option<f32>,
+        /// Allow the output folder inside the input folder (it is left out of the input).
+        #[arg(long)]
+        out_inside_input: bool,
+        /// Largest page image read, in megapixels; a file whose header claims more is
+        /// refused before it is decoded (a 600-dpi A2 scan is about 140).
+        #[arg(long, default_value_t = BatchOptions::MAX_PIXELS / 1_000_000, value_parser = clap::value_parser!(u64).range(1..=2000))]
+        max_megapixels: u64,
+        /// Memory the pages being read at once may take, in MB: a worker waits before
+        /// reading a page that would go over it, and a page that alone would is refused.
+        #[arg(long, default_value_t = BatchOptions::PAGE_MEMORY >> 20, value_parser = clap::value_parser!(u64).range(64..=1_000_000))]
+        page_memory: u64,
         /// Redo pages even when their result exists.
         #[arg(long)]
         force: bool,
@@ -110,8 +124,8 @@ enum Command {
         /// the input) instead of the restored grey one.
         #[arg(long)]
         binarize: bool,
-        /// Resolution assumed for files that state none.
-        #[arg(long, default_value_t = 300.0)]
+        /// Resolution assumed for files that state none, 50–2400.
+        #[arg(long, default_value_t = 300.0, value_parser = parse_dpi)]
         dpi: f32,
     },
     /// Generate synthetic damaged ledger pages with ground truth.
@@ -268,6 +282,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             pdfa_u,
             reader,
             line_model,
+            out_inside_input,
+            max_megapixels,
+            page_memory,
         } => {
             if !input.is_dir() {
                 anyhow::bail!("input folder {} does not exist or is not a folder", input.display());
@@ -290,8 +307,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 pdfa_u,
                 cells: reader,
                 line_model,
+                out_inside_input,
+                max_pixels: max_megapixels * 1_000_000,
+                page_memory: page_memory << 20,
             };
-            let report = batch::process(&opts)?;
+            let report = match batch::process(&opts) {
+                Err(e @ batch::BatchError::Overlap { .. }) => {
+                    eprintln!("sohoa: error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+                other => other?,
+            };
+            for s in &report.skipped {
+                eprintln!("sohoa: left out {}: {}", s.path, s.reason);
+            }
+            for (folder, name) in &report.books_renamed {
+                eprintln!("sohoa: folder {folder:?} is written as book {name} (its name was taken by another folder)");
+            }
             let counts: Vec<String> = report.status_counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
             eprintln!(
                 "sohoa: {} books, {} pages ({}), {} records; {} pages read in {:.1} s ({:.1} pages/min), {} kept from earlier runs. Results in {}",
@@ -305,6 +337,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.pages_skipped,
                 out.display()
             );
+            if report.pages_unreadable > 0 {
+                eprintln!(
+                    "sohoa: {} pages could not be read (status error; their reasons are in the page results)",
+                    report.pages_unreadable
+                );
+                return Ok(ExitCode::from(5));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { inputs } => {
@@ -481,14 +520,24 @@ fn read_lines(
     Ok(())
 }
 
+/// A resolution given on the command line: a finite number of dots per inch, 50–2400.
+fn parse_dpi(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && (50.0..=2400.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} dpi is outside 50–2400"))
+    }
+}
+
 fn sohoa_enhance(inputs: &[PathBuf], out: &std::path::Path, binarize: bool, dpi: f32) -> Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut files = Vec::new();
     for i in inputs {
         if i.is_dir() {
-            for b in sohoa::ingest::discover_books(i)? {
-                files.extend(b.files);
+            for b in sohoa::ingest::discover_books(i, &[])?.books {
+                files.extend(b.files.into_iter().map(|e| e.path));
             }
         } else {
             files.push(i.clone());

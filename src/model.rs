@@ -105,6 +105,23 @@ pub enum Reason {
     FrameMissing,
     /// An OCR engine failed on the page (the engine's message).
     ReadFailed(String),
+    /// The input entry cannot be read at all: a broken symbolic link, a link loop, a
+    /// folder that cannot be listed (what was found).
+    BadEntry(String),
+    /// Reading the page would take more memory than a page may have.
+    OverMemory {
+        /// About how much it needs, MB.
+        needs_mb: u64,
+        /// The limit, MB.
+        limit_mb: u64,
+    },
+    /// A note: another page of the book already had the name this page would have had.
+    Renamed {
+        /// The name it would have had.
+        wanted: String,
+        /// The name it was given.
+        given: String,
+    },
 }
 
 impl Reason {
@@ -126,6 +143,9 @@ impl Reason {
             Reason::Decode(_) => "decode_error",
             Reason::FrameMissing => "frame_missing",
             Reason::ReadFailed(_) => "read_failed",
+            Reason::BadEntry(_) => "bad_entry",
+            Reason::Renamed { .. } => "renamed",
+            Reason::OverMemory { .. } => "over_memory",
         }
     }
 }
@@ -173,6 +193,15 @@ impl std::fmt::Display for Reason {
             Reason::Decode(message) => f.write_str(message),
             Reason::FrameMissing => f.write_str("frame could not be decoded"),
             Reason::ReadFailed(message) => write!(f, "the page could not be read: {message}"),
+            Reason::BadEntry(what) => write!(f, "the input entry cannot be read: {what}"),
+            Reason::OverMemory { needs_mb, limit_mb } => write!(
+                f,
+                "the page is too large to read: it needs about {needs_mb} MB, over the {limit_mb} MB a page may take (--page-memory)"
+            ),
+            Reason::Renamed { wanted, given } => write!(
+                f,
+                "another page of the book is already named {wanted}: this page's outputs are named {given}"
+            ),
         }
     }
 }

@@ -265,6 +265,24 @@ impl PageResult {
     }
 }
 
+/// Memory a frame takes while it is read, bytes, estimated from its header: the decoded
+/// image and its grey copy, and the working copies (restored, binary, rotated, masks)
+/// at the resolution it is read at (measured: about 6 bytes a working pixel).
+pub fn memory_estimate(frame: &crate::ingest::FrameInfo, default_dpi: Option<f32>) -> u64 {
+    let px = frame.pixels();
+    let dpi = frame.dpi.or(default_dpi).unwrap_or(ASSUMED_DPI);
+    let by_dpi = if dpi > MAX_WORKING_DPI {
+        (dpi / 300.0).ceil()
+    } else {
+        1.0
+    };
+    let by_size = (frame.width.max(frame.height) as f32 / MAX_WORKING_SIDE)
+        .ceil()
+        .max(1.0);
+    let k = by_dpi.max(by_size) as u64;
+    px * (frame.channels as u64 + 1) + px / (k * k) * 8
+}
+
 /// The page at the resolution it is read at: scans finer than [`MAX_WORKING_DPI`] or
 /// larger than [`MAX_WORKING_SIDE`] are reduced by a whole factor.
 fn at_working_resolution(gray: &GrayImage, dpi: f32) -> (std::borrow::Cow<'_, GrayImage>, f32) {
@@ -310,9 +328,33 @@ fn read_records(
     if table {
         let mut reading = read_table(page, dpi, &grid, ctx, ocr)?;
         reading.grid = grid;
+        let confidence = mean_confidence(&reading.words);
+        if reading.empty_table || confidence >= eligibility::MIN_OCR_CONFIDENCE {
+            return Ok(reading);
+        }
+        // Cells that read as nothing: the "table" may be paper texture (laid lines) or a
+        // drawing taken for rules. The page is read as if it had none, and the better
+        // reading kept.
+        let other = read_untabled(page, dpi, form, ctx, ocr)?;
+        if !other.words.is_empty() && mean_confidence(&other.words) > confidence {
+            return Ok(other);
+        }
         return Ok(reading);
     }
-    // No table: a form page, when its labels are printed down the page; else running text.
+    let mut reading = read_untabled(page, dpi, form, ctx, ocr)?;
+    reading.grid = grid;
+    Ok(reading)
+}
+
+/// A page without a ruled table: a form page when its labels are printed down the page
+/// (see [`is_form_page`]), else running text.
+fn read_untabled(
+    page: &RestoredPage,
+    dpi: f32,
+    form: Option<&Template>,
+    ctx: &PageContext,
+    ocr: &mut Readers,
+) -> Result<Reading, OcrError> {
     let mut reading = match form {
         Some(template) => {
             let words = read_page_words(page, dpi, ocr)?;
@@ -328,7 +370,6 @@ fn read_records(
     if reading.column_mapping != ColumnMapping::FormLabels {
         reading.notes.push(Reason::NoTable);
     }
-    reading.grid = grid;
     Ok(reading)
 }
 
@@ -441,14 +482,15 @@ fn read_running_text(
                     .map(|l| l.bbox)
                     .collect();
             }
-            // A line of writing is 1.5 to 20 mm high and wider than high; anything else
+            // A line of writing is 1.5 to 40 mm high (a large hand, its resolution
+            // inferred from letters smaller than its own) and wider than high; anything else
             // (blobs of a photograph, a stamp) is not one.
             let mm = dpi / 25.4;
             let lines: Vec<LineImage> = boxes
                 .into_iter()
                 .filter(|b| {
                     let h = b[3] as f32;
-                    h >= 1.5 * mm && h <= 20.0 * mm && b[2] as f32 >= 1.5 * h
+                    h >= 1.5 * mm && h <= 40.0 * mm && b[2] as f32 >= 1.5 * h
                 })
                 .map(|b| {
                     let m = (b[3] / 8).max(1);

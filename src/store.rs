@@ -39,6 +39,57 @@ pub enum StoreError {
     },
 }
 
+/// The output folder held by one run: a lock on `OUT/.sohoa.lock`, released when this
+/// is dropped (or the process ends, however it ends).
+#[derive(Debug)]
+pub struct OutLock {
+    _file: std::fs::File,
+}
+
+/// Why the output folder could not be taken for a run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LockError {
+    /// Another run holds the folder.
+    #[error("another sohoa run is writing to {} (it holds {}); wait for it to finish", out.display(), lock.display())]
+    Held {
+        /// The output folder.
+        out: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The lock file could not be made.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl OutLock {
+    /// Takes the output folder `out` (made if missing) for this process, or says that
+    /// another holds it.
+    pub fn take(out: &Path) -> Result<OutLock, LockError> {
+        let lock = out.join(".sohoa.lock");
+        let write_err = |cause| StoreError::Write {
+            path: lock.clone(),
+            cause,
+        };
+        std::fs::create_dir_all(out).map_err(write_err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .map_err(write_err)?;
+        match file.try_lock() {
+            Ok(()) => Ok(OutLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held {
+                out: out.to_path_buf(),
+                lock,
+            }),
+            Err(std::fs::TryLockError::Error(cause)) => Err(write_err(cause).into()),
+        }
+    }
+}
+
 /// A book's folder in the output folder and the names of the files in it.
 #[derive(Clone, Debug)]
 pub struct BookDir {

@@ -62,6 +62,23 @@ pub struct BatchOptions {
     pub cells: CellReaders,
     /// The line model to use instead of the installed one (its vocab.json beside it).
     pub line_model: Option<PathBuf>,
+    /// Let the output folder lie inside the input folder (it is then left out of the
+    /// input).
+    pub out_inside_input: bool,
+    /// Largest frame read, pixels (a header claiming more is refused before decoding).
+    pub max_pixels: u64,
+    /// Memory the pages being read may take at once, bytes: a worker waits for others to
+    /// finish before reading a page that would go over it, and a page that alone would
+    /// is refused.
+    pub page_memory: u64,
+}
+
+impl BatchOptions {
+    /// Default [`BatchOptions::max_pixels`]: a 600-dpi A2 scan is about 140 Mpx.
+    pub const MAX_PIXELS: u64 = 150_000_000;
+    /// Default [`BatchOptions::page_memory`]: with the engines of two workers, the run
+    /// stays under 1 GB.
+    pub const PAGE_MEMORY: u64 = 600 << 20;
 }
 
 /// Why a batch could not run at all (page-level problems never end a batch).
@@ -79,9 +96,27 @@ pub enum BatchError {
     /// The input folder holds no files.
     #[error("no files found under {}", .0.display())]
     NoFiles(PathBuf),
+    /// The output and input folders overlap: outputs would be read back as pages.
+    #[error("the output folder {} {relation} the input folder {}: outputs would be read as pages; choose an output folder outside it{hint}", out.display(), input.display())]
+    Overlap {
+        /// The input folder.
+        input: PathBuf,
+        /// The output folder.
+        out: PathBuf,
+        /// "is", "lies inside" or "holds".
+        relation: &'static str,
+        /// How to allow it, when it can be.
+        hint: &'static str,
+    },
+    /// Another run holds the output folder.
+    #[error(transparent)]
+    Busy(#[from] store::LockError),
     /// A file could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A scan file could not be decoded (never ends a run: it becomes its pages' result).
+    #[error(transparent)]
+    Decode(#[from] ingest::DecodeError),
     /// A page result is missing after its pages were read.
     #[error("{}: page result missing after processing", .0.display())]
     PageMissing(PathBuf),
@@ -157,6 +192,13 @@ pub struct Report {
     pub jobs: usize,
     /// Peak resident memory of the process, MB (Linux; 0 elsewhere).
     pub peak_memory_mb: f64,
+    /// Pages that could not be read (status `error`): their files are damaged,
+    /// unsupported or unreadable entries.
+    pub pages_unreadable: usize,
+    /// Entries of the input left out on purpose, with why.
+    pub skipped: Vec<ingest::Skipped>,
+    /// Book folders whose output name another folder already had: folder → name given.
+    pub books_renamed: BTreeMap<String, String>,
 }
 
 /// Runs the batch: plans the books, reads every page not read yet, then rebuilds each
@@ -171,14 +213,18 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     };
     let vocab = Vocabulary::builtin();
     let engines = Engines::start(opts)?;
-    let books = ingest::discover_books(&opts.input).map_err(|cause| BatchError::Input {
-        path: opts.input.clone(),
-        cause,
-    })?;
+    check_overlap(opts)?;
+    let _lock = store::OutLock::take(&opts.out)?;
+    let found =
+        ingest::discover_books(&opts.input, std::slice::from_ref(&opts.out)).map_err(|cause| BatchError::Input {
+            path: opts.input.clone(),
+            cause,
+        })?;
+    let books = found.books;
     if books.is_empty() {
         return Err(BatchError::NoFiles(opts.input.clone()));
     }
-    let files = plan::plan(&books, &opts.input);
+    let files = plan::plan(&books, &opts.input, opts.max_pixels, opts.default_dpi);
     for book in &books {
         BookDir::new(&opts.out, &book.name).remove_stale_temporaries();
     }
@@ -208,10 +254,61 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     let tally = pages::read_pages(&files, &ctx, opts, &pool, engines)?;
 
     let counts = pool.install(|| write_books(&files, opts, &export_columns))?;
-    let report = Report::new(opts, &files, counts, &tally, threads, start);
+    let mut report = Report::new(opts, &files, counts, &tally, threads, start);
+    report.skipped = found.skipped;
+    report.books_renamed = books
+        .iter()
+        .filter(|b| b.wanted_name.is_some())
+        .map(|b| (b.folder.clone(), b.name.clone()))
+        .collect();
     let json = serde_json::to_vec_pretty(&report).expect("report serializes");
     store::write_atomic(&opts.out.join("report.json"), &json)?;
     Ok(report)
+}
+
+/// Refuses an output folder that is the input folder, lies inside it (unless allowed) or
+/// holds it: outputs would be read back as pages, growing each run.
+fn check_overlap(opts: &BatchOptions) -> Result<(), BatchError> {
+    let input = resolved(&opts.input);
+    let out = resolved(&opts.out);
+    let (relation, hint) = if out == input {
+        ("is", "")
+    } else if out.starts_with(&input) && !opts.out_inside_input {
+        (
+            "lies inside",
+            " (or give --out-inside-input to leave it out of the input)",
+        )
+    } else if input.starts_with(&out) {
+        ("holds", "")
+    } else {
+        return Ok(());
+    };
+    Err(BatchError::Overlap {
+        input: opts.input.clone(),
+        out: opts.out.clone(),
+        relation,
+        hint,
+    })
+}
+
+/// A path made absolute with its links resolved, as far as it exists (the output folder
+/// may not exist yet).
+fn resolved(path: &std::path::Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return abs,
+        }
+    }
+    let mut out = existing.canonicalize().unwrap_or_else(|_| existing.to_path_buf());
+    out.extend(rest.iter().rev());
+    out
 }
 
 /// Starts OCR engines for the workers: checked once at the start of a run (a missing
@@ -329,7 +426,7 @@ impl Report {
             book_type: opts.book_type.clone(),
             books: counts.books,
             pages: files.iter().map(|f| f.names.len()).sum(),
-            status_counts: counts.status_counts,
+            status_counts: counts.status_counts.clone(),
             records: counts.records,
             pages_processed: tally.processed,
             pages_skipped: tally.skipped,
@@ -345,6 +442,9 @@ impl Report {
                 .collect(),
             jobs,
             peak_memory_mb: peak_memory_mb(),
+            pages_unreadable: counts.status_counts.get("error").copied().unwrap_or(0),
+            skipped: Vec::new(),
+            books_renamed: BTreeMap::new(),
         }
     }
 }

@@ -11,7 +11,51 @@ use crate::ocr::Readers;
 use crate::pipeline::{self, PageContext, StageTimes};
 use crate::store::BookDir;
 use rayon::prelude::*;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
+
+/// Memory shared by the pages being read at once: a worker takes a page's share before
+/// decoding it and gives it back when the page is written.
+struct Budget {
+    limit: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// A page's share of the [`Budget`], given back when dropped.
+struct Share<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+impl Budget {
+    fn new(limit: u64) -> Budget {
+        Budget {
+            limit,
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits until `bytes` fit beside the pages being read; `None` when they never can.
+    fn take(&self, bytes: u64) -> Option<Share<'_>> {
+        if bytes > self.limit {
+            return None;
+        }
+        let mut used = self.used.lock().expect("lock");
+        while *used + bytes > self.limit {
+            used = self.freed.wait(used).expect("lock");
+        }
+        *used += bytes;
+        Some(Share { budget: self, bytes })
+    }
+}
+
+impl Drop for Share<'_> {
+    fn drop(&mut self) {
+        *self.budget.used.lock().expect("lock") -= self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
 
 /// What the page workers did.
 #[derive(Debug, Default)]
@@ -38,6 +82,7 @@ pub(super) fn read_pages(
     let engines: Mutex<Vec<Readers>> = Mutex::new(Vec::new());
     let tally = Mutex::new(Tally::default());
     let first_error: Mutex<Option<BatchError>> = Mutex::new(None);
+    let budget = Budget::new(opts.page_memory);
     pool.install(|| {
         files.par_iter().for_each(|file| {
             if first_error.lock().expect("lock").is_some() {
@@ -49,6 +94,22 @@ pub(super) fn read_pages(
                 progress.skip(file.names.len() as u64, &format!("{}/{}", file.book, file.rel));
                 return;
             }
+            let Some(_share) = budget.take(file.memory) else {
+                let reason = Reason::OverMemory {
+                    needs_mb: file.memory >> 20,
+                    limit_mb: opts.page_memory >> 20,
+                };
+                let written = (0..file.names.len() as u32).try_for_each(|i| {
+                    let r = file.noted(PageResult::error(file.origin(i), &reason));
+                    book.write_page(&r)?;
+                    progress.done(&r);
+                    Ok::<(), BatchError>(())
+                });
+                if let Err(e) = written {
+                    first_error.lock().expect("lock").get_or_insert(e);
+                }
+                return;
+            };
             let engine = engines.lock().expect("lock").pop();
             let mut engine = match engine.map_or_else(|| start.readers(), Ok) {
                 Ok(e) => e,
@@ -97,52 +158,65 @@ fn read_file(
 ) -> Result<StageTimes, BatchError> {
     let mut times = StageTimes::default();
     let frames_n = file.names.len() as u32;
-    let decoded = std::fs::read(&file.path).map_err(DecodeError::from).and_then(|bytes| {
+    let write = |r: PageResult| -> Result<(), BatchError> {
+        let r = file.noted(r);
+        book.write_page(&r)?;
+        progress.done(&r);
+        Ok(())
+    };
+    if let Some(problem) = &file.problem {
+        return write(PageResult::error(file.origin(0), &Reason::BadEntry(problem.clone()))).map(|_| times);
+    }
+    let bytes = std::fs::read(&file.path).map_err(DecodeError::from).and_then(|bytes| {
         // The file may have changed since it was hashed: keep the hash honest.
         if ingest::sha256_hex(&bytes) != file.sha256 {
             return Err(DecodeError::Io(std::io::Error::other(
                 "file changed while the batch ran",
             )));
         }
-        ingest::decode(&bytes)
+        Ok(bytes)
     });
-    let frames = match decoded {
-        Ok(f) => f,
-        Err(e) => {
+    let mut next = 0u32;
+    // Frames one at a time: each read and written before the next is decoded.
+    let decoded = bytes.map_err(BatchError::from).and_then(|bytes| {
+        ingest::decode_each(&bytes, opts.max_pixels, |frame| -> Result<(), BatchError> {
+            let i = next;
+            next += 1;
+            if i >= frames_n {
+                return Ok(());
+            }
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(e) => return write(PageResult::error(file.origin(i), &Reason::Decode(e.to_string()))),
+            };
+            // An engine failing on one page is that page's result; the batch goes on.
+            let read = match pipeline::read_page(&frame, ctx, ocr) {
+                Ok(read) => read,
+                Err(e) => return write(PageResult::error(file.origin(i), &Reason::ReadFailed(e.to_string()))),
+            };
+            drop(frame);
+            times += read.times;
+            let origin = file.origin(i);
+            let image = BookDir::image_rel(&origin.name);
+            let jpeg = crate::encode::restored_jpeg(&read.restored.gray, read.dpi, opts.jpeg_quality);
+            book.write(&image, &jpeg)?;
+            write(PageResult::from_read(origin, read, image))
+        })
+    });
+    match decoded {
+        Ok(()) => {}
+        // Nothing of the file could be decoded (or read from disk).
+        Err(BatchError::Decode(e)) => {
             let reason = Reason::Decode(e.to_string());
-            for i in 0..frames_n {
-                let r = PageResult::error(file.origin(i), &reason);
-                book.write_page(&r)?;
-                progress.done(&r);
+            for i in next..frames_n {
+                write(PageResult::error(file.origin(i), &reason))?;
             }
             return Ok(times);
         }
-    };
-    for i in 0..frames_n {
-        let Some(frame) = frames.get(i as usize) else {
-            let r = PageResult::error(file.origin(i), &Reason::FrameMissing);
-            book.write_page(&r)?;
-            progress.done(&r);
-            continue;
-        };
-        // An engine failing on one page is that page's result; the batch goes on.
-        let read = match pipeline::read_page(frame, ctx, ocr) {
-            Ok(read) => read,
-            Err(e) => {
-                let r = PageResult::error(file.origin(i), &Reason::ReadFailed(e.to_string()));
-                book.write_page(&r)?;
-                progress.done(&r);
-                continue;
-            }
-        };
-        times += read.times;
-        let origin = file.origin(i);
-        let image = BookDir::image_rel(&origin.name);
-        let jpeg = crate::encode::restored_jpeg(&read.restored.gray, read.dpi, opts.jpeg_quality);
-        book.write(&image, &jpeg)?;
-        let r = PageResult::from_read(origin, read, image);
-        book.write_page(&r)?;
-        progress.done(&r);
+        Err(other) => return Err(other),
+    }
+    for i in next..frames_n {
+        write(PageResult::error(file.origin(i), &Reason::FrameMissing))?;
     }
     Ok(times)
 }

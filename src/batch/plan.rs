@@ -19,6 +19,13 @@ pub(super) struct SourceFile {
     pub first_page: u32,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// Why the entry cannot be read (a broken link, a folder that cannot be listed).
+    pub problem: Option<String>,
+    /// Per frame: the name the page would have had, when another page of the book
+    /// already holds it.
+    pub wanted: Vec<Option<String>>,
+    /// Memory its largest frame takes while read, bytes (from its header).
+    pub memory: u64,
 }
 
 impl SourceFile {
@@ -34,34 +41,62 @@ impl SourceFile {
             sha256: self.sha256.clone(),
         }
     }
+
+    /// The page result with a note when the page's name was taken by another.
+    pub fn noted(&self, mut r: crate::model::PageResult) -> crate::model::PageResult {
+        if let Some(Some(wanted)) = self.wanted.get(r.frame as usize) {
+            let note = crate::model::Reason::Renamed {
+                wanted: wanted.clone(),
+                given: r.name.clone(),
+            };
+            r.reasons.push(note.to_string());
+        }
+        r
+    }
 }
 
-/// Reads every file once to hash it and count its frames, and numbers the pages.
-pub(super) fn plan(books: &[Book], input: &Path) -> Vec<SourceFile> {
+/// Reads every file once to hash it and count its frames, and numbers and names the
+/// pages: each page's name is unique in its book (a name taken by an earlier page gets
+/// the first free `_2`, `_3`, … and the page says so).
+pub(super) fn plan(books: &[Book], input: &Path, max_pixels: u64, default_dpi: Option<f32>) -> Vec<SourceFile> {
     let mut files = Vec::new();
     for book in books {
         let mut page = 1u32;
-        let mut used = std::collections::HashSet::new();
-        for path in &book.files {
-            let bytes = std::fs::read(path).unwrap_or_default();
-            let sha256 = ingest::sha256_hex(&bytes);
-            let frames = count_frames(&bytes);
+        let mut taken = std::collections::HashSet::new();
+        for entry in &book.files {
+            let path = &entry.path;
+            // A file that cannot be probed is one page; reading it gives its reason.
+            let (sha256, frames, memory) = match &entry.problem {
+                Some(_) => (String::new(), 1, 0),
+                None => {
+                    let bytes = std::fs::read(path).unwrap_or_default();
+                    let (frames, memory) = match ingest::probe(&bytes, max_pixels) {
+                        Ok(p) => (
+                            p.frames.len() as u32,
+                            p.frames
+                                .iter()
+                                .map(|f| crate::pipeline::memory_estimate(f, default_dpi))
+                                .max()
+                                .unwrap_or(0),
+                        ),
+                        Err(_) => (1, 0),
+                    };
+                    (ingest::sha256_hex(&bytes), frames, memory)
+                }
+            };
             let stem = ingest::sanitize_name(&path.file_stem().unwrap_or_default().to_string_lossy());
-            let mut base = stem.clone();
-            if !used.insert(base.clone()) {
-                let ext = path.extension().unwrap_or_default().to_string_lossy();
-                base = format!("{stem}_{}", ingest::sanitize_name(&ext));
-                used.insert(base.clone());
-            }
-            let names = (0..frames)
+            let (names, wanted) = (0..frames)
                 .map(|i| {
-                    if i == 0 {
-                        base.clone()
+                    let want = if i == 0 {
+                        stem.clone()
                     } else {
-                        format!("{base}-p{}", i + 1)
-                    }
+                        format!("{stem}-p{}", i + 1)
+                    };
+                    let name = ingest::unique_name(&want, &mut taken);
+                    let wanted = (name != want).then_some(want);
+                    (name, wanted)
                 })
-                .collect::<Vec<_>>();
+                .unzip();
             let rel = path
                 .strip_prefix(input)
                 .unwrap_or(path)
@@ -74,24 +109,12 @@ pub(super) fn plan(books: &[Book], input: &Path) -> Vec<SourceFile> {
                 first_page: page,
                 names,
                 sha256,
+                problem: entry.problem.clone(),
+                wanted,
+                memory,
             });
             page += frames;
         }
     }
     files
-}
-
-/// Frames in a file without decoding pixels: IFDs of a TIFF, 1 for anything else.
-fn count_frames(bytes: &[u8]) -> u32 {
-    if ingest::ScanFormat::sniff(bytes) != Some(ingest::ScanFormat::Tiff) {
-        return 1;
-    }
-    let Ok(mut dec) = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)) else {
-        return 1;
-    };
-    let mut n = 1;
-    while dec.more_images() && dec.next_image().is_ok() {
-        n += 1;
-    }
-    n
 }

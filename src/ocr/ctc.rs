@@ -90,7 +90,7 @@ pub fn labels(text: &str, vocab: &Vocab) -> Option<Vec<usize>> {
 /// characters).
 pub fn log_likelihood(p: &Posteriors, labels: &[usize]) -> f32 {
     let s = 2 * labels.len() + 1;
-    let ext = |i: usize| if i % 2 == 0 { 0 } else { labels[i / 2] };
+    let ext = |i: usize| if i.is_multiple_of(2) { 0 } else { labels[i / 2] };
     let mut alpha = vec![f32::NEG_INFINITY; s];
     let mut next = vec![f32::NEG_INFINITY; s];
     if p.frames == 0 {
@@ -143,7 +143,7 @@ pub fn align(p: &Posteriors, text: &str, vocab: &Vocab) -> Option<Reading> {
     if p.frames == 0 || labels.len() > p.frames {
         return None;
     }
-    let ext = |i: usize| if i % 2 == 0 { 0 } else { labels[i / 2] };
+    let ext = |i: usize| if i.is_multiple_of(2) { 0 } else { labels[i / 2] };
     let neg = f32::NEG_INFINITY;
     // delta[t][i], and the state each came from.
     let mut delta = vec![neg; s];

@@ -41,6 +41,13 @@ pub fn detect(binary: &GrayImage, dpi: f32) -> u32 {
     let (lines, base) = if ratio >= SIDE_RATIO {
         (ink, 0)
     } else if ratio <= 1.0 / SIDE_RATIO {
+        // Lines of writing leave empty rows between them, so a page on its side has
+        // empty columns; when the rows show more such gaps than the columns, the runs
+        // mislead (upright strokes of a heavy script joined across their gaps) and the
+        // page stays as it is.
+        if ink.gap_share(true) > ink.gap_share(false) {
+            return 0;
+        }
         // Writing runs down the page: turn it a quarter clockwise to read it.
         (ink.turned_clockwise(), 90)
     } else {
@@ -143,6 +150,26 @@ impl Ink {
             }
         }
         out
+    }
+
+    /// The share of the inked extent's rows (`rows`) or columns holding almost no ink
+    /// (under 2% of the fullest one): the gaps between lines of writing.
+    fn gap_share(&self, rows: bool) -> f32 {
+        let (n, m) = if rows { (self.h, self.w) } else { (self.w, self.h) };
+        let counts: Vec<usize> = (0..n)
+            .map(|i| {
+                (0..m)
+                    .filter(|&j| if rows { self.at(j, i) } else { self.at(i, j) })
+                    .count()
+            })
+            .collect();
+        let (Some(first), Some(last)) = (counts.iter().position(|&c| c > 0), counts.iter().rposition(|&c| c > 0))
+        else {
+            return 0.0;
+        };
+        let span = &counts[first..=last];
+        let full = span.iter().copied().max().unwrap_or(0);
+        span.iter().filter(|&&c| c * 50 < full).count() as f32 / span.len() as f32
     }
 
     /// Do the words stand upright? `Some(true)` upright, `Some(false)` upside down,

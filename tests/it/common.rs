@@ -50,6 +50,20 @@ pub fn process_into(input: &Path, out: &Path, extra: &[&str], env: &[(&str, &str
     );
 }
 
+/// Runs `sohoa process --no-progress --no-record-pdfs --out OUT INPUT` and returns its
+/// exit code and standard error.
+pub fn process_status(input: &Path, out: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let o = sohoa()
+        .args(["process", "--no-progress", "--no-record-pdfs"])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .arg(input)
+        .output()
+        .expect("sohoa runs");
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
 pub fn read_json(p: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("valid JSON")
 }

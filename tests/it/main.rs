@@ -9,3 +9,4 @@ mod pdf;
 mod process;
 mod restore;
 mod review;
+mod safety;

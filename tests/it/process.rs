@@ -22,7 +22,15 @@ fn sample_book_is_processed_end_to_end_with_checked_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let input = book_with_bad_files(tmp.path());
     let out = tmp.path().join("out");
-    process_into(&input, &out, &[], &[]);
+    // The run finishes, and its exit code says that some inputs could not be read.
+    let o = sohoa()
+        .args(["process", "--no-progress", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("3 pages could not be read"));
     let book = out.join("ks-1983");
 
     // A result for every file; broken files are errors with the decoder's reason.

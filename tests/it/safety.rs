@@ -1,0 +1,231 @@
+//! Whatever the input folder holds: colliding names, broken links, overlapping folders,
+//! decompression bombs, a second run on the same output, options out of range.
+
+use crate::common::*;
+use std::path::Path;
+
+fn sample_page(name: &str) -> std::path::PathBuf {
+    samples().join("books/ks-1983").join(name)
+}
+
+/// The grey pixels of a sample page.
+fn sample_gray(name: &str) -> image::GrayImage {
+    image::open(sample_page(name)).unwrap().into_luma8()
+}
+
+fn page_json(out: &Path, book: &str) -> Vec<serde_json::Value> {
+    let mut v: Vec<serde_json::Value> = std::fs::read_dir(out.join(book).join("pages"))
+        .unwrap()
+        .flatten()
+        .map(|e| read_json(&e.path()))
+        .collect();
+    v.sort_by_key(|p| p["page"].as_u64());
+    v
+}
+
+#[test]
+fn colliding_page_and_book_names_are_all_kept_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let one = input.join("sổ 1");
+    let other = input.join("sổ_1");
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    // A two-frame TIFF `m.tif` beside `m-p2.png`; `a b.tif` beside `a_b.png`.
+    let mut tif = std::io::Cursor::new(Vec::new());
+    {
+        use tiff::encoder::{colortype::Gray8, TiffEncoder};
+        let mut enc = TiffEncoder::new(&mut tif).unwrap();
+        for name in ["trang-1.png", "trang-2.jpg"] {
+            let g = sample_gray(name);
+            enc.write_image::<Gray8>(g.width(), g.height(), g.as_raw()).unwrap();
+        }
+    }
+    std::fs::write(one.join("m.tif"), tif.get_ref()).unwrap();
+    std::fs::copy(sample_page("trang-1.png"), one.join("m-p2.png")).unwrap();
+    std::fs::copy(sample_page("trang-3.tif"), one.join("a b.tif")).unwrap();
+    std::fs::copy(sample_page("trang-1.png"), one.join("a_b.png")).unwrap();
+    std::fs::copy(sample_page("trang-3.tif"), other.join("x.tif")).unwrap();
+    let out = tmp.path().join("out");
+    let (code, err) = process_status(&input, &out, &["--dpi", "150"]);
+    assert_eq!(code, Some(0), "{err}");
+
+    // Every page of every file has its own result, its exact source and frame.
+    let pages = page_json(&out, "sổ_1");
+    let sources: Vec<(String, u64)> = pages
+        .iter()
+        .map(|p| (p["source"].as_str().unwrap().to_string(), p["frame"].as_u64().unwrap()))
+        .collect();
+    let want: Vec<(String, u64)> = [
+        ("a b.tif", 0),
+        ("a_b.png", 0),
+        ("m-p2.png", 0),
+        ("m.tif", 0),
+        ("m.tif", 1),
+    ]
+    .iter()
+    .map(|(f, i)| (format!("sổ 1/{f}"), *i))
+    .collect();
+    assert_eq!(sources, want);
+    let mut names: Vec<&str> = pages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 5, "{names:?}");
+    // The pages that lost their name say so.
+    let renamed: Vec<&serde_json::Value> = pages
+        .iter()
+        .filter(|p| p["reasons"].to_string().contains("already named"))
+        .collect();
+    assert_eq!(renamed.len(), 2, "{pages:?}");
+    // The other folder is a book of its own, and the report says which name it got.
+    assert_eq!(page_json(&out, "sổ_1_2").len(), 1);
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(report["pages"], 6);
+    assert_eq!(report["books"], 2);
+    assert_eq!(report["books_renamed"]["sổ_1"], "sổ_1_2");
+    // The book's PDF holds each page once.
+    let pdf = lopdf::Document::load(out.join("sổ_1/sổ_1.pdf")).unwrap();
+    assert_eq!(pdf.get_pages().len(), 5);
+}
+
+#[cfg(unix)]
+#[test]
+fn broken_links_a_link_loop_and_links_out_of_the_input_do_not_stop_the_run() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let book = input.join("b");
+    std::fs::create_dir_all(&book).unwrap();
+    std::fs::copy(sample_page("trang-1.png"), book.join("trang-1.png")).unwrap();
+    std::fs::copy(sample_page("trang-1.png"), book.join(".hidden.png")).unwrap();
+    symlink("/nonexistent/scan.png", book.join("dangling.png")).unwrap();
+    symlink("../b", book.join("loop")).unwrap();
+    symlink("/etc/hostname", book.join("outside.png")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(book.join("fifo.png"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let out = tmp.path().join("out");
+    let (code, err) = process_status(&input, &out, &[]);
+    // Finished, and its code says some inputs could not be read.
+    assert_eq!(code, Some(5), "{err}");
+    let status = |name: &str| read_json(&out.join(format!("b/pages/{name}.json")));
+    assert_eq!(status("trang-1")["status"], "ok");
+    for (name, why) in [("dangling", "broken symbolic link"), ("loop", "loop")] {
+        let p = status(name);
+        assert_eq!(p["status"], "error", "{name}");
+        assert!(
+            p["reasons"][0].as_str().unwrap().contains(why),
+            "{name}: {}",
+            p["reasons"]
+        );
+    }
+    let report = read_json(&out.join("report.json"));
+    let skipped = report["skipped"].to_string();
+    assert!(
+        skipped.contains("b/outside.png") && skipped.contains("outside the input"),
+        "{skipped}"
+    );
+    assert!(skipped.contains("b/.hidden.png"), "{skipped}");
+    if fifo {
+        assert!(skipped.contains("b/fifo.png"), "{skipped}");
+    }
+    assert!(!out.join("b/pages/outside.json").exists());
+    assert_eq!(report["pages"], 3);
+    assert_eq!(report["pages_unreadable"], 2);
+}
+
+#[test]
+fn an_output_folder_overlapping_the_input_is_refused_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(input.join("b")).unwrap();
+    std::fs::copy(sample_page("trang-1.png"), input.join("b/trang-1.png")).unwrap();
+    for out in [input.join("out"), input.clone(), tmp.path().to_path_buf()] {
+        let (code, err) = process_status(&input, &out, &[]);
+        assert_eq!(code, Some(2), "{}: {err}", out.display());
+        assert!(err.contains("outputs would be read as pages"), "{err}");
+    }
+    assert!(!input.join("out").exists(), "nothing written when refused");
+    // Allowed, the output folder is left out of the input: a second run reads no output
+    // back as a page.
+    for _ in 0..2 {
+        let (code, err) = process_status(&input, &input.join("out"), &["--out-inside-input"]);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    let report = read_json(&input.join("out/report.json"));
+    assert_eq!((report["books"].as_u64(), report["pages"].as_u64()), (Some(1), Some(1)));
+}
+
+#[test]
+fn decompression_bombs_are_refused_with_their_reason_and_the_rest_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in/b");
+    std::fs::create_dir_all(&book).unwrap();
+    std::fs::copy(sample_page("trang-1.png"), book.join("trang-1.png")).unwrap();
+    // A 16×16 JPEG whose header claims 10000×10000 pixels.
+    let mut jpeg = Vec::new();
+    image::GrayImage::from_pixel(16, 16, image::Luma([200]))
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .unwrap();
+    let sof = jpeg.windows(2).position(|p| p == [0xFF, 0xC0]).unwrap();
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0x27, 0x10, 0x27, 0x10]);
+    std::fs::write(book.join("bomb.jpg"), &jpeg).unwrap();
+    // A real 5000×5000 page, over a page memory budget of 64 MB.
+    let big = image::GrayImage::from_pixel(5000, 5000, image::Luma([230]));
+    big.save(book.join("big.png")).unwrap();
+    let out = tmp.path().join("out");
+    let (code, err) = process_status(&tmp.path().join("in"), &out, &["--page-memory", "64"]);
+    assert_eq!(code, Some(5), "{err}");
+    let page = |name: &str| read_json(&out.join(format!("b/pages/{name}.json")));
+    assert_eq!(page("trang-1")["status"], "ok");
+    let bomb = page("bomb");
+    assert_eq!(bomb["status"], "error");
+    assert!(
+        bomb["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("claims 10000×10000 pixels, more than its"),
+        "{}",
+        bomb["reasons"]
+    );
+    let big = page("big");
+    assert_eq!(big["status"], "error");
+    assert!(
+        big["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("over the 64 MB a page may take"),
+        "{}",
+        big["reasons"]
+    );
+}
+
+#[test]
+fn a_second_run_on_the_same_output_is_refused_while_the_first_holds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in/b");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::copy(sample_page("trang-1.png"), input.join("trang-1.png")).unwrap();
+    let out = tmp.path().join("out");
+    let held = sohoa::store::OutLock::take(&out).unwrap();
+    let (code, err) = process_status(&tmp.path().join("in"), &out, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("another sohoa run is writing to"), "{err}");
+    assert!(!out.join("report.json").exists());
+    drop(held);
+    let (code, err) = process_status(&tmp.path().join("in"), &out, &[]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn resolutions_out_of_range_are_refused_by_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    for dpi in ["NaN", "inf", "0", "100000", "-300", "abc"] {
+        let arg = format!("--dpi={dpi}");
+        let (code, err) = process_status(&samples().join("books"), &tmp.path().join("o"), &[&arg]);
+        assert_eq!(code, Some(2), "--dpi {dpi}: {err}");
+        assert!(err.contains("--dpi"), "{err}");
+    }
+    assert!(!tmp.path().join("o").exists());
+}
