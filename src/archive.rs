@@ -101,12 +101,12 @@ fn original_page(p: &PageResult, source: &[u8], words: Vec<PlacedWord>) -> Resul
                 PageImage::Gray(img.into_luma8().into_raw())
             }
         }
-        Some(ScanFormat::Tiff) => {
-            let frames = ingest::decode(source).map_err(|e| err(e.to_string()))?;
-            let f = frames
-                .into_iter()
-                .nth(p.frame as usize)
-                .ok_or_else(|| err("frame missing".into()))?;
+        Some(ScanFormat::Pdf) if let Some(data) = ingest::pdf_page_jpeg(source, p.frame) => PageImage::Jpeg {
+            components: jpeg_components(&data).filter(|c| matches!(c, 1 | 3)).unwrap_or(1),
+            data,
+        },
+        Some(ScanFormat::Tiff | ScanFormat::Pdf) => {
+            let f = ingest::decode_frame(source, p.frame).map_err(|e| err(e.to_string()))?;
             let bilevel = f.gray.as_raw().iter().all(|&v| v == 0 || v == 255);
             if bilevel {
                 PageImage::Group4(encode_g4(&f.gray))

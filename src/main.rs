@@ -35,7 +35,7 @@ enum Command {
     /// done; a file that cannot be decoded gets an `error` page result and the batch goes on
     /// (exit code 5 at the end: some inputs could not be read).
     Process {
-        /// Folder of scans (PNG, JPEG, TIFF).
+        /// Folder of scans (PNG, JPEG, TIFF, or PDFs whose pages are each one scanned image).
         input: PathBuf,
         /// Output folder.
         #[arg(long, short)]

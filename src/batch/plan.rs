@@ -77,7 +77,9 @@ pub(super) fn plan(books: &[Book], input: &Path, max_pixels: u64, default_dpi: O
                                 .iter()
                                 .map(|f| crate::pipeline::memory_estimate(f, default_dpi))
                                 .max()
-                                .unwrap_or(0),
+                                .unwrap_or(0)
+                                // The file itself stays in memory while its frames are read.
+                                + bytes.len() as u64,
                         ),
                         Err(_) => (1, 0),
                     };

@@ -38,7 +38,7 @@ fn sample_book_is_processed_end_to_end_with_checked_outputs() {
     for (name, want) in [
         ("trang-20-truncated", "damaged or truncated JPEG"),
         ("trang-21-empty", "empty file"),
-        ("trang-22-notes", "not a supported image"),
+        ("trang-22-notes", "not a supported scan"),
     ] {
         let p = status(name);
         assert_eq!(p["status"], "error", "{name}");

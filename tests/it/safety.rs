@@ -229,3 +229,89 @@ fn resolutions_out_of_range_are_refused_by_the_command_line() {
     }
     assert!(!tmp.path().join("o").exists());
 }
+
+/// A scanner's PDF: one page per JPEG, each drawn over a page of its size at `dpi`.
+fn scanned_pdf(jpegs: &[Vec<u8>], dpi: f32) -> Vec<u8> {
+    use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref};
+    let mut pdf = Pdf::new();
+    let (catalog, tree) = (Ref::new(1), Ref::new(2));
+    pdf.catalog(catalog).pages(tree);
+    let kids: Vec<Ref> = (0..jpegs.len()).map(|i| Ref::new(10 + 3 * i as i32)).collect();
+    pdf.pages(tree).kids(kids.iter().copied()).count(jpegs.len() as i32);
+    for (i, jpeg) in jpegs.iter().enumerate() {
+        let (page, image, content) = (kids[i], Ref::new(11 + 3 * i as i32), Ref::new(12 + 3 * i as i32));
+        let img = image::load_from_memory(jpeg).unwrap();
+        let (w, h) = (img.width() as f32 * 72.0 / dpi, img.height() as f32 * 72.0 / dpi);
+        let mut p = pdf.page(page);
+        p.parent(tree).media_box(Rect::new(0.0, 0.0, w, h)).contents(content);
+        p.resources().x_objects().pair(Name(b"Im0"), image);
+        p.finish();
+        let mut x = pdf.image_xobject(image, jpeg);
+        x.width(img.width() as i32)
+            .height(img.height() as i32)
+            .bits_per_component(8);
+        if img.color().has_color() {
+            x.color_space().device_rgb();
+        } else {
+            x.color_space().device_gray();
+        }
+        x.filter(Filter::DctDecode);
+        x.finish();
+        let mut c = Content::new();
+        c.save_state()
+            .transform([w, 0.0, 0.0, h, 0.0, 0.0])
+            .x_object(Name(b"Im0"))
+            .restore_state();
+        pdf.stream(content, &c.finish());
+    }
+    pdf.finish()
+}
+
+#[test]
+fn a_scanned_pdf_gives_its_pages_and_keeps_its_jpegs_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in/b");
+    std::fs::create_dir_all(&book).unwrap();
+    let page = std::fs::read(sample_page("trang-2.jpg")).unwrap();
+    // The sample page again, as a colour JPEG of its own.
+    let mut colour = Vec::new();
+    image::DynamicImage::ImageLuma8(sample_gray("trang-2.jpg"))
+        .into_rgb8()
+        .write_to(&mut std::io::Cursor::new(&mut colour), image::ImageFormat::Jpeg)
+        .unwrap();
+    let jpegs = vec![page, colour];
+    std::fs::write(book.join("scan.pdf"), scanned_pdf(&jpegs, 150.0)).unwrap();
+    // A PDF that is not a scan, and one cut short.
+    std::fs::write(book.join("zz-cut.pdf"), &scanned_pdf(&jpegs, 150.0)[..2000]).unwrap();
+    let out = tmp.path().join("out");
+    let (code, err) = process_status(&tmp.path().join("in"), &out, &["--pdf-image", "original"]);
+    assert_eq!(code, Some(5), "{err}");
+    let pages = page_json(&out, "b");
+    let names: Vec<&str> = pages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["scan", "scan-p2", "zz-cut"]);
+    for p in &pages[..2] {
+        assert_eq!(p["status"], "ok", "{p}");
+        // The resolution from the image's size over the page's.
+        assert_eq!(p["source_dpi"], 150.0);
+        assert!(p["records"].as_array().unwrap().len() >= 8, "{}", p["records"]);
+    }
+    assert_eq!(pages[2]["status"], "error");
+    assert!(
+        pages[2]["reasons"][0].as_str().unwrap().contains("PDF"),
+        "{}",
+        pages[2]["reasons"]
+    );
+    // The book's PDF holds the scanner's JPEGs as they were.
+    let doc = lopdf::Document::load(out.join("b/b.pdf")).unwrap();
+    let mut stored: Vec<Vec<u8>> = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .filter(|s| s.dict.get(b"Subtype").and_then(|n| n.as_name()).ok() == Some(b"Image".as_slice()))
+        .map(|s| s.content.clone())
+        .collect();
+    stored.sort();
+    let mut want = jpegs.clone();
+    want.sort();
+    assert_eq!(stored, want);
+}

@@ -11,6 +11,8 @@ use std::cmp::Ordering;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+mod pdf;
+
 /// Largest image accepted by default, in pixels (a 600-dpi A2 scan is about 140 Mpx).
 pub const MAX_PIXELS: u64 = 200_000_000;
 
@@ -25,7 +27,7 @@ pub enum DecodeError {
     #[error("empty file (0 bytes)")]
     Empty,
     /// The bytes are not a supported image format.
-    #[error("not a supported image (PNG, JPEG or TIFF expected); file starts with {0}")]
+    #[error("not a supported scan (PNG, JPEG, TIFF or PDF expected); file starts with {0}")]
     NotAnImage(String),
     /// The image format was recognised but its data is broken (often a truncated transfer).
     #[error("damaged or truncated {format} file: {message}")]
@@ -121,6 +123,8 @@ pub enum ScanFormat {
     Jpeg,
     /// TIFF, either byte order.
     Tiff,
+    /// PDF: a scanner's pages, each one image.
+    Pdf,
 }
 
 impl ScanFormat {
@@ -132,6 +136,8 @@ impl ScanFormat {
             Some(ScanFormat::Jpeg)
         } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
             Some(ScanFormat::Tiff)
+        } else if bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
+            Some(ScanFormat::Pdf)
         } else {
             None
         }
@@ -143,6 +149,7 @@ impl ScanFormat {
             ScanFormat::Png => "PNG",
             ScanFormat::Jpeg => "JPEG",
             ScanFormat::Tiff => "TIFF",
+            ScanFormat::Pdf => "PDF",
         }
     }
 }
@@ -419,6 +426,22 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, DecodeError> {
     })?;
     let frames = match format {
         ScanFormat::Tiff => probe_tiff(bytes, max_pixels)?,
+        ScanFormat::Pdf => {
+            // A page that cannot be taken is refused when it is decoded; here it counts.
+            let pdf = pdf::ScannedPdf::open(bytes)?;
+            let mut frames = Vec::with_capacity(pdf.len());
+            for i in 0..pdf.len() {
+                let info = pdf.info(i).unwrap_or(FrameInfo {
+                    width: 0,
+                    height: 0,
+                    channels: 1,
+                    dpi: None,
+                });
+                check_size(info.width as u64, info.height as u64, max_pixels)?;
+                frames.push(info);
+            }
+            frames
+        }
         ScanFormat::Png | ScanFormat::Jpeg => {
             if format == ScanFormat::Jpeg {
                 if let Some(kind) = jpeg_unsupported_kind(bytes) {
@@ -466,8 +489,42 @@ fn image_format(format: ScanFormat) -> image::ImageFormat {
     match format {
         ScanFormat::Png => image::ImageFormat::Png,
         ScanFormat::Jpeg => image::ImageFormat::Jpeg,
-        ScanFormat::Tiff => image::ImageFormat::Tiff,
+        ScanFormat::Tiff | ScanFormat::Pdf => image::ImageFormat::Tiff,
     }
+}
+
+/// Frame `index` of a scan file, decoded alone (the others of a TIFF are decoded and
+/// dropped one at a time; a PDF's other pages are not touched).
+pub fn decode_frame(bytes: &[u8], index: u32) -> Result<Frame, DecodeError> {
+    if ScanFormat::sniff(bytes) == Some(ScanFormat::Pdf) {
+        let pdf = pdf::ScannedPdf::open(bytes)?;
+        if (index as usize) < pdf.len() {
+            return pdf.frame(index as usize);
+        }
+    } else {
+        let mut found = None;
+        let mut seen = 0;
+        decode_each(bytes, MAX_PIXELS, |f| {
+            if seen == index {
+                found = Some(f);
+            }
+            seen += 1;
+            Ok::<(), DecodeError>(())
+        })?;
+        if let Some(f) = found {
+            return f;
+        }
+    }
+    Err(DecodeError::Corrupt {
+        format: ScanFormat::sniff(bytes).map_or("image", ScanFormat::name),
+        message: format!("it has no frame {}", index + 1),
+    })
+}
+
+/// The JPEG a scanned PDF's page `page` (0-based) is stored as, byte for byte; `None`
+/// when the page is stored otherwise.
+pub fn pdf_page_jpeg(bytes: &[u8], page: u32) -> Option<Vec<u8>> {
+    pdf::ScannedPdf::open(bytes).ok()?.jpeg(page as usize)
 }
 
 /// An image decoder's error as a reason: a variant it does not decode is unsupported,
@@ -551,7 +608,14 @@ pub fn decode_each<E: From<DecodeError>>(
 ) -> Result<(), E> {
     let probe = probe(bytes, max_pixels)?;
     match probe.format {
-        ScanFormat::Tiff => decode_tiff(bytes, &mut each),
+        ScanFormat::Tiff => decode_tiff(bytes, max_pixels, &mut each),
+        ScanFormat::Pdf => {
+            let pdf = pdf::ScannedPdf::open(bytes)?;
+            for i in 0..pdf.len() {
+                each(pdf.frame(i))?;
+            }
+            Ok(())
+        }
         format => {
             let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
             reader.no_limits();
@@ -600,10 +664,15 @@ fn tiff_error(e: tiff::TiffError) -> DecodeError {
     }
 }
 
-fn tiff_decoder(bytes: &[u8]) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>, DecodeError> {
+/// A TIFF decoder whose buffers are bounded: a frame of `max_pixels` (16-bit RGBA at
+/// most), and tag values of a megabyte (a tag claiming billions of values is refused, not
+/// allocated).
+fn tiff_decoder(bytes: &[u8], max_pixels: u64) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>, DecodeError> {
+    let mut limits = tiff::decoder::Limits::default();
+    limits.decoding_buffer_size = usize::try_from(max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
     Ok(tiff::decoder::Decoder::new(Cursor::new(bytes))
         .map_err(tiff_error)?
-        .with_limits(tiff::decoder::Limits::unlimited()))
+        .with_limits(limits))
 }
 
 /// Each frame's claims, checked against the limit and the file's size (uncompressed and
@@ -611,7 +680,7 @@ fn tiff_decoder(bytes: &[u8]) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>, D
 /// CCITT fax coding can be far denser and is bounded by the limit alone).
 fn probe_tiff(bytes: &[u8], max_pixels: u64) -> Result<Vec<FrameInfo>, DecodeError> {
     use tiff::tags::Tag;
-    let mut dec = tiff_decoder(bytes)?;
+    let mut dec = tiff_decoder(bytes, max_pixels)?;
     let mut frames = Vec::new();
     loop {
         let (width, height) = dec.dimensions().map_err(tiff_error)?;
@@ -643,9 +712,10 @@ fn probe_tiff(bytes: &[u8], max_pixels: u64) -> Result<Vec<FrameInfo>, DecodeErr
 
 fn decode_tiff<E: From<DecodeError>>(
     bytes: &[u8],
+    max_pixels: u64,
     each: &mut impl FnMut(Result<Frame, DecodeError>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut dec = tiff_decoder(bytes)?;
+    let mut dec = tiff_decoder(bytes, max_pixels)?;
     let mut index = 0;
     loop {
         let frame = (|| {
@@ -788,8 +858,10 @@ mod tests {
     #[test]
     fn empty_and_foreign_bytes_are_refused_with_a_reason() {
         assert!(matches!(decode(b""), Err(DecodeError::Empty)));
+        let e = decode(b"GIF89a hello").unwrap_err();
+        assert!(e.to_string().contains("not a supported scan"), "{e}");
         let e = decode(b"%PDF-1.4 hello").unwrap_err();
-        assert!(e.to_string().contains("not a supported image"), "{e}");
+        assert!(e.to_string().starts_with("damaged or truncated PDF"), "{e}");
     }
 
     fn tiny_jpeg() -> Vec<u8> {
@@ -847,6 +919,42 @@ mod tests {
             (p.frames[0].width, p.frames[0].height, p.frames[0].channels),
             (16, 16, 1)
         );
+    }
+
+    #[test]
+    fn a_tiff_tag_claiming_billions_of_values_is_refused_not_allocated() {
+        // A 4×4 grey TIFF whose XResolution claims 2^32 values (64 GB once decoded):
+        // found by `scripts/fuzz`, such a tag once aborted the process asking for the
+        // memory. Every value type is tried.
+        for kind in [3u16, 4, 5, 9, 10, 11, 12, 16, 17] {
+            let mut t = b"II*\0".to_vec();
+            t.extend(8u32.to_le_bytes());
+            let entries: [(u16, u16, u32, u32); 8] = [
+                (256, 4, 1, 4),
+                (257, 4, 1, 4),
+                (258, 3, 1, 8),
+                (259, 3, 1, 1),
+                (262, 3, 1, 1),
+                (273, 4, 1, 200),
+                (279, 4, 1, 16),
+                (282, kind, 0xFFFF_FFF0, 8),
+            ];
+            t.extend((entries.len() as u16).to_le_bytes());
+            for (tag, kind, count, value) in entries {
+                t.extend(tag.to_le_bytes());
+                t.extend(kind.to_le_bytes());
+                t.extend(count.to_le_bytes());
+                t.extend(value.to_le_bytes());
+            }
+            t.extend(0u32.to_le_bytes());
+            t.resize(216, 128);
+            let frames = decode(&t).expect("the frame decodes without its resolution");
+            assert_eq!(
+                (frames[0].gray.dimensions(), frames[0].dpi),
+                ((4, 4), None),
+                "type {kind}"
+            );
+        }
     }
 
     #[test]
