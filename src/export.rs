@@ -16,6 +16,9 @@ pub struct ExportRow {
     pub row: u32,
     /// Field ids that deserve a look.
     pub doubtful: Vec<String>,
+    /// Readings kept out of the Ministry's columns because they could not be made
+    /// valid (a date, a code, a number), as `field: text read`.
+    pub withheld: Vec<String>,
     /// Who confirmed the row in review, and when (`None`: not confirmed yet).
     pub confirmed: Option<Signature>,
 }
@@ -55,11 +58,18 @@ pub fn rows_for_book(pages: &[PageResult], columns: &[String], book_type: &str) 
                 .filter(|(_, f)| f.doubtful())
                 .map(|(k, _)| k.clone())
                 .collect();
+            let withheld = rec
+                .fields
+                .iter()
+                .filter(|(_, f)| f.review.is_none() && f.value.is_empty() && !f.text.is_empty())
+                .map(|(k, f)| format!("{k}: {}", f.text))
+                .collect();
             rows.push(ExportRow {
                 values,
                 page: page.name.clone(),
                 row: rec.row,
                 doubtful,
+                withheld,
                 confirmed: rec.accepted.clone(),
             });
         }
@@ -116,6 +126,7 @@ pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Resul
             "đã duyệt",
             "người duyệt",
             "thời điểm",
+            "không xuất (giá trị đọc được)",
         ]
         .iter()
         .enumerate()
@@ -137,6 +148,9 @@ pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Resul
                 None => {
                     ws.write_string(r, 4, "")?;
                 }
+            }
+            if !row.withheld.is_empty() {
+                ws.write_string(r, 7, row.withheld.join("; "))?;
             }
         }
     }
@@ -186,6 +200,7 @@ mod tests {
             page: "p1".into(),
             row: 1,
             doubtful: vec![],
+            withheld: vec![],
             confirmed: None,
         }];
         let csv = String::from_utf8(write_csv(&rows, &cols)).unwrap();

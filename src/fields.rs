@@ -28,7 +28,7 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
                 .collect();
             if digits.is_empty() {
                 flags.push(Flag::NotANumber);
-                text.clone()
+                String::new()
             } else {
                 pad2(digits.trim_start_matches('0'))
             }
@@ -42,7 +42,7 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
             }
             None => {
                 flags.push(Flag::InvalidDate);
-                text.clone()
+                String::new()
             }
         },
         FieldKind::Sex => match fold(&text).as_str() {
@@ -62,13 +62,13 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
                 }
             }
         },
-        FieldKind::Ethnicity => snap(&text, &vocab.ethnicities, &mut flags),
-        FieldKind::Nationality => snap(&text, &vocab.nationalities, &mut flags),
+        FieldKind::Ethnicity => snap(&text, &vocab.spellings(&vocab.ethnicities), &mut flags),
+        FieldKind::Nationality => snap(&text, &vocab.spellings(&vocab.nationalities), &mut flags),
         FieldKind::Name => {
             if text.chars().any(|c| c.is_ascii_digit()) {
                 flags.push(Flag::DigitsInName);
             }
-            title_case(&text)
+            title_case(&name_letters(&text))
         }
         FieldKind::Place => crate::places::correct_place(&text, &mut flags),
         FieldKind::IdNumber => {
@@ -78,7 +78,7 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
                 .any(|c| !c.is_ascii_digit() && !c.is_whitespace() && c != '.');
             if stray || !(digits.len() == 12 || digits.len() == 9) {
                 flags.push(Flag::InvalidId);
-                text.clone()
+                String::new()
             } else {
                 if digits.len() == 12 && !(1..=96).contains(&digits[..3].parse::<u32>().unwrap_or(0)) {
                     flags.push(Flag::IdProvinceUnknown);
@@ -109,40 +109,86 @@ pub fn clean(text: &str) -> String {
     .to_string()
 }
 
-/// Capitalizes each word ("nguyễn văn AN" → "Nguyễn Văn An").
-pub fn title_case(s: &str) -> String {
-    s.split(' ')
-        .map(|w| {
-            let mut cs = w.chars();
-            match cs.next() {
-                Some(f) => f.to_uppercase().chain(cs.flat_map(|c| c.to_lowercase())).collect(),
-                None => String::new(),
+/// A name's words without what is not writing: marks that are not letters (specks of
+/// stain and ruling read as `¬`, `‹`, `:`) are dropped, a word that was mostly such marks
+/// goes with them, and an apostrophe inside a word stands for a space ("Ngô'đình") unless
+/// it follows a one-letter prefix of a minority name (`H'Hen`, `Y'Bih`).
+pub fn name_letters(text: &str) -> String {
+    let mut words = Vec::new();
+    for token in text.split_whitespace() {
+        let token: String = token
+            .char_indices()
+            .map(|(i, c)| if c == '\'' && i > 1 { ' ' } else { c })
+            .collect();
+        for part in token.split(' ') {
+            let junk = part.chars().filter(|c| !c.is_alphabetic() && *c != '\'').count();
+            let letters: String = part.chars().filter(|c| c.is_alphabetic() || *c == '\'').collect();
+            let letters = letters.trim_matches('\'').to_string();
+            let n = letters.chars().count();
+            if n == 0 || (n == 1 && junk >= 2) {
+                continue;
             }
-        })
+            words.push(letters);
+        }
+    }
+    words.join(" ")
+}
+
+/// Capitalizes each word ("nguyễn văn AN" → "Nguyễn Văn An", "h'hen" → "H'Hen").
+pub fn title_case(s: &str) -> String {
+    let capital = |w: &str| -> String {
+        let mut cs = w.chars();
+        match cs.next() {
+            Some(f) => f.to_uppercase().chain(cs.flat_map(|c| c.to_lowercase())).collect(),
+            None => String::new(),
+        }
+    };
+    // A minority name's prefix keeps its capital after the apostrophe ("H'Hen").
+    s.split(' ')
+        .map(|w| w.split('\'').map(capital).collect::<Vec<String>>().join("'"))
         .collect::<Vec<String>>()
         .join(" ")
         .nfc()
         .collect()
 }
 
-/// Snaps `text` to the closest vocabulary entry when close enough.
-fn snap(text: &str, vocab: &[String], flags: &mut Vec<Flag>) -> String {
-    let f = fold(text);
-    let mut best = (0.0f32, "");
-    for v in vocab {
-        let s = similarity(&f, &fold(v));
-        if s > best.0 {
-            best = (s, v);
+/// The list entry `text` names: one of its spellings exactly (letter case, marks kept,
+/// punctuation aside), or the closest when clearly closer than any other entry (by a
+/// tenth of similarity: "Mông" is not "Mường"); otherwise nothing, flagged
+/// `unknown_value` (the text stays in the field's `text` for the officer).
+fn snap(text: &str, spellings: &[(String, String)], flags: &mut Vec<Flag>) -> String {
+    let key = |s: &str| -> String {
+        let s: String = s
+            .nfc()
+            .flat_map(char::to_lowercase)
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let k = key(text);
+    // The best score of each entry over its spellings.
+    let mut scores: Vec<(f32, &str)> = Vec::new();
+    for (spelling, entry) in spellings {
+        let s = similarity(&k, &key(spelling));
+        match scores.iter_mut().find(|(_, e)| *e == entry.as_str()) {
+            Some(best) => best.0 = best.0.max(s),
+            None => scores.push((s, entry)),
         }
     }
-    if best.1 == text {
+    scores.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (best, second) = match scores.as_slice() {
+        [] => return text.to_string(),
+        [one] => (*one, 0.0),
+        [one, two, ..] => (*one, two.0),
+    };
+    if best.0 >= 1.0 {
         best.1.to_string()
-    } else if best.0 >= 0.6 {
+    } else if best.0 >= 0.6 && best.0 - second >= 0.1 {
         flags.push(Flag::Snapped);
         best.1.to_string()
     } else {
         flags.push(Flag::UnknownValue);
-        text.to_string()
+        String::new()
     }
 }
 
@@ -434,6 +480,49 @@ mod tests {
         let (val, flags) = normalize(FieldKind::Ethnicity, "Mưòng", &v);
         assert_eq!(val, "Mường");
         assert_eq!(flags, vec![Flag::Snapped]);
+    }
+
+    #[test]
+    fn list_values_are_named_only_by_a_spelling_or_a_clear_margin() {
+        let v = Vocabulary::builtin();
+        let eth = |t: &str| normalize(FieldKind::Ethnicity, t, &v);
+        // "Mông" is the Ministry's "H'Mông", not the nearer-looking "Mường".
+        assert_eq!(eth("Mông"), ("H'Mông".to_string(), vec![]));
+        assert_eq!(eth("Mônq"), ("H'Mông".to_string(), vec![Flag::Snapped]));
+        // As close to "Mảng" as to "Mông": neither.
+        assert_eq!(eth("Mộng"), (String::new(), vec![Flag::UnknownValue]));
+        assert_eq!(eth("Mường"), ("Mường".to_string(), vec![]));
+        assert_eq!(eth("Ê Đê"), ("Ê-đê".to_string(), vec![]));
+        // Between two entries: nothing is exported, the reading stays in the text.
+        assert_eq!(eth("Thá"), (String::new(), vec![Flag::UnknownValue]));
+        let nat = normalize(FieldKind::Nationality, "Việt-Nam", &v);
+        assert_eq!(nat, ("Việt Nam".to_string(), vec![]));
+    }
+
+    #[test]
+    fn names_keep_their_letters_and_lose_specks_read_as_marks() {
+        let v = Vocabulary::builtin();
+        let name = |t: &str| normalize(FieldKind::Name, t, &v).0;
+        assert_eq!(name("Lý Bá Sơn ¬"), "Lý Bá Sơn");
+        assert_eq!(name("Hà :thị Hương ‹í¬:''"), "Hà Thị Hương");
+        assert_eq!(name("Ngô'đình Diệp"), "Ngô Đình Diệp");
+        assert_eq!(name("h'hen niê"), "H'Hen Niê");
+        assert_eq!(name("Trần Thị Á"), "Trần Thị Á");
+    }
+
+    #[test]
+    fn values_that_cannot_be_made_valid_export_nothing() {
+        let v = Vocabulary::builtin();
+        for (kind, text, flag) in [
+            (FieldKind::Date, "12/96/1976", Flag::InvalidDate),
+            (FieldKind::Date, "94/09/1976", Flag::InvalidDate),
+            (FieldKind::IdNumber, "0012a", Flag::InvalidId),
+            (FieldKind::RegistrationNumber, "ab", Flag::NotANumber),
+        ] {
+            let f = make_field(kind, text, 0.9, [0, 0, 1, 1], &v);
+            assert_eq!((f.value.as_str(), f.text.as_str()), ("", text), "{text}");
+            assert!(f.flags.contains(&flag), "{text}: {:?}", f.flags);
+        }
     }
 
     #[test]

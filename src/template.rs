@@ -91,6 +91,25 @@ pub struct Vocabulary {
     pub nationalities: Vec<String>,
     /// Export columns per book type (`KS`, `KH`, …), in template order.
     pub export_columns: std::collections::BTreeMap<String, Vec<String>>,
+    /// Other spellings in use for entries of the lists (`Mông`, `Hmông` → `H'Mông`).
+    #[serde(default)]
+    pub aliases: std::collections::BTreeMap<String, String>,
+}
+
+impl Vocabulary {
+    /// Every spelling of the entries of `list`, each with its entry: the entries
+    /// themselves and their aliases.
+    pub fn spellings(&self, list: &[String]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|e| (e.clone(), e.clone()))
+            .chain(
+                self.aliases
+                    .iter()
+                    .filter(|(_, e)| list.contains(e))
+                    .map(|(a, e)| (a.clone(), e.clone())),
+            )
+            .collect()
+    }
 }
 
 /// Why a template could not be had.

@@ -94,8 +94,18 @@ impl Lexicons {
         }
         Lexicons {
             sex: ["Nam", "Nữ", "Trai", "Gái", "nam", "nữ"].map(String::from).to_vec(),
-            ethnicities: vocab.ethnicities.clone(),
-            nationalities: vocab.nationalities.clone(),
+            // Aliases are candidates too: a page that writes "Mông" is read "Mông", and
+            // normalisation names its entry.
+            ethnicities: vocab
+                .spellings(&vocab.ethnicities)
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect(),
+            nationalities: vocab
+                .spellings(&vocab.nationalities)
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect(),
             surnames,
             name_words,
             syllables,

@@ -147,16 +147,15 @@ fn real_handwritten_pages_are_not_judged_unreadable() {
         }
     }
     let out = tmp.path().join("out");
-    // The scans state no resolution; they are of about 300 dpi (inferring it from letters
-    // of private hands, larger than a register's, is another question: docs/ACCURACY.md).
-    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs", "--dpi", "300"], &[]);
+    // The scans state no resolution: it is inferred page by page, as a user would run it.
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
     let report = read_json(&out.join("report.json"));
     let pages = report["pages"].as_u64().unwrap();
     // Letters and forms without a register's table: readable, to be entered by hand.
     let ok =
         report["status_counts"]["ok"].as_u64().unwrap_or(0) + report["status_counts"]["manual"].as_u64().unwrap_or(0);
     assert!(
-        pages >= 30 && ok * 100 >= pages * 85,
+        pages >= 30 && ok * 100 >= pages * 95,
         "{ok} of {pages} handwritten pages readable"
     );
 }
