@@ -223,7 +223,7 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<
     }
     let reading_started = Instant::now();
     let mut reading = read_records(&read.restored, dpi, ctx, ocr, &mut times)?;
-    read.quality.ocr_confidence = mean_confidence(&reading.words);
+    read.quality.ocr_confidence = page_confidence(&reading);
     let (status, reasons) = eligibility::judge_reading(
         &read.quality,
         reading.words.len(),
@@ -238,6 +238,24 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<
     read.times = times;
     read.reading = reading;
     Ok(read)
+}
+
+/// How sure the reading of a page is: the mean confidence of its words, or of its
+/// records' values when those are surer (a form page read well, whose scanned margins
+/// Tesseract reads as junk, is readable). Three values at least make that evidence.
+fn page_confidence(reading: &Reading) -> f32 {
+    let words = mean_confidence(&reading.words);
+    let values: Vec<f32> = reading
+        .records
+        .iter()
+        .flat_map(|r| r.fields.values())
+        .filter(|f| !f.text.is_empty())
+        .map(|f| f.confidence)
+        .collect();
+    if values.len() < 3 {
+        return words;
+    }
+    words.max(values.iter().sum::<f32>() / values.len() as f32)
 }
 
 impl PageResult {
@@ -388,7 +406,14 @@ fn read_page_words(page: &RestoredPage, dpi: f32, ocr: &mut Readers) -> Result<V
 /// reading astray: dots read as letters, labels run into their values), found line by
 /// line.
 fn without_leaders(page: &RestoredPage, dpi: f32) -> GrayImage {
+    // Only what binarization kept as ink: the grey speckle of a scanner's dark margins
+    // (paper there, to the binarization) would otherwise be read as lines of junk.
     let mut gray = page.gray.clone();
+    for (g, b) in gray.pixels_mut().zip(page.binary.pixels()) {
+        if b.0[0] == 255 {
+            g.0[0] = 255;
+        }
+    }
     let (w, h) = page.binary.dimensions();
     for line in layout::text_lines(&page.binary, [0, 0, w, h]) {
         let [_, y, _, lh] = line.bbox;
