@@ -227,7 +227,9 @@ impl<'a> ScannedPdf<'a> {
             }
         };
         let channels = match &coding {
-            Coding::Jpeg | Coding::Fax { .. } => 1,
+            Coding::Fax { .. } => 1,
+            // A colour JPEG decodes to three samples a pixel before it is made grey.
+            Coding::Jpeg => self.channels(dict).unwrap_or(3),
             Coding::Samples => self.channels(dict).ok_or_else(|| {
                 DecodeError::Unsupported(format!(
                     "PDF page {page_no}: an image in a colour space other than grey or RGB"
