@@ -166,11 +166,22 @@ pub fn write_csv(rows: &[ExportRow], columns: &[String]) -> Vec<u8> {
     push_csv_line(&mut out, &header);
     for (i, row) in rows.iter().enumerate() {
         let line: Vec<String> = std::iter::once((i + 1).to_string())
-            .chain(row.values.iter().cloned())
+            .chain(row.values.iter().map(|v| neutralised(v)))
             .collect();
         push_csv_line(&mut out, &line);
     }
     out.into_bytes()
+}
+
+/// A value a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return) with a `'` put before it, as OWASP's guidance on CSV
+/// injection has it: the cell then shows the text as written.
+fn neutralised(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    }
 }
 
 fn push_csv_line(out: &mut String, cells: &[String]) {
@@ -192,18 +203,29 @@ fn push_csv_line(out: &mut String, cells: &[String]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn csv_quotes_commas_and_keeps_diacritics() {
-        let cols = vec!["so".to_string(), "nksNoiSinh".to_string()];
+    /// The CSV of one row holding `values` under `columns`.
+    fn csv_of(columns: &[&str], values: &[&str]) -> String {
+        let cols: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
         let rows = vec![ExportRow {
-            values: vec!["05/1983".into(), "Xã Yên Sở, huyện Hoài Đức".into()],
+            values: values.iter().map(|v| v.to_string()).collect(),
             page: "p1".into(),
             row: 1,
             doubtful: vec![],
             withheld: vec![],
             confirmed: None,
         }];
-        let csv = String::from_utf8(write_csv(&rows, &cols)).unwrap();
+        String::from_utf8(write_csv(&rows, &cols)).unwrap()
+    }
+
+    #[test]
+    fn csv_cells_that_read_as_formulas_are_neutralised() {
+        let csv = csv_of(&["nksHoTen", "ghiChu"], &["=1+1", "@SUM(A1)"]);
+        assert_eq!(csv.lines().nth(1).unwrap(), "1,'=1+1,'@SUM(A1)");
+    }
+
+    #[test]
+    fn csv_quotes_commas_and_keeps_diacritics() {
+        let csv = csv_of(&["so", "nksNoiSinh"], &["05/1983", "Xã Yên Sở, huyện Hoài Đức"]);
         assert_eq!(
             csv,
             "\u{feff}STT,so,nksNoiSinh\r\n1,05/1983,\"Xã Yên Sở, huyện Hoài Đức\"\r\n"

@@ -95,6 +95,14 @@ pub enum ReviewError {
     /// A page that could not be decoded cannot be reviewed.
     #[error("page {0:?} could not be decoded; there is nothing to review")]
     ErrorPage(String),
+    /// A value longer than any field of the Ministry's template holds.
+    #[error("the value of {field} is longer than {max} characters")]
+    TooLong {
+        /// The field.
+        field: String,
+        /// The most characters a value may have.
+        max: usize,
+    },
     /// Marking a page not eligible needs a reason.
     #[error("a reason is needed to mark a page not eligible")]
     NoReason,
@@ -126,6 +134,12 @@ pub fn apply(page: &mut PageResult, entry: &Entry) -> Result<(), ReviewError> {
     };
     match &entry.change {
         Change::Field { row, field, value } => {
+            if value.chars().count() > MAX_VALUE_CHARS {
+                return Err(ReviewError::TooLong {
+                    field: field.clone(),
+                    max: MAX_VALUE_CHARS,
+                });
+            }
             if !page.columns.iter().any(|c| c == field) {
                 return Err(ReviewError::NoField {
                     page: page.name.clone(),
@@ -179,6 +193,11 @@ pub fn clean_value(s: &str) -> String {
     let s: String = s.nfc().map(|c| if c.is_control() { ' ' } else { c }).collect();
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// The most characters a corrected value may have: more than any field of the Ministry's
+/// template holds (a place of birth, the longest, is well under it), far under a
+/// spreadsheet cell's 32,767.
+pub const MAX_VALUE_CHARS: usize = 500;
 
 /// Reads a book's journal. A last line cut short by a crash is ignored; so is any line
 /// that does not parse (reported in the second value).

@@ -180,6 +180,9 @@ impl Session {
         }
         let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let method = req.method().clone();
+        if method != Method::Get && !self.origin_ok(req) {
+            return (403, b"request from another site refused".to_vec(), TEXT);
+        }
         let result: Result<(Vec<u8>, &'static str), (u16, String)> = match (&method, path.as_str()) {
             (Method::Get, "/") => Ok((
                 INDEX_HTML.replace("__TOKEN__", &self.token).into_bytes(),
@@ -213,14 +216,22 @@ impl Session {
         if !self.addr.ip().is_loopback() {
             return true;
         }
-        let host = req
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Host"))
-            .map(|h| h.value.as_str().to_string())
-            .unwrap_or_default();
-        let name = host.rsplit_once(':').map_or(host.as_str(), |(n, _)| n);
-        matches!(name, "127.0.0.1" | "localhost" | "[::1]") || name.starts_with("127.")
+        let host = header(req, "Host").unwrap_or_default();
+        host_allowed(&host, self.addr.port())
+    }
+
+    /// A state-changing request from a page of another site is refused: browsers name
+    /// the page's origin, and it must be this server's own.
+    fn origin_ok(&self, req: &Request) -> bool {
+        match header(req, "Origin") {
+            None => true,
+            Some(origin) if !self.addr.ip().is_loopback() => origin
+                .strip_prefix("http://")
+                .is_some_and(|h| h == header(req, "Host").unwrap_or_default()),
+            Some(origin) => origin
+                .strip_prefix("http://")
+                .is_some_and(|h| host_allowed(h, self.addr.port())),
+        }
     }
 
     fn book_index(&self, book: Option<&str>) -> Result<usize, (u16, String)> {
@@ -410,6 +421,32 @@ fn read_body(req: &mut Request) -> Result<Vec<u8>, (u16, String)> {
     Ok(body)
 }
 
+/// A header's value, if the request has it.
+fn header(req: &Request, name: &'static str) -> Option<String> {
+    req.headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str().to_string())
+}
+
+/// A Host header naming this loopback server exactly: a loopback address or
+/// `localhost`, and the server's port when one is given (`127.0.0.1.evil.example` is not
+/// loopback).
+fn host_allowed(host: &str, port: u16) -> bool {
+    let (name, given) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.is_empty() && !p.contains(']') => (n, p.parse::<u16>().ok()),
+        _ => (host, Some(port)),
+    };
+    let loopback = name == "localhost"
+        || name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(name)
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    loopback && given == Some(port)
+}
+
 fn to_json(v: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(v).expect("serializes")
 }
@@ -475,6 +512,31 @@ mod tests {
         assert_eq!(q[2].1, "ab");
         assert_eq!(percent_decode("%2e%2E%2f"), "../");
         assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn only_this_loopback_server_is_an_allowed_host() {
+        for ok in [
+            "127.0.0.1:8377",
+            "localhost:8377",
+            "[::1]:8377",
+            "127.1.2.3:8377",
+            "localhost",
+            "[::1]",
+        ] {
+            assert!(host_allowed(ok, 8377), "{ok}");
+        }
+        for bad in [
+            "127.0.0.1.evil.example:8377",
+            "127.0.0.1.evil.example",
+            "evil.example:8377",
+            "127.0.0.1:8378",
+            "",
+            "localhost.:8377",
+            "localhost:x",
+        ] {
+            assert!(!host_allowed(bad, 8377), "{bad}");
+        }
     }
 
     #[test]

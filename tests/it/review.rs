@@ -189,6 +189,12 @@ fn review_server_refuses_strangers_stays_in_the_book_and_loses_nothing_when_kill
     // A page elsewhere that rebinds its name to 127.0.0.1 is refused.
     let (code, _) = raw_get(port, &format!("/api/books?token={t}"), "evil.example:80");
     assert_eq!(code, 403);
+    let (code, _) = raw_get(
+        port,
+        &format!("/api/books?token={t}"),
+        &format!("127.0.0.1.evil.example:{port}"),
+    );
+    assert_eq!(code, 403, "a name that only starts like a loopback address");
     // Only loopback listens.
     if let Some(ip) = outside_address() {
         assert!(
@@ -212,6 +218,15 @@ fn review_server_refuses_strangers_stays_in_the_book_and_loses_nothing_when_kill
     let bad = ureq::post(&server.api("/api/change", "book=ks-1983"))
         .send_json(json!({"page": "trang-1", "kind": "status", "status": "not_eligible", "reason": ""}));
     assert_eq!(status_of(bad), 422);
+    let long = "x".repeat(40_000);
+    let bad = ureq::post(&server.api("/api/change", "book=ks-1983"))
+        .send_json(json!({"page": "trang-1", "kind": "field", "row": 2, "field": "nksHoTen", "value": long}));
+    assert_eq!(status_of(bad), 422, "a value longer than any field");
+    // A page of another site cannot post, token or not.
+    let bad = ureq::post(&server.api("/api/change", "book=ks-1983"))
+        .set("Origin", "http://evil.example")
+        .send_json(json!({"page": "trang-1", "kind": "field", "row": 2, "field": "nksHoTen", "value": "Lê Văn X"}));
+    assert_eq!(status_of(bad), 403);
     server.kill();
 
     let journal = std::fs::read_to_string(out.join("ks-1983/review.jsonl")).unwrap();
