@@ -303,8 +303,24 @@ pub struct ReviewedBook {
     pub changed: Vec<usize>,
 }
 
+/// The stand-in for a page file that cannot be read: an `error` page named after the
+/// file, first in its book, saying why.
+fn unreadable_page(book_dir: &Path, file: &Path, e: &crate::store::StoreError) -> PageResult {
+    let origin = crate::model::PageOrigin {
+        source: String::new(),
+        frame: 0,
+        frames: 1,
+        book: book_dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+        page: 0,
+        name: file.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+        sha256: String::new(),
+    };
+    PageResult::error(origin, &crate::model::Reason::ReadFailed(e.to_string()))
+}
+
 /// The processed books under `out` (folders holding `pages/*.json`), each with its
-/// journal replayed over its page results.
+/// journal replayed over its page results; a page file that cannot be read stands as an
+/// `error` page.
 pub fn read_books(out: &Path) -> Result<Vec<ReviewedBook>, crate::store::StoreError> {
     use crate::store::StoreError;
     let read_err = |path: &Path| {
@@ -325,10 +341,15 @@ pub fn read_books(out: &Path) -> Result<Vec<ReviewedBook>, crate::store::StoreEr
         for e in std::fs::read_dir(&pages_dir).map_err(read_err(&pages_dir))?.flatten() {
             let path = e.path();
             if path.extension().is_some_and(|x| x == "json") {
-                let bytes = crate::store::read(&path)?;
-                let page: PageResult =
-                    serde_json::from_slice(&bytes).map_err(|cause| StoreError::BadPage { path, cause })?;
-                pages.push(page);
+                // A page file that cannot be read is that page's problem: it is shown as
+                // an `error` page with why, and the rest of the book is served.
+                let page = crate::store::read(&path).and_then(|bytes| {
+                    serde_json::from_slice::<PageResult>(&bytes).map_err(|cause| StoreError::BadPage {
+                        path: path.clone(),
+                        cause,
+                    })
+                });
+                pages.push(page.unwrap_or_else(|e| unreadable_page(&dir, &path, &e)));
             }
         }
         if pages.is_empty() {
@@ -564,5 +585,36 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_343_462), "2026-11-22T10:31:02Z");
+    }
+
+    #[test]
+    fn a_corrupt_page_file_is_that_pages_error_and_the_book_is_still_read() {
+        let out = tempfile::tempdir().unwrap();
+        let pages = out.path().join("b/pages");
+        std::fs::create_dir_all(&pages).unwrap();
+        let good = PageResult::error(
+            crate::model::PageOrigin {
+                source: "b/a.png".into(),
+                frame: 0,
+                frames: 1,
+                book: "b".into(),
+                page: 1,
+                name: "a".into(),
+                sha256: "00".into(),
+            },
+            &crate::model::Reason::FrameMissing,
+        );
+        std::fs::write(pages.join("a.json"), serde_json::to_vec(&good).unwrap()).unwrap();
+        std::fs::write(pages.join("z.json"), b"{\"name\": \"z\", ").unwrap();
+        let books = read_books(out.path()).unwrap();
+        assert_eq!(books.len(), 1);
+        let names: Vec<&str> = books[0].pages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["z", "a"]);
+        assert_eq!(books[0].pages[0].status, crate::model::PageStatus::Error);
+        assert!(
+            books[0].pages[0].reasons[0].contains("is not a page result"),
+            "{:?}",
+            books[0].pages[0].reasons
+        );
     }
 }
