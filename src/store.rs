@@ -67,7 +67,13 @@ impl OutLock {
     /// Takes the output folder `out` (made if missing) for this process, or says that
     /// another holds it.
     pub fn take(out: &Path) -> Result<OutLock, LockError> {
-        let lock = out.join(".sohoa.lock");
+        OutLock::take_named(out, ".sohoa.lock")
+    }
+
+    /// The lock of one kind of writer (`file` in `out`): a review server takes its own,
+    /// so that a second server on the same folder refuses to start.
+    pub fn take_named(out: &Path, file: &str) -> Result<OutLock, LockError> {
+        let lock = out.join(file);
         let write_err = |cause| StoreError::Write {
             path: lock.clone(),
             cause,

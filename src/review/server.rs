@@ -66,6 +66,9 @@ pub enum ServeError {
     /// Replaying the journal found pages it could not rewrite.
     #[error(transparent)]
     Review(#[from] ReviewError),
+    /// Another review server serves the folder.
+    #[error(transparent)]
+    Busy(#[from] crate::store::LockError),
 }
 
 /// One book under review: its folder and page results (journal applied), in page order.
@@ -86,6 +89,8 @@ pub struct Session {
     labels: Vec<(String, String)>,
     kinds: Vec<(String, crate::template::FieldKind)>,
     export_columns: Vec<String>,
+    /// One server per output folder: a second one's changes would miss the first's.
+    _lock: crate::store::OutLock,
 }
 
 impl Session {
@@ -101,6 +106,7 @@ impl Session {
         let fields = crate::template::book_fields(&book_type)?;
         let labels = fields.iter().map(|f| (f.field.clone(), f.heading.clone())).collect();
         let kinds = fields.iter().map(|f| (f.field.clone(), f.kind)).collect();
+        let lock = crate::store::OutLock::take_named(&opts.out, ".sohoa-review.lock")?;
         let books = load_books(&opts.out)?;
         if books.is_empty() {
             return Err(ServeError::NoBooks(opts.out.clone()));
@@ -122,6 +128,7 @@ impl Session {
             labels,
             kinds,
             export_columns,
+            _lock: lock,
         })
     }
 

@@ -189,6 +189,14 @@ fn review_server_refuses_strangers_stays_in_the_book_and_loses_nothing_when_kill
     // A page elsewhere that rebinds its name to 127.0.0.1 is refused.
     let (code, _) = raw_get(port, &format!("/api/books?token={t}"), "evil.example:80");
     assert_eq!(code, 403);
+    // A second server on the same folder refuses to start.
+    let second = sohoa().args(["review", "--port", "0"]).arg(&out).output().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains(".sohoa-review.lock"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     let (code, _) = raw_get(
         port,
         &format!("/api/books?token={t}"),
