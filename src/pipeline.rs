@@ -289,31 +289,27 @@ impl PageResult {
 pub fn memory_estimate(frame: &crate::ingest::FrameInfo, default_dpi: Option<f32>) -> u64 {
     let px = frame.pixels();
     let dpi = frame.dpi.or(default_dpi).unwrap_or(ASSUMED_DPI);
+    let k = working_reduction(frame.width, frame.height, dpi) as u64;
+    px * (frame.channels as u64 + 1) + px / (k * k) * 8
+}
+
+/// The whole factor a page of `width`×`height` at `dpi` is reduced by to be read:
+/// scans finer than [`MAX_WORKING_DPI`], and sides over [`MAX_WORKING_SIDE`] (also what
+/// the stored JPEG can hold, 65,535 pixels).
+fn working_reduction(width: u32, height: u32, dpi: f32) -> f32 {
     let by_dpi = if dpi > MAX_WORKING_DPI {
         (dpi / 300.0).ceil()
     } else {
         1.0
     };
-    let by_size = (frame.width.max(frame.height) as f32 / MAX_WORKING_SIDE)
-        .ceil()
-        .max(1.0);
-    let k = by_dpi.max(by_size) as u64;
-    px * (frame.channels as u64 + 1) + px / (k * k) * 8
+    let by_size = (width.max(height) as f32 / MAX_WORKING_SIDE).ceil().max(1.0);
+    by_dpi.max(by_size)
 }
 
 /// The page at the resolution it is read at: scans finer than [`MAX_WORKING_DPI`] or
 /// larger than [`MAX_WORKING_SIDE`] are reduced by a whole factor.
 fn at_working_resolution(gray: &GrayImage, dpi: f32) -> (std::borrow::Cow<'_, GrayImage>, f32) {
-    // Also keep either side within what the stored JPEG can hold (65,535 pixels).
-    let by_dpi = if dpi > MAX_WORKING_DPI {
-        (dpi / 300.0).ceil()
-    } else {
-        1.0
-    };
-    let by_size = (gray.width().max(gray.height()) as f32 / MAX_WORKING_SIDE)
-        .ceil()
-        .max(1.0);
-    let k = by_dpi.max(by_size);
+    let k = working_reduction(gray.width(), gray.height(), dpi);
     if k > 1.0 {
         (std::borrow::Cow::Owned(restore::downscale(gray, 1.0 / k)), dpi / k)
     } else {

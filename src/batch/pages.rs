@@ -99,13 +99,7 @@ pub(super) fn read_pages(
                     needs_mb: file.memory >> 20,
                     limit_mb: opts.page_memory >> 20,
                 };
-                let written = (0..file.names.len() as u32).try_for_each(|i| {
-                    let r = file.noted(PageResult::error(file.origin(i), &reason));
-                    book.write_page(&r)?;
-                    progress.done(&r);
-                    Ok::<(), BatchError>(())
-                });
-                if let Err(e) = written {
+                if let Err(e) = write_errors(file, &book, &progress, 0, &reason) {
                     first_error.lock().expect("lock").get_or_insert(e);
                 }
                 return;
@@ -158,14 +152,9 @@ fn read_file(
 ) -> Result<StageTimes, BatchError> {
     let mut times = StageTimes::default();
     let frames_n = file.names.len() as u32;
-    let write = |r: PageResult| -> Result<(), BatchError> {
-        let r = file.noted(r);
-        book.write_page(&r)?;
-        progress.done(&r);
-        Ok(())
-    };
+    let write = |r: PageResult| write_result(file, book, progress, r);
     if let Some(problem) = &file.problem {
-        return write(PageResult::error(file.origin(0), &Reason::BadEntry(problem.clone()))).map(|_| times);
+        return write_errors(file, book, progress, 0, &Reason::BadEntry(problem.clone())).map(|_| times);
     }
     let bytes = std::fs::read(&file.path).map_err(DecodeError::from).and_then(|bytes| {
         // The file may have changed since it was hashed: keep the hash honest.
@@ -207,16 +196,31 @@ fn read_file(
         Ok(()) => {}
         // Nothing of the file could be decoded (or read from disk).
         Err(BatchError::Decode(e)) => {
-            let reason = Reason::Decode(e.to_string());
-            for i in next..frames_n {
-                write(PageResult::error(file.origin(i), &reason))?;
-            }
+            write_errors(file, book, progress, next, &Reason::Decode(e.to_string()))?;
             return Ok(times);
         }
         Err(other) => return Err(other),
     }
-    for i in next..frames_n {
-        write(PageResult::error(file.origin(i), &Reason::FrameMissing))?;
-    }
+    write_errors(file, book, progress, next, &Reason::FrameMissing)?;
     Ok(times)
+}
+
+/// Writes a page's result (with its renaming noted) and counts it done.
+fn write_result(file: &SourceFile, book: &BookDir, progress: &Progress, r: PageResult) -> Result<(), BatchError> {
+    let r = file.noted(r);
+    book.write_page(&r)?;
+    progress.done(&r);
+    Ok(())
+}
+
+/// Writes an `error` result with `reason` for every frame of the file from `from` on.
+fn write_errors(
+    file: &SourceFile,
+    book: &BookDir,
+    progress: &Progress,
+    from: u32,
+    reason: &Reason,
+) -> Result<(), BatchError> {
+    (from..file.names.len() as u32)
+        .try_for_each(|i| write_result(file, book, progress, PageResult::error(file.origin(i), reason)))
 }

@@ -188,13 +188,6 @@ pub fn discover_books(input: &Path, exclude: &[PathBuf]) -> std::io::Result<Disc
             reason: reason.to_string(),
         })
     };
-    let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<Entry>> = Default::default();
-    let mut problem = |dir: PathBuf, path: PathBuf, what: String| {
-        by_dir.entry(dir).or_default().push(Entry {
-            path,
-            problem: Some(what),
-        })
-    };
     let mut files: std::collections::BTreeMap<PathBuf, Vec<Entry>> = Default::default();
     let mut walker = walkdir::WalkDir::new(input).follow_links(true).into_iter();
     while let Some(entry) = walker.next() {
@@ -224,7 +217,10 @@ pub fn discover_books(input: &Path, exclude: &[PathBuf]) -> std::io::Result<Disc
                 } else {
                     path.parent().unwrap_or(input).to_path_buf()
                 };
-                problem(dir, path, what);
+                files.entry(dir).or_default().push(Entry {
+                    path,
+                    problem: Some(what),
+                });
                 continue;
             }
         };
@@ -265,9 +261,6 @@ pub fn discover_books(input: &Path, exclude: &[PathBuf]) -> std::io::Result<Disc
             path: path.to_path_buf(),
             problem: None,
         });
-    }
-    for (dir, mut entries) in by_dir {
-        files.entry(dir).or_default().append(&mut entries);
     }
     let mut books: Vec<Book> = Vec::new();
     let mut taken = std::collections::HashSet::new();
@@ -426,22 +419,7 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, DecodeError> {
     })?;
     let frames = match format {
         ScanFormat::Tiff => probe_tiff(bytes, max_pixels)?,
-        ScanFormat::Pdf => {
-            // A page that cannot be taken is refused when it is decoded; here it counts.
-            let pdf = pdf::ScannedPdf::open(bytes)?;
-            let mut frames = Vec::with_capacity(pdf.len());
-            for i in 0..pdf.len() {
-                let info = pdf.info(i).unwrap_or(FrameInfo {
-                    width: 0,
-                    height: 0,
-                    channels: 1,
-                    dpi: None,
-                });
-                check_size(info.width as u64, info.height as u64, max_pixels)?;
-                frames.push(info);
-            }
-            frames
-        }
+        ScanFormat::Pdf => pdf_frames(&pdf::ScannedPdf::open(bytes)?, max_pixels)?,
         ScanFormat::Png | ScanFormat::Jpeg => {
             if format == ScanFormat::Jpeg {
                 if let Some(kind) = jpeg_unsupported_kind(bytes) {
@@ -606,16 +584,18 @@ pub fn decode_each<E: From<DecodeError>>(
     max_pixels: u64,
     mut each: impl FnMut(Result<Frame, DecodeError>) -> Result<(), E>,
 ) -> Result<(), E> {
+    if ScanFormat::sniff(bytes) == Some(ScanFormat::Pdf) {
+        // Parsed once: its pages' claims checked, then each page decoded in turn.
+        let pdf = pdf::ScannedPdf::open(bytes)?;
+        pdf_frames(&pdf, max_pixels)?;
+        for i in 0..pdf.len() {
+            each(pdf.frame(i))?;
+        }
+        return Ok(());
+    }
     let probe = probe(bytes, max_pixels)?;
     match probe.format {
         ScanFormat::Tiff => decode_tiff(bytes, max_pixels, &mut each),
-        ScanFormat::Pdf => {
-            let pdf = pdf::ScannedPdf::open(bytes)?;
-            for i in 0..pdf.len() {
-                each(pdf.frame(i))?;
-            }
-            Ok(())
-        }
         format => {
             let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
             reader.no_limits();
@@ -627,6 +607,23 @@ pub fn decode_each<E: From<DecodeError>>(
             each(frame)
         }
     }
+}
+
+/// Each page's claims of a scanned PDF, checked against the limit (a page that cannot be
+/// taken counts, and is refused when it is decoded).
+fn pdf_frames(pdf: &pdf::ScannedPdf, max_pixels: u64) -> Result<Vec<FrameInfo>, DecodeError> {
+    (0..pdf.len())
+        .map(|i| {
+            let info = pdf.info(i).unwrap_or(FrameInfo {
+                width: 0,
+                height: 0,
+                channels: 1,
+                dpi: None,
+            });
+            check_size(info.width as u64, info.height as u64, max_pixels)?;
+            Ok(info)
+        })
+        .collect()
 }
 
 fn check_size(width: u64, height: u64, limit: u64) -> Result<(), DecodeError> {

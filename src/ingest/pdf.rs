@@ -33,8 +33,11 @@ enum Coding {
 }
 
 /// The image XObject of a page and what it claims.
-struct PageImage {
-    stream: Stream,
+struct PageImage<'a> {
+    /// The image's dictionary.
+    dict: Dictionary,
+    /// Its stored bytes, in the file.
+    data: &'a [u8],
     info: FrameInfo,
     coding: Coding,
     bits: u8,
@@ -98,7 +101,7 @@ impl<'a> ScannedPdf<'a> {
     /// the scanner's JPEG byte for byte).
     pub(super) fn jpeg(&self, i: usize) -> Option<Vec<u8>> {
         let img = self.image(i).ok()?;
-        matches!(img.coding, Coding::Jpeg).then_some(img.stream.content)
+        matches!(img.coding, Coding::Jpeg).then(|| img.data.to_vec())
     }
 
     /// Page `i` decoded to grey.
@@ -106,11 +109,11 @@ impl<'a> ScannedPdf<'a> {
         let img = self.image(i)?;
         let FrameInfo { width, height, .. } = img.info;
         let gray = match img.coding {
-            Coding::Jpeg => image::load_from_memory_with_format(&img.stream.content, image::ImageFormat::Jpeg)
+            Coding::Jpeg => image::load_from_memory_with_format(img.data, image::ImageFormat::Jpeg)
                 .map_err(|e| bad(format!("page {}: its JPEG image: {e}", i + 1)))?
                 .into_luma8(),
             Coding::Fax { k, black_is_1 } => {
-                let tiff = fax_as_tiff(&img.stream.content, width, height, k, black_is_1);
+                let tiff = fax_as_tiff(img.data, width, height, k, black_is_1);
                 let mut frames =
                     super::decode(&tiff).map_err(|e| bad(format!("page {}: its fax image: {e}", i + 1)))?;
                 frames.remove(0).gray
@@ -118,15 +121,14 @@ impl<'a> ScannedPdf<'a> {
             Coding::Samples => {
                 let n = width as usize * height as usize;
                 let limit = n * img.info.channels as usize * img.bits.max(8) as usize / 8 + height as usize;
-                let data = img
-                    .stream
+                let data = Stream::new(img.dict.clone(), img.data.to_vec())
                     .decompressed_content_with_limit(limit + 1024)
                     .map_err(|e| bad(format!("page {}: its image data: {e}", i + 1)))?;
                 samples_to_gray(&data, width, height, img.info.channels, img.bits)
                     .ok_or_else(|| bad(format!("page {}: its image holds fewer samples than its size", i + 1)))?
             }
         };
-        let gray = if decode_inverted(&img.stream.dict) {
+        let gray = if decode_inverted(&img.dict) {
             let mut g = gray;
             image::imageops::invert(&mut g);
             g
@@ -141,7 +143,7 @@ impl<'a> ScannedPdf<'a> {
     }
 
     /// The one image page `i` is made of, its bytes taken from the file.
-    fn image(&self, i: usize) -> Result<PageImage, DecodeError> {
+    fn image(&self, i: usize) -> Result<PageImage<'a>, DecodeError> {
         let page_no = i + 1;
         let page = self
             .doc
@@ -255,11 +257,11 @@ impl<'a> ScannedPdf<'a> {
             .checked_add(usize::try_from(length).map_err(|_| bad("negative image length"))?)
             .filter(|&e| e <= self.bytes.len())
             .ok_or_else(|| bad(format!("page {page_no}: its image runs past the end of the file")))?;
-        let mut stream = stream.clone();
-        stream.content = self.bytes[start..end].to_vec();
+        let data: &'a [u8] = &self.bytes[start..end];
         let dpi = self.media_width_pt(page).map(|w| (width as f32 / (w / 72.0)).round());
         Ok(PageImage {
-            stream,
+            dict: dict.clone(),
+            data,
             info: FrameInfo {
                 width,
                 height,
