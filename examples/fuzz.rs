@@ -194,11 +194,12 @@ fn fuzz_review(out: &Path, rng: &mut Rng, findings: &mut Findings, deadline: Ins
         out: work.clone(),
         bind: "127.0.0.1".parse().unwrap(),
         port: 0,
-        user: "fuzz".into(),
-        token: Some(token.clone()),
+        officers: vec![sohoa::review::server::Officer::new("fuzz", Some(token.clone()))],
+        tls: None,
+        limits: Default::default(),
     })
     .expect("review server starts");
-    let addr = session.url();
+    let addr = session.urls().remove(0).1;
     let port: u16 = addr
         .split(':')
         .nth(2)
@@ -235,6 +236,15 @@ fn fuzz_review(out: &Path, rng: &mut Rng, findings: &mut Findings, deadline: Ins
             &format!("/api/change?token={t}&book={book}"),
             &format!(r#"{{"page":"{page}","kind":"accept","row":1,"accepted":true}}"#),
         ),
+        post(
+            &format!("/api/change?token={t}&book={book}"),
+            &format!(r#"{{"page":"{page}","kind":"field","row":1,"field":"nksNoiSinh","value":"Huế","base":0}}"#),
+        ),
+        post(
+            &format!("/api/presence?token={t}&book={book}"),
+            &format!(r#"{{"page":"{page}","row":1}}"#),
+        ),
+        get(&format!("/api/team?token={t}")),
         post(&format!("/api/export?token={t}&book={book}"), ""),
     ];
     let health = get(&format!("/api/books?token={t}"));

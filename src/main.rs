@@ -174,16 +174,41 @@ enum Command {
     Review {
         /// Output folder of `sohoa process`.
         out: PathBuf,
-        /// Port to listen on (0: any free port).
+        /// Port to listen on (0: any free port). Keep the same port across restarts:
+        /// changes still waiting in a browser are kept per address.
         #[arg(long, default_value_t = 8377)]
         port: u16,
-        /// Address to listen on. The default serves this computer only; another address
-        /// (e.g. 0.0.0.0) exposes the records to the network, still behind the token.
+        /// Address to listen on. The default serves this computer only. Another address
+        /// (e.g. 0.0.0.0) exposes the records to the network: it needs --users, and the
+        /// server then speaks TLS only (a self-signed certificate unless --tls-cert is
+        /// given).
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
-        /// Reviewer's name recorded with every change (default: the login name).
-        #[arg(long)]
+        /// The one reviewer's name, recorded with every change (default: the login name).
+        #[arg(long, conflicts_with = "users")]
         user: Option<String>,
+        /// A team of officers: a file with one officer per line, `name: token` (a token
+        /// of 16+ letters, digits, '-', '_', '.', '~'), or a name alone for a random token.
+        /// Each officer gets an address of their own (printed as name, tab, address) and
+        /// every change is signed with their name.
+        #[arg(long, value_name = "FILE")]
+        users: Option<PathBuf>,
+        /// Serve over TLS with a self-signed certificate kept in
+        /// OUT/.sohoa-review-tls (its fingerprint is printed: check it in the browser).
+        #[arg(long)]
+        tls: bool,
+        /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert.
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Seconds a request may take to arrive whole; a client that stalls is dropped.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+        request_timeout: u64,
+        /// Connections served at once; more are answered "busy" at once.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(2..=10_000))]
+        max_connections: u64,
     },
     /// Read text-line images with the line model alone: one TSV line per image (file,
     /// text, confidence), for checking a model on a set of lines.
@@ -417,27 +442,80 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Review { out, port, bind, user } => {
+        Command::Review {
+            out,
+            port,
+            bind,
+            user,
+            users,
+            tls,
+            tls_cert,
+            tls_key,
+            request_timeout,
+            max_connections,
+        } => {
+            use sohoa::review::server::{read_officers, Officer, ServeOptions, Session};
+            use sohoa::review::tls::{TlsSource, SELF_SIGNED_DIR};
             if !out.is_dir() {
                 anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
             }
-            let user = user
-                .or_else(|| std::env::var("USER").ok())
-                .or_else(|| std::env::var("USERNAME").ok())
-                .filter(|u| !u.trim().is_empty())
-                .unwrap_or_else(|| "reviewer".to_string());
-            let session = sohoa::review::server::Session::start(&sohoa::review::server::ServeOptions {
+            let team = users.is_some();
+            if !bind.is_loopback() && !team {
+                anyhow::bail!(
+                    "{bind} is reachable from other computers: list the officers with --users FILE \
+                     (each gets an address of their own)"
+                );
+            }
+            let officers = match &users {
+                Some(file) => read_officers(file)?,
+                None => {
+                    let name = user
+                        .or_else(|| std::env::var("USER").ok())
+                        .or_else(|| std::env::var("USERNAME").ok())
+                        .filter(|u| !u.trim().is_empty())
+                        .unwrap_or_else(|| "reviewer".to_string());
+                    vec![Officer::new(&name, None)]
+                }
+            };
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(TlsSource::Files { cert, key }),
+                _ if tls || !bind.is_loopback() => Some(TlsSource::SelfSigned {
+                    dir: out.join(SELF_SIGNED_DIR),
+                    names: certificate_names(bind),
+                }),
+                _ => None,
+            };
+            let session = Session::start(&ServeOptions {
                 out,
                 bind,
                 port,
-                user: user.clone(),
-                token: None,
+                officers,
+                tls,
+                limits: sohoa::review::http::Limits {
+                    request_timeout: std::time::Duration::from_secs(request_timeout),
+                    max_connections: max_connections as usize,
+                    ..Default::default()
+                },
             })?;
             for (book, pages) in session.books() {
                 eprintln!("sohoa: book {book}: {pages} pages");
             }
-            eprintln!("sohoa: reviewing as {user}; open this address in a browser (Ctrl+C to stop):");
-            println!("{}", session.url());
+            if let Some(fp) = session.fingerprint() {
+                eprintln!("sohoa: TLS certificate SHA-256 fingerprint (check it in the browser): {fp}");
+            }
+            let urls = session.urls();
+            if team {
+                eprintln!("sohoa: each officer opens their own address (Ctrl+C to stop):");
+                for (name, url) in &urls {
+                    println!("{name}\t{url}");
+                }
+            } else {
+                eprintln!(
+                    "sohoa: reviewing as {}; open this address in a browser (Ctrl+C to stop):",
+                    urls[0].0
+                );
+                println!("{}", urls[0].1);
+            }
             use std::io::Write;
             std::io::stdout().flush()?;
             session.run();
@@ -574,4 +652,20 @@ fn sohoa_enhance(inputs: &[PathBuf], out: &std::path::Path, binarize: bool, dpi:
         writeln!(stdout.lock(), "{line}")?;
     }
     Ok(())
+}
+
+/// The names a self-signed certificate for `bind` covers: loopback, the machine's host
+/// name and the address itself.
+fn certificate_names(bind: std::net::IpAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        let host = host.trim();
+        if !host.is_empty() && host != "localhost" {
+            names.push(host.to_string());
+        }
+    }
+    if !bind.is_unspecified() && !bind.is_loopback() {
+        names.push(bind.to_string());
+    }
+    names
 }

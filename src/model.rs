@@ -148,6 +148,77 @@ impl Reason {
             Reason::OverMemory { .. } => "over_memory",
         }
     }
+
+    /// What the review screen says (Vietnamese); `Display` is the English the command
+    /// line prints.
+    pub fn text_vi(&self) -> String {
+        let pct = |x: f32, digits: usize| format!("{:.*}", digits, x * 100.0).replace('.', ",");
+        let num = |x: f32, digits: usize| format!("{x:.digits$}").replace('.', ",");
+        match self {
+            Reason::MostlyMissing { missing, limit } => format!(
+                "Trang mất phần lớn: {}% ảnh là phần rách hoặc nền (giới hạn {}%)",
+                pct(*missing, 0),
+                pct(*limit, 0)
+            ),
+            Reason::FadedOrBlank { ink, contrast } => format!(
+                "Mực phai không đọc được hoặc trang trắng: mực chiếm {}% trang, đậm hơn nền giấy {} mức xám",
+                pct(*ink, 2),
+                num(*contrast, 0)
+            ),
+            Reason::Blank { ink, needs } => format!(
+                "Trang trắng: mực chiếm {}% trang (cần {}%)",
+                pct(*ink, 2),
+                pct(*needs, 1)
+            ),
+            Reason::TooFaded { contrast, needs } => format!(
+                "Mực quá mờ: chỉ đậm hơn nền giấy {} mức xám (cần {})",
+                num(*contrast, 0),
+                num(*needs, 0)
+            ),
+            Reason::NothingRead => "Không đọc được chữ nào trên trang".into(),
+            Reason::Unreadable { confidence, needs } => format!(
+                "Chữ không đọc được: độ tin cậy nhận dạng trung bình {} (cần {})",
+                num(*confidence, 2),
+                num(*needs, 2)
+            ),
+            Reason::NoRecords => "Trang đọc được nhưng không tìm thấy bản ghi: cần nhập tay".into(),
+            Reason::EmptyTable => "Các hàng của bảng đều trống".into(),
+            Reason::NoTable => "Không thấy bảng kẻ ô hay nhãn biểu mẫu: trang được đọc như văn bản".into(),
+            Reason::AssumedDpi(dpi) => format!("Tệp không ghi độ phân giải: lấy {} dpi", num(*dpi, 0)),
+            Reason::InferredDpi(dpi) => format!(
+                "Tệp không ghi độ phân giải: ước {} dpi theo chiều cao chữ viết",
+                num(*dpi, 0)
+            ),
+            Reason::Flattened => "Trang chụp bằng máy ảnh: đã tìm viền trang và nắn phẳng phối cảnh".into(),
+            Reason::Decode(message) => format!("Tệp ảnh hỏng hoặc không hỗ trợ ({message})"),
+            Reason::FrameMissing => "Không giải mã được trang này của tệp nhiều trang".into(),
+            Reason::ReadFailed(message) => format!("Không đọc được trang ({message})"),
+            Reason::BadEntry(what) => format!("Không đọc được mục trong thư mục đầu vào ({what})"),
+            Reason::OverMemory { needs_mb, limit_mb } => format!(
+                "Trang quá lớn: cần khoảng {needs_mb} MB bộ nhớ, quá mức {limit_mb} MB cho một trang (--page-memory)"
+            ),
+            Reason::Renamed { wanted, given } => {
+                format!("Một trang khác của sổ đã mang tên {wanted}: các tệp của trang này mang tên {given}")
+            }
+        }
+    }
+
+    /// The reason as the page result keeps it beside its English text.
+    pub fn note(&self) -> ReasonCode {
+        ReasonCode {
+            code: self.code().to_string(),
+            vi: self.text_vi(),
+        }
+    }
+}
+
+/// A reason's stable code and its Vietnamese text, in `PageResult::reason_codes`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonCode {
+    /// [`Reason::code`]: `unreadable`, `no_records`, …
+    pub code: String,
+    /// What the review screen shows.
+    pub vi: String,
 }
 
 impl std::fmt::Display for Reason {
@@ -480,6 +551,9 @@ pub struct PageResult {
     pub status: PageStatus,
     /// Human-readable reasons for `not_eligible` or `error`, and notes for `ok`.
     pub reasons: Vec<String>,
+    /// The same reasons, in the same order, as stable codes with their Vietnamese text.
+    #[serde(default)]
+    pub reason_codes: Vec<ReasonCode>,
     /// Angle of the content as found, degrees, counter-clockwise positive.
     pub skew_deg: f32,
     /// Resolution used for the page (from the file, or assumed).
@@ -536,11 +610,17 @@ pub struct PageOrigin {
 impl PageResult {
     /// A page that could not be decoded: status `error`, with the reason.
     pub fn error(origin: PageOrigin, reason: &Reason) -> PageResult {
-        PageResult::named(origin, PageStatus::Error, vec![reason.to_string()])
+        PageResult::named(origin, PageStatus::Error, std::slice::from_ref(reason))
+    }
+
+    /// Adds a reason (or note) after those the page has.
+    pub fn push_reason(&mut self, reason: &Reason) {
+        self.reasons.push(reason.to_string());
+        self.reason_codes.push(reason.note());
     }
 
     /// A result that holds nothing but where the page comes from and its verdict.
-    pub(crate) fn named(origin: PageOrigin, status: PageStatus, reasons: Vec<String>) -> PageResult {
+    pub(crate) fn named(origin: PageOrigin, status: PageStatus, reasons: &[Reason]) -> PageResult {
         PageResult {
             source: origin.source,
             frame: origin.frame,
@@ -550,7 +630,8 @@ impl PageResult {
             name: origin.name,
             sha256: origin.sha256,
             status,
-            reasons,
+            reasons: reasons.iter().map(Reason::to_string).collect(),
+            reason_codes: reasons.iter().map(Reason::note).collect(),
             skew_deg: 0.0,
             dpi: 0.0,
             size: [0, 0],

@@ -263,7 +263,6 @@ impl PageResult {
     /// the restored image's path relative to the book folder.
     pub fn from_read(origin: PageOrigin, read: PageRead, image: String) -> PageResult {
         let size = [read.restored.gray.width(), read.restored.gray.height()];
-        let reasons = read.reasons.iter().map(Reason::to_string).collect();
         PageResult {
             skew_deg: read.restored.skew_deg,
             dpi: read.dpi,
@@ -278,7 +277,7 @@ impl PageResult {
             records: read.reading.records,
             words: read.reading.words,
             image: Some(image),
-            ..PageResult::named(origin, read.status, reasons)
+            ..PageResult::named(origin, read.status, &read.reasons)
         }
     }
 }

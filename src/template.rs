@@ -94,6 +94,9 @@ pub struct Vocabulary {
     /// Other spellings in use for entries of the lists (`Mông`, `Hmông` → `H'Mông`).
     #[serde(default)]
     pub aliases: std::collections::BTreeMap<String, String>,
+    /// The Ministry's sex codes and what each means (`2` → `Nữ`).
+    #[serde(default)]
+    pub sex: std::collections::BTreeMap<String, String>,
 }
 
 impl Vocabulary {

@@ -49,7 +49,7 @@ impl SourceFile {
                 wanted: wanted.clone(),
                 given: r.name.clone(),
             };
-            r.reasons.push(note.to_string());
+            r.push_reason(&note);
         }
         r
     }

@@ -11,7 +11,10 @@
 //!
 //! [`server`] is the local web server behind `sohoa review`.
 
+pub mod http;
 pub mod server;
+pub mod team;
+pub mod tls;
 
 use crate::model::{FieldResult, FieldReview, Flag, PageResult, PageReview, PageStatus, Signature};
 use serde::{Deserialize, Serialize};
@@ -120,6 +123,23 @@ pub enum ReviewError {
     /// A page file could not be written.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+impl ReviewError {
+    /// A stable name for the error (the review screen words it from this).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReviewError::NoPage(_) => "no_page",
+            ReviewError::NoRecord { .. } => "no_record",
+            ReviewError::NoField { .. } => "no_field",
+            ReviewError::ErrorPage(_) => "error_page",
+            ReviewError::TooLong { .. } => "too_long",
+            ReviewError::NoReason => "no_reason",
+            ReviewError::BadStatus => "bad_status",
+            ReviewError::Journal { .. } => "journal",
+            ReviewError::Store(_) => "store",
+        }
+    }
 }
 
 /// Applies one change to a page; checks it first, so a change that cannot apply leaves

@@ -1,31 +1,101 @@
-//! The local web server behind `sohoa review`.
+//! The web server behind `sohoa review`.
 //!
-//! One thread answers the requests in turn, so changes are applied in the order they
-//! arrive and never race. Every request must carry the session's random token
-//! (`?token=…`, printed in the address); without it the answer is 401. Clients name books
-//! and pages, never files: a book is looked up among the folders found at start and a
-//! page among that book's results, and only then is a path built from our own data. On a
-//! loopback address the `Host` header must be a loopback name too, so that a web page
-//! elsewhere cannot reach the server through DNS rebinding. Scripts and styles are
-//! compiled into the binary; the Content-Security-Policy forbids any other origin.
+//! Requests are read whole on their own connection threads ([`super::http`]), then
+//! answered one at a time under one lock, so changes are applied in the order they
+//! arrive and never race, and no client that stalls can hold up another. Every request
+//! must carry an officer's token (`?token=…`, printed in the officer's address); without
+//! one the answer is 401, and each change is signed with the officer the token belongs
+//! to. Clients name books and pages, never files: a book is looked up among the folders
+//! found at start and a page among that book's results, and only then is a path built
+//! from our own data. On a loopback address the `Host` header must name this server
+//! exactly (DNS rebinding); a state-changing request from a page of another origin is
+//! refused. Beyond loopback the server speaks TLS only. Scripts and styles are compiled
+//! into the binary; the Content-Security-Policy forbids any other origin.
 
+use super::http::{self, Limits, Request, Response};
+use super::team::{self, Place, Presence, Versions};
+use super::tls::TlsSource;
 use super::{Change, Entry, ReviewError};
 use crate::model::{PageResult, PageStatus};
 use crate::store::BookDir;
 use crate::template::{Template, Vocabulary};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::io::Read;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Component, Path, PathBuf};
-use tiny_http::{Header, Method, Request, Response, Server};
+use std::sync::{Arc, Mutex};
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 
-/// Largest request body accepted (a change is a few hundred bytes).
-const MAX_BODY: u64 = 64 * 1024;
+/// An officer: the name signed on their changes and the token in their address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Officer {
+    /// Name.
+    pub name: String,
+    /// Access token.
+    pub token: String,
+}
+
+impl Officer {
+    /// An officer with the given token, or a random one.
+    pub fn new(name: &str, token: Option<String>) -> Officer {
+        Officer {
+            name: name.to_string(),
+            token: token.unwrap_or_else(random_token),
+        }
+    }
+}
+
+/// The shortest token a users file may give.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// Reads a users file: one officer per line, `name: token` (a token of 16 or more
+/// letters, digits, `-`, `_`, `.` or `~`), or a name alone to get a random token printed
+/// at start; blank lines and lines starting with `#` are skipped.
+pub fn read_officers(path: &Path) -> Result<Vec<Officer>, ServeError> {
+    let bad = |line: usize, why: String| ServeError::Users {
+        path: path.to_path_buf(),
+        line,
+        why,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(0, e.to_string()))?;
+    let mut officers: Vec<Officer> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, token) = match line.rsplit_once(':') {
+            Some((n, t)) => (super::clean_value(n), Some(t.trim().to_string())),
+            None => (super::clean_value(line), None),
+        };
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(bad(i + 1, "a name of 1 to 60 characters is needed".into()));
+        }
+        if let Some(t) = &token {
+            if t.len() < MIN_TOKEN_CHARS || !t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c)) {
+                return Err(bad(
+                    i + 1,
+                    format!("the token must be {MIN_TOKEN_CHARS}+ letters, digits, '-', '_', '.' or '~'"),
+                ));
+            }
+        }
+        let officer = Officer::new(&name, token);
+        if officers.iter().any(|o| o.name == officer.name) {
+            return Err(bad(i + 1, format!("{name} is listed twice")));
+        }
+        if officers.iter().any(|o| o.token == officer.token) {
+            return Err(bad(i + 1, "two officers have the same token".into()));
+        }
+        officers.push(officer);
+    }
+    if officers.is_empty() {
+        return Err(bad(0, "no officer listed".into()));
+    }
+    Ok(officers)
+}
 
 /// Settings of a review session.
 #[derive(Clone, Debug)]
@@ -36,10 +106,12 @@ pub struct ServeOptions {
     pub bind: IpAddr,
     /// Port (0: any free port).
     pub port: u16,
-    /// Name recorded with every change.
-    pub user: String,
-    /// The access token (random when `None`).
-    pub token: Option<String>,
+    /// The officers (at least one).
+    pub officers: Vec<Officer>,
+    /// TLS, required beyond loopback.
+    pub tls: Option<TlsSource>,
+    /// What a client may take.
+    pub limits: Limits,
 }
 
 /// Why the server cannot start.
@@ -69,26 +141,54 @@ pub enum ServeError {
     /// Another review server serves the folder.
     #[error(transparent)]
     Busy(#[from] crate::store::LockError),
+    /// TLS cannot be set up.
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
+    /// Records would cross the network in the clear.
+    #[error("{0} is reachable from other computers: the review server serves it over TLS only (--tls, or --tls-cert and --tls-key)")]
+    PlainOverNetwork(IpAddr),
+    /// The users file is wrong.
+    #[error("{}{}: {why}", path.display(), if *line > 0 { format!(" line {line}") } else { String::new() })]
+    Users {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0: the whole file).
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
 }
 
-/// One book under review: its folder and page results (journal applied), in page order.
+/// One book under review: its folder, page results (journal applied) in page order, its
+/// journal and the versions of its records.
 struct Book {
     name: String,
     dir: PathBuf,
     pages: Vec<PageResult>,
+    journal: Vec<Entry>,
+    versions: Versions,
 }
 
 /// A running review session.
 pub struct Session {
-    server: Server,
+    listener: TcpListener,
+    tls: Option<(Arc<rustls::ServerConfig>, String)>,
+    limits: Limits,
+    app: App,
+}
+
+/// What the requests act on.
+struct App {
     addr: SocketAddr,
-    token: String,
-    user: String,
+    scheme: &'static str,
+    officers: Vec<Officer>,
     books: Vec<Book>,
     book_type: String,
     labels: Vec<(String, String)>,
     kinds: Vec<(String, crate::template::FieldKind)>,
+    codes: Value,
     export_columns: Vec<String>,
+    presence: Presence,
     /// One server per output folder: a second one's changes would miss the first's.
     _lock: crate::store::OutLock,
 }
@@ -96,9 +196,14 @@ pub struct Session {
 impl Session {
     /// Loads the processed books, replays their journals and binds the address.
     pub fn start(opts: &ServeOptions) -> Result<Session, ServeError> {
+        if !opts.bind.is_loopback() && opts.tls.is_none() {
+            return Err(ServeError::PlainOverNetwork(opts.bind));
+        }
+        assert!(!opts.officers.is_empty(), "a review session needs an officer");
         let book_type = super::book_type_of(&opts.out);
         let template = Template::for_book_type(&book_type)?;
-        let export_columns = Vocabulary::builtin()
+        let vocab = Vocabulary::builtin();
+        let export_columns = vocab
             .export_columns(&book_type)
             .cloned()
             .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
@@ -111,111 +216,160 @@ impl Session {
         if books.is_empty() {
             return Err(ServeError::NoBooks(opts.out.clone()));
         }
+        let tls = opts.tls.as_ref().map(super::tls::server_config).transpose()?;
         let addr = SocketAddr::new(opts.bind, opts.port);
-        let server = Server::http(addr).map_err(|e| ServeError::Bind {
+        let listener = TcpListener::bind(addr).map_err(|e| ServeError::Bind {
             addr,
             reason: e.to_string(),
         })?;
-        let addr = server.server_addr().to_ip().unwrap_or(addr);
-        let token = opts.token.clone().unwrap_or_else(random_token);
+        let addr = listener.local_addr().unwrap_or(addr);
         Ok(Session {
-            server,
-            addr,
-            token,
-            user: opts.user.clone(),
-            books,
-            book_type,
-            labels,
-            kinds,
-            export_columns,
-            _lock: lock,
+            listener,
+            limits: opts.limits,
+            app: App {
+                addr,
+                scheme: if tls.is_some() { "https" } else { "http" },
+                officers: opts.officers.clone(),
+                books,
+                book_type,
+                labels,
+                kinds,
+                codes: json!({ "sex": vocab.sex }),
+                export_columns,
+                presence: Presence::default(),
+                _lock: lock,
+            },
+            tls,
         })
     }
 
-    /// The address to open, token included.
-    pub fn url(&self) -> String {
-        let host = match self.addr.ip() {
+    /// Each officer's name and the address they open, token included.
+    pub fn urls(&self) -> Vec<(String, String)> {
+        let a = &self.app;
+        let host = match a.addr.ip() {
             IpAddr::V6(ip) => format!("[{ip}]"),
             IpAddr::V4(ip) => ip.to_string(),
         };
-        format!("http://{host}:{}/?token={}", self.addr.port(), self.token)
+        a.officers
+            .iter()
+            .map(|o| {
+                let url = format!("{}://{host}:{}/?token={}", a.scheme, a.addr.port(), o.token);
+                (o.name.clone(), url)
+            })
+            .collect()
+    }
+
+    /// The SHA-256 fingerprint of the TLS certificate, when the server speaks TLS.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.tls.as_ref().map(|(_, f)| f.as_str())
     }
 
     /// The books under review: name and page count.
     pub fn books(&self) -> Vec<(String, usize)> {
-        self.books.iter().map(|b| (b.name.clone(), b.pages.len())).collect()
+        self.app.books.iter().map(|b| (b.name.clone(), b.pages.len())).collect()
     }
 
     /// Answers requests until the process ends.
-    pub fn run(mut self) {
-        while let Ok(mut req) = self.server.recv() {
-            let (status, body, kind) = self.answer(&mut req);
-            let mut resp = Response::from_data(body).with_status_code(status);
-            for (k, v) in [
-                ("Content-Type", kind),
-                ("Cache-Control", "no-store"),
-                ("X-Content-Type-Options", "nosniff"),
-                ("Referrer-Policy", "no-referrer"),
-                ("X-Frame-Options", "DENY"),
-                (
-                    "Content-Security-Policy",
-                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-                ),
-            ] {
-                resp.add_header(Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header"));
-            }
-            let _ = req.respond(resp);
+    pub fn run(self) {
+        let app = Mutex::new(self.app);
+        http::serve(self.listener, self.tls.map(|(c, _)| c), self.limits, move |req| {
+            // A request that panicked left nothing half-done that matters: the journal is
+            // written before the page, and the page atomically.
+            app.lock().unwrap_or_else(|e| e.into_inner()).respond(req)
+        });
+    }
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// A refused request: status, a stable code and an English message (the screen words
+/// it in Vietnamese from the code).
+type Refused = (u16, &'static str, String);
+
+impl App {
+    fn respond(&mut self, req: &Request) -> Response {
+        let (status, body, kind) = self.answer(req);
+        let mut resp = Response::new(status, kind, body);
+        for (k, v) in [
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Frame-Options", "DENY"),
+            (
+                "Content-Security-Policy",
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            ),
+        ] {
+            resp.headers.push((k, v.to_string()));
         }
+        if self.scheme == "https" {
+            resp.headers
+                .push(("Strict-Transport-Security", "max-age=31536000".into()));
+        }
+        resp
     }
 
-    fn answer(&mut self, req: &mut Request) -> (u16, Vec<u8>, &'static str) {
-        const TEXT: &str = "text/plain; charset=utf-8";
-        const JSON: &str = "application/json";
-        let (path, query) = split_url(req.url());
+    fn answer(&mut self, req: &Request) -> (u16, Vec<u8>, &'static str) {
         if !self.host_ok(req) {
             return (403, b"unexpected Host header".to_vec(), TEXT);
         }
-        if !query
-            .iter()
-            .any(|(k, v)| k == "token" && constant_time_eq(v.as_bytes(), self.token.as_bytes()))
-        {
+        let Some(officer) = req.query("token").and_then(|t| self.officer(t)) else {
             return (
                 401,
-                b"missing or wrong token: open the address that `sohoa review` printed".to_vec(),
-                TEXT,
+                to_json(&json!({
+                    "error": "missing or wrong token: open the address that `sohoa review` printed",
+                    "code": "unauthorized",
+                })),
+                JSON,
             );
-        }
-        let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        let method = req.method().clone();
-        if method != Method::Get && !self.origin_ok(req) {
+        };
+        let method = req.method.as_str();
+        if method != "GET" && !self.origin_ok(req) {
             return (403, b"request from another site refused".to_vec(), TEXT);
         }
-        let result: Result<(Vec<u8>, &'static str), (u16, String)> = match (&method, path.as_str()) {
-            (Method::Get, "/") => Ok((
-                INDEX_HTML.replace("__TOKEN__", &self.token).into_bytes(),
+        let (book, page) = (req.query("book"), req.query("page"));
+        let result: Result<(u16, Vec<u8>, &'static str), Refused> = match (method, req.path.as_str()) {
+            ("GET", "/") => Ok((
+                200,
+                INDEX_HTML.replace("__TOKEN__", &officer.token).into_bytes(),
                 "text/html; charset=utf-8",
             )),
-            (Method::Get, "/app.js") => Ok((APP_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8")),
-            (Method::Get, "/app.css") => Ok((APP_CSS.as_bytes().to_vec(), "text/css; charset=utf-8")),
-            (Method::Get, "/api/books") => Ok((to_json(&self.books_view()), JSON)),
-            (Method::Get, "/api/page") => self
-                .page(q("book"), q("page"))
-                .map(|(_, p)| (to_json(&page_view(p)), JSON)),
-            (Method::Get, "/api/image") => self.image(q("book"), q("page")).map(|b| (b, "image/jpeg")),
-            (Method::Post, "/api/change") => read_body(req)
-                .and_then(|body| self.change(q("book"), &body))
-                .map(|v| (to_json(&v), JSON)),
-            (Method::Post, "/api/export") => self.export(q("book")).map(|v| (to_json(&v), JSON)),
-            (_, "/" | "/app.js" | "/app.css" | "/api/books" | "/api/page" | "/api/image") => {
-                Err((405, "method not allowed".into()))
+            ("GET", "/app.js") => Ok((200, APP_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8")),
+            ("GET", "/app.css") => Ok((200, APP_CSS.as_bytes().to_vec(), "text/css; charset=utf-8")),
+            ("GET", "/api/books") => Ok((200, to_json(&self.books_view(&officer.name)), JSON)),
+            ("GET", "/api/page") => self.page(book, page).map(|(bi, p)| {
+                let v = page_view(p, &self.books[bi].versions);
+                (200, to_json(&v), JSON)
+            }),
+            ("GET", "/api/image") => self.image(book, page).map(|b| (200, b, "image/jpeg")),
+            ("GET", "/api/team") => Ok((200, to_json(&self.team_view()), JSON)),
+            ("POST", "/api/change") => self.change(book, &officer.name, &req.body),
+            ("POST", "/api/presence") => self
+                .presence(book, &officer.name, &req.body)
+                .map(|v| (200, to_json(&v), JSON)),
+            ("POST", "/api/export") => self.export(book).map(|v| (200, to_json(&v), JSON)),
+            (_, "/" | "/app.js" | "/app.css" | "/api/books" | "/api/page" | "/api/image" | "/api/team") => {
+                Err((405, "method", "method not allowed".into()))
             }
-            (_, "/api/change" | "/api/export") => Err((405, "method not allowed".into())),
-            _ => Err((404, "not found".into())),
+            (_, "/api/change" | "/api/export" | "/api/presence") => Err((405, "method", "method not allowed".into())),
+            _ => Err((404, "not_found", "not found".into())),
         };
         match result {
-            Ok((body, kind)) => (200, body, kind),
-            Err((code, msg)) => (code, to_json(&json!({ "error": msg })), JSON),
+            Ok(ok) => ok,
+            Err((status, code, msg)) => (status, to_json(&json!({ "error": msg, "code": code })), JSON),
         }
+    }
+
+    /// The officer a token belongs to (every token compared whole, in constant time).
+    fn officer(&self, token: &str) -> Option<Officer> {
+        let mut found = None;
+        for o in &self.officers {
+            if constant_time_eq(token.as_bytes(), o.token.as_bytes()) {
+                found = Some(o.clone());
+            }
+        }
+        found
     }
 
     /// On a loopback address, only loopback host names (DNS rebinding).
@@ -223,58 +377,65 @@ impl Session {
         if !self.addr.ip().is_loopback() {
             return true;
         }
-        let host = header(req, "Host").unwrap_or_default();
-        host_allowed(&host, self.addr.port())
+        host_allowed(req.header("Host").unwrap_or_default(), self.addr.port())
     }
 
     /// A state-changing request from a page of another site is refused: browsers name
     /// the page's origin, and it must be this server's own.
     fn origin_ok(&self, req: &Request) -> bool {
-        match header(req, "Origin") {
-            None => true,
-            Some(origin) if !self.addr.ip().is_loopback() => origin
-                .strip_prefix("http://")
-                .is_some_and(|h| h == header(req, "Host").unwrap_or_default()),
-            Some(origin) => origin
-                .strip_prefix("http://")
-                .is_some_and(|h| host_allowed(h, self.addr.port())),
+        let Some(origin) = req.header("Origin") else {
+            return true;
+        };
+        let Some(host) = origin.strip_prefix(self.scheme).and_then(|o| o.strip_prefix("://")) else {
+            return false;
+        };
+        if self.addr.ip().is_loopback() {
+            host_allowed(host, self.addr.port())
+        } else {
+            Some(host) == req.header("Host")
         }
     }
 
-    fn book_index(&self, book: Option<&str>) -> Result<usize, (u16, String)> {
-        let book = book.ok_or((400, "`book` is missing".to_string()))?;
+    fn book_index(&self, book: Option<&str>) -> Result<usize, Refused> {
+        let book = book.ok_or((400, "bad_request", "`book` is missing".to_string()))?;
         self.books
             .iter()
             .position(|b| b.name == book)
-            .ok_or((404, format!("no book {book:?}")))
+            .ok_or((404, "no_book", format!("no book {book:?}")))
     }
 
     /// The book's index and the page.
-    fn page(&self, book: Option<&str>, page: Option<&str>) -> Result<(usize, &PageResult), (u16, String)> {
+    fn page(&self, book: Option<&str>, page: Option<&str>) -> Result<(usize, &PageResult), Refused> {
         let bi = self.book_index(book)?;
         let b = &self.books[bi];
-        let page = page.ok_or((400, "`page` is missing".to_string()))?;
-        b.pages
-            .iter()
-            .find(|p| p.name == page)
-            .map(|p| (bi, p))
-            .ok_or((404, format!("no page {page:?} in book {:?}", b.name)))
+        let page = page.ok_or((400, "bad_request", "`page` is missing".to_string()))?;
+        b.pages.iter().find(|p| p.name == page).map(|p| (bi, p)).ok_or((
+            404,
+            "no_page",
+            format!("no page {page:?} in book {:?}", b.name),
+        ))
     }
 
-    fn image(&self, book: Option<&str>, page: Option<&str>) -> Result<Vec<u8>, (u16, String)> {
+    fn image(&self, book: Option<&str>, page: Option<&str>) -> Result<Vec<u8>, Refused> {
         let (bi, p) = self.page(book, page)?;
         let b = &self.books[bi];
-        let rel = p.image.as_deref().ok_or((404, "this page has no image".to_string()))?;
-        let path = inside(&b.dir, rel).ok_or((404, "image path leaves the book folder".to_string()))?;
-        std::fs::read(&path).map_err(|e| (404, format!("cannot read the page image: {e}")))
+        let missing = |why: String| (404, "no_image", why);
+        let rel = p
+            .image
+            .as_deref()
+            .ok_or(missing("this page has no image".to_string()))?;
+        let path = inside(&b.dir, rel).ok_or(missing("image path leaves the book folder".to_string()))?;
+        std::fs::read(&path).map_err(|e| missing(format!("cannot read the page image: {e}")))
     }
 
-    fn books_view(&self) -> Value {
+    fn books_view(&self, officer: &str) -> Value {
         json!({
-            "user": self.user,
+            "user": officer,
+            "officers": self.officers.iter().map(|o| &o.name).collect::<Vec<_>>(),
             "book_type": self.book_type,
             "labels": self.labels,
             "kinds": self.kinds,
+            "codes": self.codes,
             "flag_labels": crate::model::Flag::ALL
                 .iter()
                 .map(|f| (f.as_str(), f.label_vi()))
@@ -297,48 +458,130 @@ impl Session {
         })
     }
 
-    fn change(&mut self, book: Option<&str>, body: &[u8]) -> Result<Value, (u16, String)> {
+    /// For the team lead: each book's progress and each officer's work in it, and who is
+    /// where now.
+    fn team_view(&self) -> Value {
+        json!({
+            "books": self.books.iter().map(|b| json!({
+                "name": b.name,
+                "progress": super::progress(&b.pages),
+                "officers": team::work_by_officer(&b.journal),
+            })).collect::<Vec<_>>(),
+            "present": self.presence.others(""),
+        })
+    }
+
+    fn change(
+        &mut self,
+        book: Option<&str>,
+        officer: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>, &'static str), Refused> {
         #[derive(Deserialize)]
         struct Req {
             page: String,
+            /// The record version the officer saw.
+            #[serde(default)]
+            base: Option<u32>,
             #[serde(flatten)]
             change: Change,
         }
         let bi = self.book_index(book)?;
-        let req: Req = serde_json::from_slice(body).map_err(|e| (400, format!("bad change: {e}")))?;
+        let req: Req = serde_json::from_slice(body).map_err(|e| (400, "bad_request", format!("bad change: {e}")))?;
         let b = &mut self.books[bi];
-        let pi = b
-            .pages
-            .iter()
-            .position(|p| p.name == req.page)
-            .ok_or((404, format!("no page {:?}", req.page)))?;
+        let pi = b.pages.iter().position(|p| p.name == req.page).ok_or((
+            404,
+            "no_page",
+            format!("no page {:?}", req.page),
+        ))?;
+        if let Some(c) = req
+            .base
+            .and_then(|base| b.versions.conflict(&req.page, base, officer, &req.change))
+        {
+            let current = match (&req.change, &c.field) {
+                (Change::Field { row, .. }, Some(f)) => b.pages[pi]
+                    .records
+                    .iter()
+                    .find(|r| r.row == *row)
+                    .and_then(|r| r.fields.get(f))
+                    .map(|f| f.final_value().to_string()),
+                _ => None,
+            };
+            let v = json!({
+                "error": format!("{} changed this since it was opened", c.touch.by),
+                "code": "conflict",
+                "conflict": { "field": c.field, "by": c.touch.by, "at": c.touch.at, "version": c.version, "value": current },
+                "page": page_view(&b.pages[pi], &b.versions),
+            });
+            return Ok((409, to_json(&v), JSON));
+        }
         let entry = Entry {
             at: super::now_rfc3339(),
-            by: self.user.clone(),
+            by: officer.to_string(),
             page: req.page,
             sha256: b.pages[pi].sha256.clone(),
             change: req.change,
         };
         let mut page = b.pages[pi].clone();
-        super::apply(&mut page, &entry).map_err(|e| (422, e.to_string()))?;
+        super::apply(&mut page, &entry).map_err(|e| (422, e.code(), e.to_string()))?;
         // Durable first, then visible.
-        super::append_journal(&b.dir, &entry).map_err(|e| (500, e.to_string()))?;
-        write_page(&b.dir, &page).map_err(|e| (500, e.to_string()))?;
+        super::append_journal(&b.dir, &entry).map_err(|e| (500, e.code(), e.to_string()))?;
+        write_page(&b.dir, &page).map_err(|e| (500, e.code(), e.to_string()))?;
         b.pages[pi] = page;
-        Ok(json!({
-            "page": page_view(&b.pages[pi]),
+        b.versions.record(&entry);
+        let v = json!({
+            "page": page_view(&b.pages[pi], &b.versions),
             "progress": super::progress(&b.pages),
             "saved_at": entry.at,
-        }))
+        });
+        b.journal.push(entry);
+        Ok((200, to_json(&v), JSON))
     }
 
-    fn export(&mut self, book: Option<&str>) -> Result<Value, (u16, String)> {
+    /// An officer's screen shows a record: noted, and answered with who else is in the
+    /// book and the versions of the page's records (so the screen sees others' changes).
+    fn presence(&mut self, book: Option<&str>, officer: &str, body: &[u8]) -> Result<Value, Refused> {
+        #[derive(Deserialize)]
+        struct Req {
+            page: String,
+            row: u32,
+        }
+        let bi = self.book_index(book)?;
+        let req: Req = serde_json::from_slice(body).map_err(|e| (400, "bad_request", format!("bad presence: {e}")))?;
+        let b = &self.books[bi];
+        let page =
+            b.pages
+                .iter()
+                .find(|p| p.name == req.page)
+                .ok_or((404, "no_page", format!("no page {:?}", req.page)))?;
+        let versions: Vec<Value> = page
+            .records
+            .iter()
+            .map(|r| json!({ "row": r.row, "version": b.versions.version(&page.name, r.row) }))
+            .collect();
+        self.presence.at(Place {
+            by: officer.to_string(),
+            book: b.name.clone(),
+            page: req.page,
+            row: req.row,
+        });
+        let others: Vec<Place> = self
+            .presence
+            .others(officer)
+            .into_iter()
+            .filter(|p| p.book == b.name)
+            .collect();
+        Ok(json!({ "others": others, "versions": versions }))
+    }
+
+    fn export(&mut self, book: Option<&str>) -> Result<Value, Refused> {
         let b = &self.books[self.book_index(book)?];
+        let fail = |e: String| (500, "export", e);
         let rows = crate::export::rows_for_book(&b.pages, &self.export_columns, &self.book_type);
         let xlsx = crate::export::write_xlsx(&rows, &self.export_columns, crate::store::created_time())
-            .map_err(|e| (500, e.to_string()))?;
+            .map_err(|e| fail(e.to_string()))?;
         let csv = crate::export::write_csv(&rows, &self.export_columns);
-        let write = |name: &str, bytes: &[u8]| BookDir::at(&b.dir).write(name, bytes).map_err(|e| (500, e.to_string()));
+        let write = |name: &str, bytes: &[u8]| BookDir::at(&b.dir).write(name, bytes).map_err(|e| fail(e.to_string()));
         write("records.xlsx", &xlsx)?;
         write("records.csv", &csv)?;
         // Keep the manifest true for the files it lists.
@@ -348,7 +591,7 @@ impl Session {
             .filter_map(|p| p.strip_prefix(&b.dir).ok().map(Path::to_path_buf))
             .collect();
         if !listed.is_empty() {
-            let text = crate::verify::manifest_text(&b.dir, &listed).map_err(|e| (500, e.to_string()))?;
+            let text = crate::verify::manifest_text(&b.dir, &listed).map_err(|e| fail(e.to_string()))?;
             write(crate::verify::MANIFEST, text.as_bytes())?;
         }
         let confirmed = rows.iter().filter(|r| r.confirmed.is_some()).count();
@@ -368,10 +611,16 @@ fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
         for &i in &b.changed {
             write_page(&b.dir, &b.pages[i])?;
         }
+        let (journal, _) = super::read_journal(&b.dir);
+        let versions = Versions::replay(&journal, |e| {
+            b.pages.iter().any(|p| p.name == e.page && p.sha256 == e.sha256)
+        });
         books.push(Book {
             name: b.name,
             dir: b.dir,
             pages: b.pages,
+            journal,
+            versions,
         });
     }
     Ok(books)
@@ -381,9 +630,9 @@ fn write_page(book_dir: &Path, page: &PageResult) -> Result<(), ReviewError> {
     Ok(BookDir::at(book_dir).write_page(page)?)
 }
 
-/// What the screen needs of a page: the result without its word list, and for each field
-/// whether it is doubtful.
-fn page_view(p: &PageResult) -> Value {
+/// What the screen needs of a page: the result without its word list, each record's
+/// version, and for each field whether it is doubtful.
+fn page_view(p: &PageResult, versions: &Versions) -> Value {
     let mut v = serde_json::to_value(p).expect("page serializes");
     if let Some(o) = v.as_object_mut() {
         o.remove("words");
@@ -392,6 +641,9 @@ fn page_view(p: &PageResult) -> Value {
     }
     if let Some(recs) = v.get_mut("records").and_then(Value::as_array_mut) {
         for (rv, r) in recs.iter_mut().zip(&p.records) {
+            if let Some(o) = rv.as_object_mut() {
+                o.insert("version".into(), json!(versions.version(&p.name, r.row)));
+            }
             if let Some(fields) = rv.get_mut("fields").and_then(Value::as_object_mut) {
                 for (k, f) in &r.fields {
                     if let Some(o) = fields.get_mut(k).and_then(Value::as_object_mut) {
@@ -416,26 +668,6 @@ fn inside(dir: &Path, rel: &str) -> Option<PathBuf> {
     full.starts_with(dir.canonicalize().ok()?).then_some(full)
 }
 
-fn read_body(req: &mut Request) -> Result<Vec<u8>, (u16, String)> {
-    let mut body = Vec::new();
-    req.as_reader()
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| (400, format!("cannot read the request: {e}")))?;
-    if body.len() as u64 > MAX_BODY {
-        return Err((413, "request too large".into()));
-    }
-    Ok(body)
-}
-
-/// A header's value, if the request has it.
-fn header(req: &Request, name: &'static str) -> Option<String> {
-    req.headers()
-        .iter()
-        .find(|h| h.field.equiv(name))
-        .map(|h| h.value.as_str().to_string())
-}
-
 /// A Host header naming this loopback server exactly: a loopback address or
 /// `localhost`, and the server's port when one is given (`127.0.0.1.evil.example` is not
 /// loopback).
@@ -458,44 +690,6 @@ fn to_json(v: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(v).expect("serializes")
 }
 
-/// Path and decoded query pairs of a request URL.
-fn split_url(url: &str) -> (String, Vec<(String, String)>) {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let pairs = query
-        .split('&')
-        .filter(|s| !s.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect();
-    (percent_decode(path), pairs)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -512,13 +706,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_decode() {
-        let (path, q) = split_url("/api/page?book=s%E1%BB%95+1&page=trang-01&token=ab");
-        assert_eq!(path, "/api/page");
-        assert_eq!(q[0], ("book".to_string(), "sổ 1".to_string()));
-        assert_eq!(q[2].1, "ab");
-        assert_eq!(percent_decode("%2e%2E%2f"), "../");
-        assert_eq!(percent_decode("100%"), "100%");
+    fn a_users_file_names_each_officer_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.txt");
+        std::fs::write(&path, "# officers\nLan: 0123456789abcdef0123\n\nNguyễn Bình\n").unwrap();
+        let o = read_officers(&path).unwrap();
+        assert_eq!(
+            o[0],
+            Officer {
+                name: "Lan".into(),
+                token: "0123456789abcdef0123".into()
+            }
+        );
+        assert_eq!((o[1].name.as_str(), o[1].token.len()), ("Nguyễn Bình", 32));
+        for (text, line) in [
+            ("Lan: short\n", 1),
+            ("Lan\nLan\n", 2),
+            ("a: 0123456789abcdef0123\nb: 0123456789abcdef0123\n", 2),
+            (": 0123456789abcdef0123\n", 1),
+            ("Lan: 0123456789abcdef012 3\n", 1),
+            ("# nobody\n", 0),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            match read_officers(&path) {
+                Err(ServeError::Users { line: l, .. }) => assert_eq!(l, line, "{text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

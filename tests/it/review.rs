@@ -15,30 +15,74 @@ struct Server {
     url: String,
     base: String,
     token: String,
+    /// Each officer's address, for a team (`--users`).
+    officers: Vec<(String, String)>,
+    /// What it printed on stderr before its addresses.
+    said: String,
 }
 
 impl Server {
     fn start(out: &Path, user: &str) -> Server {
+        Server::start_with(out, &["--port", "0", "--user", user])
+    }
+
+    /// `sohoa review OUT ARGS…`; with `--users`, one address per officer.
+    fn start_with(out: &Path, args: &[&str]) -> Server {
+        let team = args.contains(&"--users");
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = sohoa()
-            .args(["review", "--port", "0", "--user", user])
+            .arg("review")
+            .args(args)
             .arg(out)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .expect("sohoa review starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut officers = Vec::new();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "address printed: {url:?}");
+        stdout.read_line(&mut line).unwrap();
+        if team {
+            let count = std::fs::read_to_string(args[args.iter().position(|a| *a == "--users").unwrap() + 1])
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .count();
+            loop {
+                let (name, url) = line.trim().split_once('\t').expect("name<TAB>address");
+                officers.push((name.to_string(), url.to_string()));
+                if officers.len() == count {
+                    break;
+                }
+                line.clear();
+                stdout.read_line(&mut line).unwrap();
+            }
+        }
+        let url = if team {
+            officers[0].1.clone()
+        } else {
+            line.trim().to_string()
+        };
+        assert!(
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+            "address printed: {url:?} ({})",
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
         let (base, token) = url.split_once("/?token=").expect("token in the address");
         Server {
             child,
             base: base.to_string(),
             token: token.to_string(),
             url,
+            officers,
+            said: std::fs::read_to_string(log.path()).unwrap_or_default(),
         }
+    }
+
+    /// An officer's token.
+    fn token_of(&self, name: &str) -> String {
+        let url = &self.officers.iter().find(|(n, _)| n == name).expect("officer").1;
+        url.split_once("/?token=").unwrap().1.to_string()
     }
 
     fn port(&self) -> u16 {
@@ -268,6 +312,231 @@ fn review_server_refuses_strangers_stays_in_the_book_and_loses_nothing_when_kill
     assert_eq!(read_json(&out.join("report.json"))["pages_processed"], 0);
 }
 
+/// Sends raw bytes and reads the whole answer (the server closes after one).
+fn raw_exchange(port: u16, request: &[u8], wait: Duration) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    s.write_all(request).unwrap();
+    let mut bytes = Vec::new();
+    let _ = s.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn post_change(server: &Server, token: &str, change: Value) -> (u16, Value) {
+    let url = format!("{}/api/change?token={token}&book=ks-1983", server.base);
+    match ureq::post(&url).send_json(change) {
+        Ok(r) => (r.status(), r.into_json().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+const LAN: &str = "lan-0123456789abcdef";
+const BINH: &str = "binh-0123456789abcdef";
+
+#[test]
+fn review_server_for_a_team_signs_each_change_detects_conflicts_and_no_client_stalls_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, out) = processed_samples(tmp.path());
+    let users = tmp.path().join("users.txt");
+    std::fs::write(&users, format!("# the team\nLan: {LAN}\nBình: {BINH}\nChi\n")).unwrap();
+    let users_arg = users.to_str().unwrap();
+    let server = Server::start_with(
+        &out,
+        &[
+            "--port",
+            "0",
+            "--users",
+            users_arg,
+            "--request-timeout",
+            "3",
+            "--max-connections",
+            "4",
+        ],
+    );
+    let port = server.port();
+    assert_eq!(server.officers.len(), 3);
+    assert_eq!(server.token_of("Lan"), LAN);
+    assert_eq!(server.token_of("Chi").len(), 32, "a name alone gets a random token");
+
+    // Each change is signed with the officer whose token sent it.
+    let field = |value: &str, f: &str, base: u64| json!({"page": "trang-1", "kind": "field", "row": 1, "field": f, "value": value, "base": base});
+    let (code, lan) = post_change(&server, LAN, field("Trần Thị Lan", "nksHoTen", 0));
+    assert_eq!(code, 200);
+    assert_eq!(lan["page"]["records"][0]["version"], 1);
+    assert_eq!(lan["page"]["records"][0]["fields"]["nksHoTen"]["review"]["by"], "Lan");
+    // Bình opened the record before Lan's change: the same field is a conflict, with
+    // Lan's value; another field of the record goes through.
+    let (code, conflict) = post_change(&server, BINH, field("Trần Thị Bình", "nksHoTen", 0));
+    assert_eq!(code, 409, "{conflict}");
+    assert_eq!(conflict["code"], "conflict");
+    assert_eq!(conflict["conflict"]["by"], "Lan");
+    assert_eq!(conflict["conflict"]["value"], "Trần Thị Lan");
+    assert_eq!(
+        conflict["page"]["records"][0]["fields"]["nksHoTen"]["final_value"],
+        "Trần Thị Lan"
+    );
+    let (code, _) = post_change(&server, BINH, field("Huế", "nksNoiSinh", 0));
+    assert_eq!(code, 200, "a change of another field is no conflict");
+    // Confirming a record changed unseen is a conflict too; once seen, it goes through.
+    let accept = |base: u64| json!({"page": "trang-1", "kind": "accept", "row": 1, "accepted": true, "base": base});
+    assert_eq!(post_change(&server, LAN, accept(1)).0, 409, "Bình changed the record");
+    assert_eq!(post_change(&server, LAN, accept(2)).0, 200);
+    // Having seen Lan's value, Bình may overwrite it.
+    let (code, _) = post_change(&server, BINH, field("Trần Thị Bình", "nksHoTen", 3));
+    assert_eq!(code, 200);
+    let journal: Vec<Value> = std::fs::read_to_string(out.join("ks-1983/review.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by: Vec<&str> = journal.iter().map(|e| e["by"].as_str().unwrap()).collect();
+    assert_eq!(by, ["Lan", "Bình", "Lan", "Bình"], "refused changes are not journaled");
+
+    // Who is where, and what each has done.
+    let presence = |token: &str| -> Value {
+        ureq::post(&format!("{}/api/presence?token={token}&book=ks-1983", server.base))
+            .send_json(json!({"page": "trang-1", "row": 1}))
+            .unwrap()
+            .into_json()
+            .unwrap()
+    };
+    presence(BINH);
+    let seen = presence(LAN);
+    assert_eq!(
+        seen["others"],
+        json!([{"by": "Bình", "book": "ks-1983", "page": "trang-1", "row": 1}])
+    );
+    assert_eq!(seen["versions"][0], json!({"row": 1, "version": 4}));
+    let team: Value = ureq::get(&format!("{}/api/team?token={LAN}", server.base))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let officers = &team["books"][0]["officers"];
+    assert_eq!(
+        (officers["Lan"]["fields"].as_u64(), officers["Lan"]["accepted"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(officers["Bình"]["fields"], 2);
+    assert_eq!(team["books"][0]["progress"]["accepted"], 1);
+
+    // A client that promises a body and never sends it holds up nobody…
+    let host = format!("127.0.0.1:{port}");
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stalled,
+        "POST /api/change?token={LAN}&book=ks-1983 HTTP/1.1\r\nHost: {host}\r\nContent-Length: 500\r\n\r\n{{"
+    )
+    .unwrap();
+    let quick = ureq::AgentBuilder::new().timeout(Duration::from_millis(2500)).build();
+    let answer = quick.get(&format!("{}/api/books?token={BINH}", server.base)).call();
+    assert_eq!(status_of(answer), 200, "answered while another client stalls");
+    // …and is dropped once its time is up (3 s here), with nothing applied.
+    stalled.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = String::new();
+    let _ = stalled.read_to_string(&mut got);
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    // A flood of idle connections is answered "busy" past the limit, and the server
+    // serves again once they go.
+    let idle: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = raw_exchange(
+        port,
+        format!("GET /api/books?token={LAN} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+        Duration::from_secs(5),
+    );
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    drop(idle);
+    let start = Instant::now();
+    while status_of(ureq::get(&format!("{}/api/books?token={LAN}", server.base)).call()) != 200 {
+        assert!(start.elapsed() < Duration::from_secs(10), "the server serves again");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Over-long heads and bodies are refused before they are read.
+    let big = raw_exchange(
+        port,
+        format!(
+            "POST /api/change?token={LAN}&book=ks-1983 HTTP/1.1\r\nHost: {host}\r\nContent-Length: 10000000\r\n\r\n"
+        )
+        .as_bytes(),
+        Duration::from_secs(5),
+    );
+    assert!(big.starts_with("HTTP/1.1 413"), "{big}");
+    server.kill();
+
+    // Beyond loopback: officers and TLS are required.
+    let open = sohoa()
+        .args(["review", "--bind", "0.0.0.0", "--port", "0"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(open.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&open.stderr).contains("--users"));
+    let bad_cert = sohoa()
+        .args([
+            "review",
+            "--port",
+            "0",
+            "--tls-cert",
+            "/nonexistent/c.pem",
+            "--tls-key",
+            "/nonexistent/k.pem",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(bad_cert.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_cert.stderr).contains("/nonexistent/c.pem"));
+
+    // TLS with a generated certificate: its fingerprint is printed, a client that trusts
+    // it is served, and plain HTTP gets nothing.
+    let server = Server::start_with(&out, &["--port", "0", "--users", users_arg, "--tls"]);
+    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+    let pem = std::fs::read(out.join(".sohoa-review-tls/cert.pem")).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+    let fingerprint: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    assert!(
+        server.said.contains(&fingerprint),
+        "fingerprint printed: {}",
+        server.said
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let agent = ureq::AgentBuilder::new()
+        .tls_config(std::sync::Arc::new(config))
+        .build();
+    let resp = agent
+        .get(&format!("{}/api/books?token={BINH}", server.base))
+        .call()
+        .unwrap();
+    assert!(resp.header("Strict-Transport-Security").is_some());
+    let books: Value = resp.into_json().unwrap();
+    assert_eq!(books["user"], "Bình");
+    let plain = raw_exchange(
+        server.port(),
+        format!("GET /api/books?token={LAN} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes(),
+        Duration::from_secs(5),
+    );
+    assert!(!plain.contains("200 OK") && !plain.contains("ks-1983"), "{plain}");
+}
+
 /// A chromedriver and one headless Chromium session, ended when dropped.
 struct Browser {
     driver: Child,
@@ -393,6 +662,10 @@ impl Browser {
         }
     }
 
+    fn resize(&self, width: u32, height: u32) {
+        self.call("POST", "/window/rect", Some(json!({"width": width, "height": height})));
+    }
+
     fn screenshot(&self, path: &Path) {
         use base64::Engine;
         let b64 = self.call("GET", "/screenshot", None);
@@ -503,13 +776,7 @@ fn review_screen_in_chromium_corrects_accepts_flags_a_page_and_exports() {
     );
 
     // Export: the spreadsheet and CSV take the reviewed values; page 3's rows leave.
-    b.click("#export");
-    b.wait(
-        "return document.getElementById('save-state').textContent.startsWith('Đã xuất')",
-        "the export",
-    );
-    let rows = csv_rows(&out);
-    let col = rows[0].iter().position(|c| c == "nksHoTen").unwrap();
+    let (rows, col) = export_from_screen(&b, &out);
     assert_eq!(rows[1][col], name);
     assert_eq!(rows.len(), 1 + 10 + 10, "header + pages 1 and 2");
     let xlsx = std::fs::read(out.join("ks-1983/records.xlsx")).unwrap();
@@ -535,4 +802,174 @@ fn review_screen_in_chromium_corrects_accepts_flags_a_page_and_exports() {
     assert_eq!(p3["review"]["status"], "not_eligible");
     assert_eq!(p3["review"]["reason"], "Ố, bẩn che mất chữ");
     assert_eq!(p3["status"], "ok", "the pipeline's verdict is kept");
+}
+
+/// Clicks "Export" and waits for it; the CSV's rows and the name's column.
+fn export_from_screen(b: &Browser, out: &Path) -> (Vec<Vec<String>>, usize) {
+    b.click("#export");
+    b.wait(
+        "return document.getElementById('save-state').textContent.startsWith('Đã xuất')",
+        "the export",
+    );
+    let rows = csv_rows(out);
+    let col = rows[0].iter().position(|c| c == "nksHoTen").unwrap();
+    (rows, col)
+}
+
+/// Focuses each field of the open record in turn; the fields a click at their centre
+/// would not reach (something lies over them).
+const HIDDEN_FIELDS: &str = "const hidden = [];
+for (const i of document.querySelectorAll('#fields input')) {
+  i.focus();
+  const r = i.getBoundingClientRect();
+  if (document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) !== i) hidden.push(i.id);
+}
+return hidden;";
+
+#[test]
+fn review_screen_for_two_officers_shows_a_conflict_and_keeps_a_change_queued_across_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, out) = processed_samples(tmp.path());
+    let users = tmp.path().join("users.txt");
+    std::fs::write(&users, format!("Lan: {LAN}\nBình: {BINH}\n")).unwrap();
+    let server = Server::start_with(&out, &["--port", "0", "--users", users.to_str().unwrap()]);
+    let port = server.port().to_string();
+    let shots = std::env::var_os("SOHOA_SCREENSHOTS").map(PathBuf::from);
+    let (a, b) = (Browser::start(), Browser::start());
+    b.resize(1280, 640);
+    a.goto(&server.officers[0].1);
+    b.goto(&server.officers[1].1);
+    for x in [&a, &b] {
+        x.wait("return document.body.dataset.ready === 'yes'", "the screen to load");
+        assert!(x.js("return location.hash").as_str().unwrap().ends_with("/trang-1/1"));
+    }
+    assert_eq!(
+        b.js("return document.getElementById('user').textContent"),
+        "Người duyệt: Bình"
+    );
+    // Each sees that the other has the same record open.
+    a.wait(
+        "return document.getElementById('record-head').dataset.others === 'Bình'",
+        "Lan to see Bình",
+    );
+    b.wait(
+        "return document.getElementById('record-head').dataset.others === 'Lan'",
+        "Bình to see Lan",
+    );
+    // A coded field shows what its code means.
+    let sex = b.js("return document.querySelector('.field[data-field=nksGioiTinh] .code-label').textContent");
+    let sex = sex.as_str().unwrap();
+    assert!(
+        ["1 — Nam", "2 — Nữ"].contains(&sex),
+        "sex shown with its label: {sex:?}"
+    );
+    // On a short window, no field is ever left under the buttons.
+    assert_eq!(b.js(HIDDEN_FIELDS), json!([]), "fields hidden on a 1280×640 window");
+
+    // The server stops; both officers correct the same name. Their changes wait.
+    server.kill();
+    for (x, name) in [(&a, "Lan Sửa"), (&b, "Bình Sửa")] {
+        x.js("document.getElementById('f-nksHoTen').focus()");
+        x.keys("#f-nksHoTen", BACKSPACE_ALL);
+        x.keys("#f-nksHoTen", name);
+        x.keys("#f-nksHoTen", ENTER);
+        x.wait(
+            "return document.getElementById('save-state').className === 'failed'",
+            "the change to wait for the server",
+        );
+        assert_eq!(
+            x.js("return JSON.parse(localStorage.getItem('sohoa-pending-' + location.host)).length"),
+            1
+        );
+    }
+
+    // It comes back on the same port, Bình with a new token: Lan's change lands by
+    // itself; Bình's screen asks for the new address and keeps the change.
+    const BINH2: &str = "binh-new-0123456789abcdef";
+    std::fs::write(&users, format!("Lan: {LAN}\nBình: {BINH2}\n")).unwrap();
+    let server = Server::start_with(&out, &["--port", &port, "--users", users.to_str().unwrap()]);
+    a.wait(
+        "return document.getElementById('save-state').textContent.startsWith('Đã lưu')",
+        "Lan's change to land",
+    );
+    b.wait(
+        "return document.getElementById('login-dialog').open",
+        "the new address to be asked for",
+    );
+    assert_eq!(b.js("return document.getElementById('login-pending').textContent"), "1");
+    b.keys("#login-url", &server.officers[1].1);
+    b.keys("#login-url", ENTER);
+    // Bình's change now meets Lan's: both values are shown, Bình keeps theirs.
+    b.wait("return document.getElementById('conflict-dialog').open", "the conflict");
+    assert_eq!(
+        b.js("return document.getElementById('conflict-who').textContent"),
+        "Lan"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('conflict-theirs').textContent"),
+        "Lan Sửa"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('conflict-mine').textContent"),
+        "Bình Sửa"
+    );
+    if let Some(dir) = &shots {
+        std::fs::create_dir_all(dir).unwrap();
+        b.screenshot(&dir.join("review-conflict.png"));
+    }
+    b.click("#conflict-keep");
+    b.wait(
+        "return document.getElementById('save-state').textContent.startsWith('Đã lưu')",
+        "Bình's change to land",
+    );
+    assert!(b.js("return location.search").as_str().unwrap().contains(BINH2));
+    // Lan's screen takes Bình's value when it next looks.
+    a.wait(
+        "return document.getElementById('f-nksHoTen').value === 'Bình Sửa'",
+        "Lan to see Bình's value",
+    );
+
+    // Both edits are in the journal, signed; the export has the last.
+    let journal = std::fs::read_to_string(out.join("ks-1983/review.jsonl")).unwrap();
+    let entries: Vec<Value> = journal.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let names: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["by"].as_str().unwrap(), e["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("Lan", "Lan Sửa"), ("Bình", "Bình Sửa")]);
+    let (rows, col) = export_from_screen(&b, &out);
+    assert_eq!(rows[1][col], "Bình Sửa");
+
+    // The team lead's view: each officer's work.
+    a.click("#team");
+    a.wait("return document.getElementById('team-dialog').open", "the team view");
+    let table = a.js("return document.getElementById('team-table').textContent");
+    assert!(
+        table.as_str().unwrap().contains("Bình") && table.as_str().unwrap().contains("Lan"),
+        "{table}"
+    );
+    if let Some(dir) = &shots {
+        a.screenshot(&dir.join("review-team.png"));
+    }
+    a.click("#team-close");
+
+    // A page that is not eligible says why in Vietnamese, from its reason codes.
+    let pages: Vec<Value> = std::fs::read_dir(out.join("ks-1983/pages"))
+        .unwrap()
+        .map(|e| read_json(&e.unwrap().path()))
+        .collect();
+    let ne = pages
+        .iter()
+        .find(|p| p["status"] == "not_eligible")
+        .expect("a not-eligible sample page");
+    let vi = ne["reason_codes"][0]["vi"].as_str().unwrap().to_string();
+    assert!(!ne["reason_codes"][0]["code"].as_str().unwrap().is_empty());
+    a.click(&format!("#pages button[data-page='{}']", ne["name"].as_str().unwrap()));
+    a.wait(
+        "return !document.getElementById('page-message').hidden",
+        "the page's message",
+    );
+    let msg = a.js("return document.getElementById('page-message').textContent");
+    assert!(msg.as_str().unwrap().contains(&vi), "{msg} / {vi}");
+    drop(server);
 }

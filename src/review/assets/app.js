@@ -1,29 +1,111 @@
 // sohoa review screen. Served by `sohoa review`; talks only to the server it came from.
 'use strict';
 
-const TOKEN = new URLSearchParams(location.search).get('token') || '';
+let token = new URLSearchParams(location.search).get('token') || '';
+// Changes not yet in the journal, kept per server address (keep the port across restarts).
 const PENDING_KEY = 'sohoa-pending-' + location.host;
 const KIND_HINT = {
   sex: '1 = Nam · 2 = Nữ · 3 = chưa xác định', date: 'dd.mm.yyyy (hoặc yyyy)', registration_number: 'số/năm, ví dụ 05/1983',
   id_number: '12 chữ số (9 với CMND cũ)',
 };
 const STATUS_TEXT = { ok: 'đủ điều kiện', manual: 'cần nhập tay', not_eligible: 'không đủ điều kiện', error: 'lỗi tệp' };
+// The server's error codes, worded for officers.
+const ERROR_TEXT = {
+  too_long: 'giá trị quá dài (tối đa 500 ký tự)', no_reason: 'cần ghi lý do', no_page: 'không có trang này trong sổ',
+  no_record: 'trang không có bản ghi này', no_field: 'trang không có ô này', error_page: 'trang lỗi tệp, không sửa được',
+  bad_status: 'trạng thái không hợp lệ', bad_request: 'yêu cầu không hợp lệ', no_book: 'không có sổ này',
+  journal: 'máy chủ không ghi được nhật ký duyệt', store: 'máy chủ không ghi được tệp trang', export: 'máy chủ không ghi được tệp xuất',
+};
+function errorText(status, body) {
+  if (body && ERROR_TEXT[body.code]) return ERROR_TEXT[body.code];
+  if (status === 413) return 'yêu cầu quá lớn';
+  if (status === 403) return 'máy chủ từ chối (địa chỉ hoặc nguồn không hợp lệ)';
+  return (body && body.error) || ('lỗi ' + status);
+}
 
 const state = {
-  labels: {}, kinds: {}, flagLabels: {}, books: [], book: null, page: null, rec: 0, field: null,
+  labels: {}, kinds: {}, codes: {}, flagLabels: {}, books: [], book: null, page: null, rec: 0, field: null, others: [],
   view: { s: 1, x: 0, y: 0 }, imgSize: [1, 1],
 };
 const $ = (id) => document.getElementById(id);
 
 function api(path, params) {
-  const q = new URLSearchParams(Object.assign({}, params, { token: TOKEN }));
+  const q = new URLSearchParams(Object.assign({}, params, { token }));
   return path + '?' + q.toString();
 }
 async function getJSON(path, params) {
-  const r = await fetch(api(path, params), { cache: 'no-store' });
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(body.error || r.statusText);
-  return body;
+  for (;;) {
+    const r = await fetch(api(path, params), { cache: 'no-store' });
+    const body = await r.json().catch(() => ({}));
+    if (r.status === 401) { await askLogin(); continue; }
+    if (!r.ok) throw new Error(errorText(r.status, body));
+    return body;
+  }
+}
+async function postJSON(path, params, payload) {
+  const r = await fetch(api(path, params), {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload || {}),
+  });
+  return { status: r.status, body: await r.json().catch(() => ({})) };
+}
+
+// ---- a new address after the server restarted: the queue waits, nothing is dropped.
+let login = null;
+function askLogin() {
+  if (login) return login;
+  login = new Promise((resolve) => {
+    const dlg = $('login-dialog');
+    $('login-pending').textContent = queue.length;
+    $('login-error').textContent = '';
+    $('login-url').value = '';
+    setSaveState('failed', 'CHƯA LƯU: cần địa chỉ mới của máy chủ (' + queue.length + ' thay đổi đang chờ)');
+    const submit = (e) => {
+      e.preventDefault();
+      let url;
+      try { url = new URL($('login-url').value.trim()); } catch (err) { url = null; }
+      const t = url && url.searchParams.get('token');
+      if (!t) { $('login-error').textContent = 'Địa chỉ phải có dạng http://…/?token=…'; return; }
+      if (url.origin !== location.origin) {
+        $('login-error').textContent = 'Địa chỉ này là của máy chủ khác (' + url.host + '). Các thay đổi đang chờ được giữ cho '
+          + location.host + ': hãy chạy lại sohoa review với --port ' + (location.port || '80') + '.';
+        return;
+      }
+      token = t;
+      history.replaceState(null, '', location.pathname + '?token=' + encodeURIComponent(t) + location.hash);
+      $('login-form').removeEventListener('submit', submit);
+      dlg.close();
+      login = null;
+      resolve();
+    };
+    $('login-form').addEventListener('submit', submit);
+    dlg.showModal();
+    $('login-url').focus();
+  });
+  return login;
+}
+
+// ---- another officer changed what this one changes: show both values, let them choose.
+function askConflict(item, resp) {
+  return new Promise((resolve) => {
+    const c = resp.conflict || {};
+    const ch = item.change;
+    $('conflict-who').textContent = c.by;
+    $('conflict-when').textContent = fmtTime(c.at);
+    const isField = ch.kind === 'field';
+    $('conflict-field').textContent = isField ? (state.labels[ch.field] || ch.field) : 'bản ghi (hàng ' + ch.row + ')';
+    $('conflict-values').hidden = !isField;
+    $('conflict-theirs').textContent = c.value || '(trống)';
+    $('conflict-mine').textContent = isField ? (ch.value || '(trống)') : '';
+    $('conflict-keep').textContent = isField ? 'Giữ giá trị của tôi' : 'Vẫn duyệt';
+    $('conflict-drop').textContent = isField ? 'Lấy giá trị của ' + c.by : 'Xem lại trước';
+    const dlg = $('conflict-dialog');
+    const done = (keep) => () => { dlg.close(); resolve(keep); };
+    $('conflict-keep').onclick = done(true);
+    $('conflict-drop').onclick = done(false);
+    dlg.oncancel = (e) => e.preventDefault();
+    dlg.showModal();
+    $('conflict-drop').focus();
+  });
 }
 
 // ---- saving: every change goes through one ordered queue, mirrored in localStorage so
@@ -57,15 +139,29 @@ async function pump() {
     setSaveState('saving', 'Đang lưu…');
     let resp;
     try {
-      const r = await fetch(api('/api/change', { book: item.book }), {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(item.change),
-      });
-      resp = await r.json().catch(() => ({}));
-      if (r.status >= 500 || r.status === 0) throw new Error(resp.error || r.statusText);
-      if (!r.ok) {
+      const r = await postJSON('/api/change', { book: item.book }, item.change);
+      resp = r.body;
+      if (r.status >= 500 || r.status === 0 || r.status === 408) throw new Error(errorText(r.status, resp));
+      if (r.status === 401) {
+        // A new server or a new token: the change stays queued until the new address is given.
+        await askLogin();
+        continue;
+      }
+      if (r.status === 409) {
+        const keep = await askConflict(item, resp);
+        if (keep) {
+          item.change.base = resp.conflict.version; storePending();
+        } else {
+          queue.shift(); storePending();
+          takeTheirs(item, resp);
+          setSaveState('saved', 'Đã lấy giá trị của ' + resp.conflict.by);
+        }
+        continue;
+      }
+      if (r.status !== 200) {
         // Refused for good (e.g. a page read again since): drop it and say so.
         queue.shift(); storePending();
-        setSaveState('failed', 'Không lưu được: ' + (resp.error || r.status));
+        setSaveState('failed', 'Không lưu được: ' + errorText(r.status, resp));
         continue;
       }
     } catch (e) {
@@ -80,6 +176,18 @@ async function pump() {
   sending = false;
   const w = waiters; waiters = [];
   w.forEach((f) => f());
+}
+// After a conflict the officer chose the other's value: the screen shows it.
+function takeTheirs(item, resp) {
+  applySaved(item.book, { page: resp.page });
+  if (item.change.kind !== 'field' || !state.page || state.page.name !== item.change.page) return;
+  const rec = record();
+  const input = $('f-' + item.change.field);
+  if (rec && rec.row === item.change.row && input) {
+    input.value = (rec.fields[item.change.field] || {}).final_value || '';
+    input.dataset.saved = input.value;
+    showCode(input);
+  }
 }
 function applySaved(book, resp) {
   const b = state.books.find((x) => x.name === book);
@@ -110,7 +218,9 @@ async function loadBooks() {
   state.labels = Object.fromEntries(data.labels);
   state.flagLabels = data.flag_labels || {};
   state.kinds = Object.fromEntries(data.kinds);
+  state.codes = data.codes || {};
   state.books = data.books;
+  state.user = data.user;
   $('user').textContent = 'Người duyệt: ' + data.user;
   const sel = $('book');
   sel.innerHTML = '';
@@ -148,7 +258,13 @@ function renderPageList() {
     const label = document.createElement('span'); label.className = 'label'; label.textContent = 'Tr. ' + p.page;
     const count = document.createElement('span'); count.className = 'count';
     count.textContent = p.status === 'ok' ? p.accepted + '/' + p.records : STATUS_TEXT[p.status];
-    el.title = p.name;
+    const there = state.others.filter((o) => o.page === p.name).map((o) => o.by);
+    el.title = p.name + (there.length ? ' · đang mở: ' + there.join(', ') : '');
+    if (there.length) {
+      el.classList.add('others');
+      const who = document.createElement('span'); who.className = 'who'; who.textContent = there.join(', ');
+      label.append(who);
+    }
     el.append(label, count);
     el.addEventListener('click', () => openPage(p.name, 0));
     nav.append(el);
@@ -178,7 +294,7 @@ async function openPage(name, rec, fieldIndex) {
   const status = page.final_status;
   if (status !== 'ok') {
     msg.hidden = false;
-    const why = page.review ? page.review.reason + ' (' + page.review.by + ')' : (page.reasons || []).join('; ');
+    const why = page.review ? page.review.reason + ' (' + page.review.by + ')' : reasonsText(page);
     msg.textContent = 'Trang ' + STATUS_TEXT[status] + ': ' + why;
   } else {
     msg.hidden = true;
@@ -187,9 +303,25 @@ async function openPage(name, rec, fieldIndex) {
   renderPanel(fieldIndex);
   fit();
   showRecord();
+  presenceTick();
   location.replace('#' + encodeURIComponent(state.book) + '/' + encodeURIComponent(name) + '/' + (state.rec + 1));
 }
 
+// The page's reasons in Vietnamese (by their codes), the English text for older results.
+function reasonsText(page) {
+  if (page.reason_codes && page.reason_codes.length) return page.reason_codes.map((r) => r.vi).join('; ');
+  return (page.reasons || []).join('; ');
+}
+// A coded field's value with what the code means: "2 — Nữ".
+function codeText(kind, value) {
+  const codes = state.codes[kind];
+  if (!codes || !value) return '';
+  return codes[value] ? value + ' — ' + codes[value] : value + ' — mã không hợp lệ (' + Object.entries(codes).map(([k, v]) => k + ' = ' + v).join(', ') + ')';
+}
+function showCode(input) {
+  const el = input.parentElement && input.parentElement.querySelector('.code-label');
+  if (el) el.textContent = codeText(state.kinds[input.name], input.value.trim());
+}
 function record() { return state.page && state.page.records[state.rec]; }
 function columnsOf(page) { return page.columns.filter((c) => !/^col\d+$/.test(c)); }
 
@@ -235,12 +367,17 @@ function renderPanel(fieldIndex) {
     input.dataset.saved = input.value;
     if (KIND_HINT[state.kinds[id]]) { input.placeholder = KIND_HINT[state.kinds[id]]; input.title = KIND_HINT[state.kinds[id]]; }
     input.addEventListener('focus', () => { state.field = id; highlightField(); });
-    input.addEventListener('input', (e) => { if (!e.isComposing) scheduleSave(input); });
+    input.addEventListener('input', (e) => { showCode(input); if (!e.isComposing) scheduleSave(input); });
     input.addEventListener('compositionend', () => scheduleSave(input));
     input.addEventListener('change', () => saveField(input));
     const note = document.createElement('div'); note.className = 'note';
-    row.append(label, crop, input, note);
+    row.append(label, crop, input);
+    if (state.codes[state.kinds[id]]) {
+      const cl = document.createElement('div'); cl.className = 'code-label'; row.append(cl);
+    }
+    row.append(note);
     fs.append(row);
+    showCode(input);
   }
   decorate();
   const inputs = fieldInputs();
@@ -265,6 +402,13 @@ function decorate() {
     head.append(s);
   }
   head.dataset.accepted = rec.accepted ? 'yes' : 'no';
+  const here = state.others.filter((o) => o.page === state.page.name && o.row === rec.row).map((o) => o.by);
+  if (here.length) {
+    const s = document.createElement('div'); s.className = 'others';
+    s.textContent = '⚠ ' + here.join(', ') + ' cũng đang mở bản ghi này';
+    head.append(s);
+  }
+  head.dataset.others = here.join(',');
   $('accept').textContent = '';
   $('accept').append(rec.accepted ? 'Bỏ duyệt ' : 'Duyệt bản ghi ', kbd('Ctrl+Enter'));
   $('accept').classList.toggle('undo', !!rec.accepted);
@@ -274,7 +418,8 @@ function decorate() {
     row.classList.toggle('corrected', !!(f && f.review));
     const note = row.querySelector('.note');
     const parts = [];
-    if (f && f.review) parts.push('đã sửa: ' + f.review.by + ', ' + fmtTime(f.review.at) + ' · OCR: «' + f.value + '»');
+    const ocr = codeText(state.kinds[row.dataset.field], f && f.value) || (f && f.value);
+    if (f && f.review) parts.push('đã sửa: ' + f.review.by + ', ' + fmtTime(f.review.at) + ' · OCR: «' + ocr + '»');
     if (f && f.flags.length && !(f.flags.length === 1 && f.flags[0] === 'empty'))
       parts.push(f.flags.map((x) => state.flagLabels[x] || x).join(', '));
     if (f && f.text) parts.push('tin cậy ' + Math.round(f.confidence * 100) + '%');
@@ -308,7 +453,7 @@ function saveField(input) {
   if (value === input.dataset.saved) return Promise.resolve();
   input.dataset.saved = value;
   const rec = record();
-  return send(state.book, { page: state.page.name, kind: 'field', row: rec.row, field: input.name, value });
+  return send(state.book, { page: state.page.name, kind: 'field', row: rec.row, field: input.name, value, base: rec.version });
 }
 // Saves every field still waiting for its timer (before leaving a record or the page).
 function flushTyping(wait) {
@@ -418,6 +563,7 @@ async function gotoRecord(i, fieldIndex) {
   await flushTyping(true);
   state.rec = i; state.field = null;
   renderPanel(fieldIndex); showRecord();
+  presenceTick();
   location.replace('#' + encodeURIComponent(state.book) + '/' + encodeURIComponent(state.page.name) + '/' + (i + 1));
 }
 function okPages() { return book().pages.filter((p) => p.status === 'ok'); }
@@ -452,7 +598,7 @@ async function acceptRecord() {
   if (!rec || state.page.final_status !== 'ok') return;
   await flushTyping(true);
   const accepted = !rec.accepted;
-  await send(state.book, { page: state.page.name, kind: 'accept', row: rec.row, accepted });
+  await send(state.book, { page: state.page.name, kind: 'accept', row: rec.row, accepted, base: rec.version });
   if (accepted) await nextWhere(unaccepted, (p) => p.accepted < p.records);
 }
 async function gotoPage(delta) {
@@ -487,7 +633,7 @@ $('reason-cancel').addEventListener('click', () => $('reason-dialog').close());
 
 document.addEventListener('keydown', async (e) => {
   if (e.isComposing || e.keyCode === 229) return; // the input method is composing
-  if ($('reason-dialog').open) return;
+  if ($('reason-dialog').open || $('login-dialog').open || $('conflict-dialog').open || $('team-dialog').open) return;
   const inField = e.target instanceof HTMLInputElement && e.target.closest('#fields');
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
     e.preventDefault(); await acceptRecord(); return;
@@ -535,14 +681,75 @@ $('export').addEventListener('click', async () => {
   await flushTyping(true);
   await new Promise((r) => { waiters.push(r); pump(); });
   try {
-    const r = await fetch(api('/api/export', { book: state.book }), { method: 'POST' });
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.error);
+    let r = await postJSON('/api/export', { book: state.book });
+    if (r.status === 401) { await askLogin(); r = await postJSON('/api/export', { book: state.book }); }
+    const body = r.body;
+    if (r.status !== 200) throw new Error(errorText(r.status, body));
     setSaveState('saved', 'Đã xuất ' + body.rows + ' dòng (' + body.confirmed + ' đã duyệt): ' + body.files.join(', '));
   } catch (err) {
     setSaveState('failed', 'Xuất thất bại: ' + err.message);
   }
 });
+
+// ---- who else is here: the screen says where it is every few seconds and learns where
+// the others are and which records of this page changed.
+async function presenceTick() {
+  const page = state.page, rec = record();
+  if (!page || login) return;
+  let r;
+  try { r = await postJSON('/api/presence', { book: state.book }, { page: page.name, row: rec ? rec.row : 0 }); } catch (e) { return; }
+  if (r.status !== 200 || state.page !== page) return;
+  state.others = r.body.others || [];
+  renderPageList();
+  const changed = (r.body.versions || []).some((v) => {
+    const mine = page.records.find((x) => x.row === v.row);
+    return mine && mine.version !== v.version;
+  });
+  const waiting = queue.some((q) => q.change.page === page.name) || timers.size > 0;
+  if (changed && !waiting) await refreshPage(); else decorate();
+}
+// Another officer changed this page: take their values where nothing is being typed.
+async function refreshPage() {
+  const fresh = await getJSON('/api/page', { book: state.book, page: state.page.name });
+  if (!state.page || fresh.name !== state.page.name) return;
+  state.page = fresh;
+  const rec = record();
+  for (const input of fieldInputs()) {
+    if (input.value !== input.dataset.saved) continue;
+    const f = rec && rec.fields[input.name];
+    input.value = f ? f.final_value : '';
+    input.dataset.saved = input.value;
+    showCode(input);
+  }
+  decorate();
+}
+setInterval(presenceTick, 5000);
+
+async function showTeam() {
+  const data = await getJSON('/api/team');
+  const body = $('team-table').tBodies[0];
+  body.innerHTML = '';
+  const cell = (tr, text) => { const td = document.createElement('td'); td.textContent = text; tr.append(td); };
+  for (const b of data.books) {
+    const officers = Object.entries(b.officers);
+    const p = b.progress;
+    const tr = document.createElement('tr'); tr.className = 'book';
+    cell(tr, b.name); cell(tr, 'cả sổ');
+    cell(tr, ''); cell(tr, p.accepted + '/' + p.records); cell(tr, p.not_eligible); cell(tr, '');
+    body.append(tr);
+    for (const [name, w] of officers) {
+      const r = document.createElement('tr');
+      cell(r, ''); cell(r, name); cell(r, w.fields); cell(r, w.accepted); cell(r, w.pages); cell(r, fmtTime(w.last));
+      body.append(r);
+    }
+  }
+  $('team-present').textContent = data.present.length
+    ? 'Đang làm việc: ' + data.present.map((o) => o.by + ' (' + o.book + ', ' + o.page + ', hàng ' + o.row + ')').join('; ')
+    : 'Không có ai khác đang mở sổ.';
+  $('team-dialog').showModal();
+}
+$('team').addEventListener('click', showTeam);
+$('team-close').addEventListener('click', () => $('team-dialog').close());
 
 async function openFirst() {
   const pages = book().pages;
