@@ -176,7 +176,7 @@ pub fn write_csv(rows: &[ExportRow], columns: &[String]) -> Vec<u8> {
 /// A value a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a
 /// tab or a carriage return) with a `'` put before it, as OWASP's guidance on CSV
 /// injection has it: the cell then shows the text as written.
-fn neutralised(v: &str) -> String {
+pub(crate) fn neutralised(v: &str) -> String {
     if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {
@@ -184,7 +184,7 @@ fn neutralised(v: &str) -> String {
     }
 }
 
-fn push_csv_line(out: &mut String, cells: &[String]) {
+pub(crate) fn push_csv_line(out: &mut String, cells: &[String]) {
     let quoted: Vec<String> = cells
         .iter()
         .map(|c| {

@@ -404,8 +404,9 @@ pub fn page_year<'a>(records: impl IntoIterator<Item = &'a RecordResult>) -> Opt
 }
 
 /// Registration numbers run in sequence down a page. When most rows agree on the run
-/// (`number − row` is the same), a row whose number is missing or breaks the run takes
-/// the run's number, flagged `from_sequence` for the reviewer. Call before
+/// (`number − row` is the same), a row whose number is missing or breaks the run (and is
+/// in no run with a neighbour) takes the number after the row above (the run's number
+/// on the first row), flagged `from_sequence` for the reviewer. Call before
 /// [`check_record`] (which appends the year).
 pub fn fill_number_sequence(records: &mut [RecordResult], template: &Template) {
     let Some(id) = template
@@ -423,21 +424,41 @@ pub fn fill_number_sequence(records: &mut [RecordResult], template: &Template) {
         }
         f.value.parse().ok()
     };
+    let read: Vec<Option<i64>> = records.iter().map(number).collect();
+    // A number read in a run with a neighbour (or repeating it) stands: a run shifted by
+    // a number entered twice is the book's, for the checks to report.
+    let in_run = |i: usize| {
+        let n = read[i];
+        let near = |j: Option<usize>, d: i64| {
+            j.and_then(|j| read.get(j).copied().flatten())
+                .is_some_and(|m| Some(m + d) == n || Some(m) == n)
+        };
+        n.is_some() && (near(i.checked_sub(1), 1) || near(Some(i + 1), -1))
+    };
     let mut votes: std::collections::HashMap<i64, usize> = Default::default();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(n) = number(r) {
+    for (i, n) in read.iter().enumerate() {
+        if let Some(n) = n {
             *votes.entry(n - i as i64).or_default() += 1;
         }
     }
     let Some((&base, &count)) = votes.iter().max_by_key(|(b, c)| (**c, -**b)) else {
         return;
     };
-    if records.len() < 3 || count * 5 < records.len() * 3 {
+    // Most rows agree on one run, or sit in runs with their neighbours.
+    let running = (0..read.len()).filter(|&i| in_run(i)).count();
+    if records.len() < 3 || count.max(running) * 5 < records.len() * 3 {
         return;
     }
+    let mut previous: Option<i64> = None;
     for (i, r) in records.iter_mut().enumerate() {
-        let expected = base + i as i64;
-        if expected <= 0 || number(r) == Some(expected) {
+        let n = read[i];
+        if in_run(i) {
+            previous = n;
+            continue;
+        }
+        let expected = previous.map_or(base + i as i64, |p| p + 1);
+        previous = Some(expected);
+        if expected <= 0 || n == Some(expected) {
             continue;
         }
         if let Some(f) = r.fields.get_mut(&id) {
@@ -571,11 +592,9 @@ mod tests {
         assert!(record("012345678", "Nam", "1980").flags.is_empty());
     }
 
-    #[test]
-    fn a_misread_number_in_a_run_takes_the_run_value_and_is_flagged() {
+    fn numbered(numbers: &[&str]) -> Vec<RecordResult> {
         let v = Vocabulary::builtin();
-        let t = Template::for_book_type("ks").unwrap();
-        let mut recs: Vec<RecordResult> = ["52", "03", "54", "s5", "56"]
+        numbers
             .iter()
             .enumerate()
             .map(|(i, n)| {
@@ -591,12 +610,39 @@ mod tests {
                 );
                 r
             })
-            .collect();
+            .collect()
+    }
+
+    fn numbers_of(recs: &[RecordResult]) -> Vec<&str> {
+        recs.iter().map(|r| r.fields["so"].value.as_str()).collect()
+    }
+
+    #[test]
+    fn a_misread_number_in_a_run_takes_the_run_value_and_is_flagged() {
+        let t = Template::for_book_type("ks").unwrap();
+        let mut recs = numbered(&["52", "03", "54", "s5", "56"]);
         fill_number_sequence(&mut recs, &t);
-        let got: Vec<&str> = recs.iter().map(|r| r.fields["so"].value.as_str()).collect();
-        assert_eq!(got, vec!["52", "53", "54", "55", "56"]);
+        assert_eq!(numbers_of(&recs), vec!["52", "53", "54", "55", "56"]);
         assert!(recs[1].fields["so"].flags.contains(&Flag::FromSequence));
         assert!(recs[0].fields["so"].flags.is_empty());
+    }
+
+    #[test]
+    fn a_number_entered_twice_shifts_no_correctly_read_number() {
+        // 28 twice: the rows after it are one ahead of the first rows' run, and both
+        // runs stand as read (the book checks report the repeat).
+        let t = Template::for_book_type("ks").unwrap();
+        let mut recs = numbered(&["26", "27", "28", "28", "29", "30", "31", "32", "33"]);
+        fill_number_sequence(&mut recs, &t);
+        assert_eq!(
+            numbers_of(&recs),
+            vec!["26", "27", "28", "28", "29", "30", "31", "32", "33"]
+        );
+        assert!(recs.iter().all(|r| !r.fields["so"].has(Flag::FromSequence)));
+        // A misread among them still takes the number after the row above.
+        let mut recs = numbered(&["26", "27", "28", "28", "79", "30", "31", "32", "33"]);
+        fill_number_sequence(&mut recs, &t);
+        assert_eq!(numbers_of(&recs)[4], "29");
     }
 
     #[test]

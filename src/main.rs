@@ -137,7 +137,9 @@ enum Command {
         /// Book folder name.
         #[arg(long, default_value = "ks-1983")]
         book: String,
-        /// Which pages: `samples` (the bundled book), `varied` (random damage, style,
+        /// Which pages: `samples` (the bundled book), `checks` (a book of 1990 with problems
+        /// planted for `sohoa check`: a number missing, a record entered twice, one of
+        /// another year, a page scanned twice), `varied` (random damage, style,
         /// resolution and format), `script` (like varied, written in the handwriting faces
         /// the decoding was tuned on) or `script-held-out` (in faces kept out of tuning).
         /// Pages as they really come: `forms` (form pages in several styles: two pairs on
@@ -239,6 +241,24 @@ enum Command {
         /// Folder to write the data set into.
         #[arg(long = "out", value_name = "DIR")]
         dir: PathBuf,
+    },
+    /// Check the processed books as a team lead would before handing them in (also run at
+    /// the end of `process`): a page scanned twice, a record entered twice (the same
+    /// register number in a book, the same person anywhere), register numbers missing,
+    /// registration dates out of order, records of another year, ID numbers that
+    /// contradict the record.
+    ///
+    /// Writes OUT/<book>/checks.csv and checks.json, and OUT/checks.html, a report with
+    /// links into the review screen; prints the counts. Exit code 0 whatever is found.
+    Check {
+        /// Output folder of `sohoa process`.
+        out: PathBuf,
+        /// The books' year (default: each book's most common registration year).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1850..=2100))]
+        book_year: Option<u32>,
+        /// The review server's address, for the report's links.
+        #[arg(long, default_value = sohoa::checks::DEFAULT_REVIEW_URL)]
+        review_url: String,
     },
     /// Compare processed results with synthetic ground truth: records found, field CER.
     Eval {
@@ -414,6 +434,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let mut specs = match set.as_str() {
                 "samples" => sohoa::synth::sample_specs(),
+                "checks" => sohoa::synth::checks_specs(),
                 "varied" => sohoa::synth::varied_specs(pages, seed, dpi),
                 "script" => sohoa::synth::script_specs(pages, seed, dpi, &sohoa::synth::ScriptFace::TUNING),
                 "script-held-out" => sohoa::synth::script_specs(pages, seed, dpi, &sohoa::synth::ScriptFace::HELD_OUT),
@@ -421,8 +442,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let (name, held_out) = other.strip_suffix("-held-out").map_or((other, false), |n| (n, true));
                     sohoa::synth::variation_specs(name, pages, seed, dpi, held_out).ok_or_else(|| {
                         anyhow::anyhow!(
-                            "unknown set '{other}': use samples, varied, script, forms, rulings, photos, \
-                             photos-flat, no-dpi, mixed (each but samples and varied also as NAME-held-out)"
+                            "unknown set '{other}': use samples, checks, varied, script, forms, rulings, \
+                             photos, photos-flat, no-dpi, mixed (each but samples, checks and varied also as \
+                             NAME-held-out)"
                         )
                     })?
                 }
@@ -545,6 +567,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 s.normalized_kinds,
                 s.not_one_line
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check {
+            out,
+            book_year,
+            review_url,
+        } => {
+            if !out.is_dir() {
+                anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
+            }
+            let summary = sohoa::checks::check_out(&out, &sohoa::checks::CheckOptions { book_year }, &review_url)?;
+            if summary.books.is_empty() {
+                anyhow::bail!("no processed book in {} (run `sohoa process` first)", out.display());
+            }
+            for (book, counts) in &summary.books {
+                let total: usize = counts.values().sum();
+                let detail: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                println!(
+                    "{book}: {total} findings{}{}",
+                    if total > 0 { ": " } else { "" },
+                    detail.join(", ")
+                );
+            }
+            for f in &summary.findings {
+                let row = f.at.row.map(|r| format!(" row {r}")).unwrap_or_default();
+                eprintln!(
+                    "  {} page {}{row}: {} ({})",
+                    f.at.book, f.at.page_number, f.text, f.code
+                );
+            }
+            eprintln!("sohoa: report in {}", sohoa::checks::report_path(&out).display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval { out, truth, max_cer } => {

@@ -583,6 +583,10 @@ pub struct PageResult {
     pub words: Vec<WordBox>,
     /// The restored page image, relative to the book folder (absent for `error` pages).
     pub image: Option<String>,
+    /// A perceptual hash of the restored page (64 hex digits; see `checks::page_hash`):
+    /// the book checks find a page scanned twice by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_hash: Option<String>,
     /// An officer's verdict on the page, when one was given in review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<PageReview>,
@@ -645,6 +649,7 @@ impl PageResult {
             records: Vec::new(),
             words: Vec::new(),
             image: None,
+            page_hash: None,
             review: None,
         }
     }

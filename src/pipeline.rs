@@ -277,6 +277,7 @@ impl PageResult {
             records: read.reading.records,
             words: read.reading.words,
             image: Some(image),
+            page_hash: Some(crate::checks::page_hash(&read.restored.gray)),
             ..PageResult::named(origin, read.status, &read.reasons)
         }
     }

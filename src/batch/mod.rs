@@ -199,6 +199,9 @@ pub struct Report {
     pub skipped: Vec<ingest::Skipped>,
     /// Book folders whose output name another folder already had: folder → name given.
     pub books_renamed: BTreeMap<String, String>,
+    /// Findings of the book checks over every book in OUT, per check (`checks.html`,
+    /// each book's `checks.csv`).
+    pub checks: BTreeMap<String, usize>,
 }
 
 /// Runs the batch: plans the books, reads every page not read yet, then rebuilds each
@@ -256,6 +259,17 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     let counts = pool.install(|| write_books(&files, opts, &export_columns))?;
     let mut report = Report::new(opts, &files, counts, &tally, threads, start);
     report.skipped = found.skipped;
+    let checked = crate::checks::check_out(
+        &opts.out,
+        &crate::checks::CheckOptions {
+            book_year: opts.book_year.as_deref().and_then(|y| y.trim().parse().ok()),
+        },
+        crate::checks::DEFAULT_REVIEW_URL,
+    )
+    .map_err(|crate::checks::CheckError::Store(e)| BatchError::Store(e))?;
+    for f in &checked.findings {
+        *report.checks.entry(f.code.clone()).or_default() += 1;
+    }
     report.books_renamed = books
         .iter()
         .filter(|b| b.wanted_name.is_some())
@@ -445,6 +459,7 @@ impl Report {
             pages_unreadable: counts.status_counts.get("error").copied().unwrap_or(0),
             skipped: Vec::new(),
             books_renamed: BTreeMap::new(),
+            checks: BTreeMap::new(),
         }
     }
 }

@@ -167,6 +167,8 @@ struct Book {
     pages: Vec<PageResult>,
     journal: Vec<Entry>,
     versions: Versions,
+    /// What the book checks found (`checks.json`, as the last check left it).
+    findings: Vec<crate::checks::Finding>,
 }
 
 /// A running review session.
@@ -314,6 +316,14 @@ impl App {
         if !self.host_ok(req) {
             return (403, b"unexpected Host header".to_vec(), TEXT);
         }
+        // The screen itself holds no data: it is served without a token (it asks for the
+        // officer's address when it has none), so that links into it (`checks.html`) open.
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/") => return (200, INDEX_HTML.as_bytes().to_vec(), "text/html; charset=utf-8"),
+            ("GET", "/app.js") => return (200, APP_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
+            ("GET", "/app.css") => return (200, APP_CSS.as_bytes().to_vec(), "text/css; charset=utf-8"),
+            _ => {}
+        }
         let Some(officer) = req.query("token").and_then(|t| self.officer(t)) else {
             return (
                 401,
@@ -330,18 +340,10 @@ impl App {
         }
         let (book, page) = (req.query("book"), req.query("page"));
         let result: Result<(u16, Vec<u8>, &'static str), Refused> = match (method, req.path.as_str()) {
-            ("GET", "/") => Ok((
-                200,
-                INDEX_HTML.replace("__TOKEN__", &officer.token).into_bytes(),
-                "text/html; charset=utf-8",
-            )),
-            ("GET", "/app.js") => Ok((200, APP_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8")),
-            ("GET", "/app.css") => Ok((200, APP_CSS.as_bytes().to_vec(), "text/css; charset=utf-8")),
             ("GET", "/api/books") => Ok((200, to_json(&self.books_view(&officer.name)), JSON)),
-            ("GET", "/api/page") => self.page(book, page).map(|(bi, p)| {
-                let v = page_view(p, &self.books[bi].versions);
-                (200, to_json(&v), JSON)
-            }),
+            ("GET", "/api/page") => self
+                .page(book, page)
+                .map(|(bi, p)| (200, to_json(&self.books[bi].view(p)), JSON)),
             ("GET", "/api/image") => self.image(book, page).map(|b| (200, b, "image/jpeg")),
             ("GET", "/api/team") => Ok((200, to_json(&self.team_view()), JSON)),
             ("POST", "/api/change") => self.change(book, &officer.name, &req.body),
@@ -452,6 +454,7 @@ impl App {
                         "records": p.records.len(),
                         "accepted": prog.accepted,
                         "doubtful": prog.doubtful,
+                        "findings": b.findings.iter().filter(|f| f.at.page == p.name).count(),
                     })
                 }).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
@@ -511,7 +514,7 @@ impl App {
                 "error": format!("{} changed this since it was opened", c.touch.by),
                 "code": "conflict",
                 "conflict": { "field": c.field, "by": c.touch.by, "at": c.touch.at, "version": c.version, "value": current },
-                "page": page_view(&b.pages[pi], &b.versions),
+                "page": b.view(&b.pages[pi]),
             });
             return Ok((409, to_json(&v), JSON));
         }
@@ -530,7 +533,7 @@ impl App {
         b.pages[pi] = page;
         b.versions.record(&entry);
         let v = json!({
-            "page": page_view(&b.pages[pi], &b.versions),
+            "page": b.view(&b.pages[pi]),
             "progress": super::progress(&b.pages),
             "saved_at": entry.at,
         });
@@ -615,12 +618,14 @@ fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
         let versions = Versions::replay(&journal, |e| {
             b.pages.iter().any(|p| p.name == e.page && p.sha256 == e.sha256)
         });
+        let findings = crate::checks::read_findings(&b.dir);
         books.push(Book {
             name: b.name,
             dir: b.dir,
             pages: b.pages,
             journal,
             versions,
+            findings,
         });
     }
     Ok(books)
@@ -628,6 +633,17 @@ fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
 
 fn write_page(book_dir: &Path, page: &PageResult) -> Result<(), ReviewError> {
     Ok(BookDir::at(book_dir).write_page(page)?)
+}
+
+impl Book {
+    /// What the screen needs of one of the book's pages: see [`page_view`], and what the
+    /// book checks found on it.
+    fn view(&self, p: &PageResult) -> Value {
+        let mut v = page_view(p, &self.versions);
+        let findings: Vec<_> = self.findings.iter().filter(|f| f.at.page == p.name).collect();
+        v["findings"] = json!(findings);
+        v
+    }
 }
 
 /// What the screen needs of a page: the result without its word list, each record's

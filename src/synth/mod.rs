@@ -181,6 +181,21 @@ pub struct PageSpec {
     pub form: Option<FormStyle>,
     /// The file states no resolution.
     pub no_dpi: bool,
+    /// Problems planted in the page's records, for the book checks.
+    pub plant: Plant,
+}
+
+/// Problems planted in a ledger page's records (rows 0-based, after the records are put
+/// in registration order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plant {
+    /// This row is entered again right below itself (same number, same person).
+    pub duplicate_row: Option<usize>,
+    /// This row's registration date is a year before the book's.
+    pub wrong_year_row: Option<usize>,
+    /// Registrations fall in these months (first, last) of the year, birth dates moved
+    /// with them: pages of a book follow one another in time.
+    pub months: Option<(u32, u32)>,
 }
 
 /// How a form page is drawn.
@@ -211,6 +226,7 @@ impl PageSpec {
             real_places: false,
             form: None,
             no_dpi: false,
+            plant: Plant::default(),
         }
     }
 }
@@ -431,6 +447,83 @@ fn script_px(font: &FontRef, x_height: f32) -> f32 {
     probe * x_height / h.max(1.0)
 }
 
+/// Puts the planted problems into a page's records.
+fn plant(records: &mut Vec<BTreeMap<String, TruthField>>, plant: Plant, rows: usize) {
+    if let Some((first, last)) = plant.months {
+        for r in records.iter_mut() {
+            let month: u32 = r["ngayDangKy"].value[3..5].parse().expect("a month");
+            let to = first + (month - 1) * (last - first + 1) / 12;
+            for id in ["ngayDangKy", "nksNgaySinh"] {
+                let f = r.get_mut(id).expect("a date");
+                let (d, m, y): (u32, u32, u32) = (
+                    f.value[0..2].parse().expect("a day"),
+                    f.value[3..5].parse().expect("a month"),
+                    f.value[6..10].parse().expect("a year"),
+                );
+                // The same shift for both dates (days are at most 28: every month has them).
+                let total = (y * 12 + m - 1 + to) - month;
+                let (y, m) = (total / 12, total % 12 + 1);
+                f.text = format!("{d:02}/{m:02}/{y}");
+                f.value = format!("{d:02}.{m:02}.{y}");
+            }
+        }
+        sort_by_registration(records);
+    }
+    if let Some(r) = plant.wrong_year_row.and_then(|k| records.get_mut(k)) {
+        let f = r.get_mut("ngayDangKy").expect("a registration date");
+        let year: u32 = f.value[6..10].parse().expect("a year");
+        f.text = format!("{}{}", &f.text[..6], year - 1);
+        f.value = format!("{}{}", &f.value[..6], year - 1);
+    }
+    if let Some(k) = plant
+        .duplicate_row
+        .filter(|&k| k < records.len() && records.len() < rows)
+    {
+        let copy = records[k].clone();
+        records.insert(k + 1, copy);
+    }
+}
+
+/// A book of five typed pages of 1990 whose numbers run on from page to page, with
+/// problems planted for the book checks: numbers 17 (before page 3) missing, on page 4
+/// its third record entered twice and its sixth registered in 1989, and page 5 the same
+/// sheet as page 2 scanned again (another skew, other noise).
+pub fn checks_specs() -> Vec<PageSpec> {
+    let page = |n: u32, first: u32, records: u32, skew: f32, noise: f32| PageSpec {
+        plant: Plant {
+            months: Some([(1, 2), (3, 4), (5, 6), (7, 9)][(n as usize - 1) % 4]),
+            ..Plant::default()
+        },
+        year: 1990,
+        first_number: first,
+        records,
+        damage: Damage {
+            paper: 228,
+            noise,
+            skew_deg: skew,
+            ..Damage::none()
+        },
+        ..PageSpec::ledger(&format!("trang-{n}.png"), 200.0, 900 + u64::from(n))
+    };
+    let mut rescan = page(2, 9, 8, -1.4, 5.0);
+    rescan.plant.months = Some((3, 4));
+    rescan.file = "trang-5.png".into();
+    vec![
+        page(1, 1, 8, 0.6, 2.0),
+        page(2, 9, 8, 0.3, 2.0),
+        page(3, 18, 8, -0.8, 2.0),
+        PageSpec {
+            plant: Plant {
+                duplicate_row: Some(2),
+                wrong_year_row: Some(5),
+                months: Some((7, 9)),
+            },
+            ..page(4, 26, 8, 1.1, 2.0)
+        },
+        rescan,
+    ]
+}
+
 /// Registration dates must rise with the number: sort the page's records by date.
 fn sort_by_registration(recs: &mut [BTreeMap<String, TruthField>]) {
     let key = |r: &BTreeMap<String, TruthField>| {
@@ -625,6 +718,7 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
         .map(|i| record(&mut rng, spec.first_number + i, spec.year, spec.real_places))
         .collect();
     sort_by_registration(&mut records);
+    plant(&mut records, spec.plant, body_rows as usize);
     let (font, vpx, ink) = match (spec.hand, &script) {
         (Hand::Script(_), Some(f)) => (f, script_px(f, 4.0 * pt), 35u8),
         (Hand::Hand | Hand::Script(_), _) => (&italic, 9.0 * pt, 40u8),
@@ -1067,6 +1161,7 @@ pub fn sample_specs() -> Vec<PageSpec> {
         real_places: false,
         form: None,
         no_dpi: false,
+        plant: Plant::default(),
     };
     vec![
         base(
@@ -1171,6 +1266,7 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 real_places: true,
                 form: None,
                 no_dpi: false,
+                plant: Plant::default(),
             }
         })
         .collect()

@@ -194,14 +194,27 @@ fn review_server_refuses_strangers_stays_in_the_book_and_loses_nothing_when_kill
     let server = Server::start(&out, "lan");
     let port = server.port();
 
-    // The token is required everywhere.
-    assert_eq!(status_of(ureq::get(&format!("{}/", server.base)).call()), 401);
+    // The token is required for every piece of data; the screen itself (no data, no
+    // token in it) opens without one, so that links into it work.
+    assert_eq!(status_of(ureq::get(&format!("{}/api/books", server.base)).call()), 401);
     assert_eq!(
-        status_of(ureq::get(&format!("{}/?token=0000", server.base)).call()),
+        status_of(ureq::get(&format!("{}/api/books?token=0000", server.base)).call()),
         401
     );
-    assert_eq!(status_of(ureq::get(&format!("{}/app.js", server.base)).call()), 401);
-    assert_eq!(status_of(ureq::get(&format!("{}/api/books", server.base)).call()), 401);
+    assert_eq!(
+        status_of(ureq::get(&format!("{}/api/page?book=ks-1983&page=trang-1", server.base)).call()),
+        401
+    );
+    assert_eq!(
+        status_of(ureq::get(&format!("{}/api/image?book=ks-1983&page=trang-1", server.base)).call()),
+        401
+    );
+    let bare = ureq::get(&format!("{}/", server.base))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(!bare.contains(&server.token) && bare.contains("app.js"));
     let index = ureq::get(&server.url).call().unwrap();
     assert_eq!(index.status(), 200);
     let csp = index.header("Content-Security-Policy").unwrap_or_default().to_string();
@@ -209,7 +222,7 @@ fn review_server_refuses_strangers_stays_in_the_book_and_loses_nothing_when_kill
         csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
         "{csp}"
     );
-    assert!(index.into_string().unwrap().contains("app.js?token="));
+    assert!(!index.into_string().unwrap().contains(&server.token));
 
     // Client paths never reach the file system.
     let t = &server.token;
@@ -971,5 +984,31 @@ fn review_screen_for_two_officers_shows_a_conflict_and_keeps_a_change_queued_acr
     );
     let msg = a.js("return document.getElementById('page-message').textContent");
     assert!(msg.as_str().unwrap().contains(&vi), "{msg} / {vi}");
+
+    // A link of the book checks' report (no token in it) opens the record with what the
+    // checks found on it.
+    let checks = read_json(&out.join("ks-1983/checks.json"));
+    let f = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["at"]["row"].is_u64())
+        .expect("a finding on a record of the sample book");
+    let (page, row) = (f["at"]["page"].as_str().unwrap(), f["at"]["row"].as_u64().unwrap());
+    let html = std::fs::read_to_string(out.join("checks.html")).unwrap();
+    assert!(html.contains(&format!("#ks-1983/{page}/{row}\"")));
+    a.goto(&format!("{}/#ks-1983/{page}/{row}", server.base));
+    a.call("POST", "/refresh", Some(json!({})));
+    a.wait(
+        "return document.body.dataset.ready === 'yes'",
+        "the screen to open from the link",
+    );
+    let shown = a.js(
+        "return Array.from(document.querySelectorAll('#record-head .finding')).map((e) => e.textContent).join('|')",
+    );
+    assert!(
+        shown.as_str().unwrap().contains(f["vi"].as_str().unwrap()),
+        "{shown} / {f}"
+    );
     drop(server);
 }

@@ -1,7 +1,10 @@
 // sohoa review screen. Served by `sohoa review`; talks only to the server it came from.
 'use strict';
 
-let token = new URLSearchParams(location.search).get('token') || '';
+// The officer's token: from the address, else the one this browser last used here (links
+// into the screen, from checks.html, carry none).
+const TOKEN_KEY = 'sohoa-token-' + location.host;
+let token = new URLSearchParams(location.search).get('token') || localStorage.getItem(TOKEN_KEY) || '';
 // Changes not yet in the journal, kept per server address (keep the port across restarts).
 const PENDING_KEY = 'sohoa-pending-' + location.host;
 const KIND_HINT = {
@@ -71,6 +74,7 @@ function askLogin() {
         return;
       }
       token = t;
+      try { localStorage.setItem(TOKEN_KEY, t); } catch (err) { /* private mode */ }
       history.replaceState(null, '', location.pathname + '?token=' + encodeURIComponent(t) + location.hash);
       $('login-form').removeEventListener('submit', submit);
       dlg.close();
@@ -221,6 +225,7 @@ async function loadBooks() {
   state.codes = data.codes || {};
   state.books = data.books;
   state.user = data.user;
+  try { localStorage.setItem(TOKEN_KEY, token); } catch (e) { /* private mode */ }
   $('user').textContent = 'Người duyệt: ' + data.user;
   const sel = $('book');
   sel.innerHTML = '';
@@ -257,7 +262,8 @@ function renderPageList() {
       + (p.status === 'ok' && p.doubtful ? ' attention' : '');
     const label = document.createElement('span'); label.className = 'label'; label.textContent = 'Tr. ' + p.page;
     const count = document.createElement('span'); count.className = 'count';
-    count.textContent = p.status === 'ok' ? p.accepted + '/' + p.records : STATUS_TEXT[p.status];
+    count.textContent = (p.findings ? '⚑ ' : '') + (p.status === 'ok' ? p.accepted + '/' + p.records : STATUS_TEXT[p.status]);
+    if (p.findings) count.title = p.findings + ' phát hiện của kiểm tra sổ';
     const there = state.others.filter((o) => o.page === p.name).map((o) => o.by);
     el.title = p.name + (there.length ? ' · đang mở: ' + there.join(', ') : '');
     if (there.length) {
@@ -333,6 +339,11 @@ function renderPanel(fieldIndex) {
   st.className = 'status ' + page.final_status; st.textContent = STATUS_TEXT[page.final_status];
   info.append('Trang ' + page.page + ' · ' + page.source + ' · ', st);
   if (page.review) info.append(' (' + page.review.by + ', ' + fmtTime(page.review.at) + ')');
+  for (const f of (page.findings || []).filter((x) => x.at.row == null)) {
+    const s = document.createElement('div'); s.className = 'finding'; s.dataset.code = f.code;
+    s.textContent = '⚑ ' + f.vi;
+    info.append(s);
+  }
   $('toggle-page').textContent = '';
   const readable = page.final_status === 'ok' || page.final_status === 'manual';
   $('toggle-page').append(readable ? 'Trang không đủ điều kiện ' : 'Trang đủ điều kiện ', kbd('F4'));
@@ -409,6 +420,12 @@ function decorate() {
     head.append(s);
   }
   head.dataset.others = here.join(',');
+  const found = (state.page.findings || []).filter((f) => f.at.row === rec.row);
+  for (const f of found) {
+    const s = document.createElement('div'); s.className = 'finding'; s.dataset.code = f.code;
+    s.textContent = '⚑ ' + f.vi;
+    head.append(s);
+  }
   $('accept').textContent = '';
   $('accept').append(rec.accepted ? 'Bỏ duyệt ' : 'Duyệt bản ghi ', kbd('Ctrl+Enter'));
   $('accept').classList.toggle('undo', !!rec.accepted);

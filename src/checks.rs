@@ -1,0 +1,813 @@
+//! Book checks: what a team lead looks for across a book's records before it is handed
+//! in — the same page scanned twice, the same record entered twice, register numbers
+//! missing or repeated, registration dates out of order, records from another year, and
+//! personal ID numbers that contradict the record.
+//!
+//! The checks read the page results (the review applied), so a correction made in review
+//! clears its finding on the next check. Each finding has a stable `code`, the place it
+//! is about (book, page, row) and the other place it involves, and a sentence in English
+//! (the command line) and Vietnamese (the report and the review screen).
+
+use crate::fields::{parse_date, Date};
+use crate::model::{Flag, PageResult, PageStatus, RecordResult};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// File name of a book's findings (JSON), in the book's output folder.
+pub const CHECKS_JSON: &str = "checks.json";
+/// File name of a book's findings as a spreadsheet-friendly CSV.
+pub const CHECKS_CSV: &str = "checks.csv";
+/// The report over every book, in the output folder.
+pub const CHECKS_HTML: &str = "checks.html";
+/// Where the report's links lead: `sohoa review`'s default address.
+pub const DEFAULT_REVIEW_URL: &str = "http://127.0.0.1:8377/";
+
+/// A place in the books: a page, and a record on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    /// Book name.
+    pub book: String,
+    /// Page name.
+    pub page: String,
+    /// 1-based page number in the book.
+    pub page_number: u32,
+    /// The record's row (absent for a finding about a whole page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+}
+
+/// One thing a check found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `duplicate_page`, `duplicate_number`, `duplicate_person`, `number_gap`,
+    /// `date_order`, `wrong_year`, `id_mismatch`.
+    pub code: String,
+    /// Where.
+    pub at: Place,
+    /// The other place it involves (the first copy, the neighbour out of order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<Place>,
+    /// English.
+    pub text: String,
+    /// Vietnamese.
+    pub vi: String,
+}
+
+/// A book as the checks see it.
+pub struct Book<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its page results in page order, the review applied.
+    pub pages: &'a [PageResult],
+}
+
+/// Settings of the checks.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// The books' year when known (`--book-year`); else each book's most common
+    /// registration year.
+    pub book_year: Option<u32>,
+}
+
+fn place(book: &str, p: &PageResult, row: Option<u32>) -> Place {
+    Place {
+        book: book.to_string(),
+        page: p.name.clone(),
+        page_number: p.page,
+        row,
+    }
+}
+
+fn where_vi(p: &Place) -> String {
+    match p.row {
+        Some(r) => format!("trang {} hàng {r}", p.page_number),
+        None => format!("trang {}", p.page_number),
+    }
+}
+
+fn where_en(p: &Place) -> String {
+    match p.row {
+        Some(r) => format!("page {} row {r}", p.page_number),
+        None => format!("page {}", p.page_number),
+    }
+}
+
+fn of_book(p: &Place, book: &str) -> String {
+    if p.book == book {
+        String::new()
+    } else {
+        format!(" ({})", p.book)
+    }
+}
+
+/// A record on a page that counts: the page's final status is `ok`.
+struct Rec<'a> {
+    at: Place,
+    rec: &'a RecordResult,
+}
+
+impl Rec<'_> {
+    fn value(&self, field: &str) -> &str {
+        self.rec.fields.get(field).map_or("", |f| f.final_value())
+    }
+
+    fn date(&self, field: &str) -> Option<Date> {
+        parse_date(self.value(field))
+    }
+
+    /// `so` as (number, year).
+    fn number(&self) -> Option<(u32, u32)> {
+        let (n, y) = self.value("so").split_once('/')?;
+        Some((n.trim().parse().ok()?, y.trim().parse().ok()?))
+    }
+}
+
+fn records<'a>(book: &Book<'a>) -> Vec<Rec<'a>> {
+    book.pages
+        .iter()
+        .filter(|p| p.final_status() == PageStatus::Ok)
+        .flat_map(|p| {
+            p.records.iter().map(move |r| Rec {
+                at: place(book.name, p, Some(r.row)),
+                rec: r,
+            })
+        })
+        .collect()
+}
+
+fn date_key(d: &Date) -> (u32, u32, u32) {
+    (d.year, d.month.unwrap_or(0), d.day.unwrap_or(0))
+}
+
+/// Runs every check over the books; findings in book, page and row order.
+pub fn check(books: &[Book], opts: &CheckOptions) -> Vec<Finding> {
+    let mut out = Vec::new();
+    duplicate_pages(books, &mut out);
+    duplicate_records(books, &mut out);
+    for b in books {
+        let recs = records(b);
+        numbers(&recs, &mut out);
+        date_order(&recs, &mut out);
+        wrong_year(&recs, opts.book_year, &mut out);
+        id_mismatches(&recs, &mut out);
+    }
+    out.sort_by(|a, b| {
+        (&a.at.book, a.at.page_number, a.at.row, &a.code).cmp(&(&b.at.book, b.at.page_number, b.at.row, &b.code))
+    });
+    out
+}
+
+/// Pages whose images look alike (hashes within a quarter of their 256 bits) and whose
+/// words are mostly the same (85%): the same sheet scanned twice. Pages of one book
+/// look alike (the same ruled table) but share only their headings and common words
+/// (about 60% on synthetic ledgers), so the words decide.
+fn duplicate_pages(books: &[Book], out: &mut Vec<Finding>) {
+    let pages: Vec<(&str, &PageResult, &str, Vec<String>)> = books
+        .iter()
+        .flat_map(|b| b.pages.iter().map(move |p| (b.name, p)))
+        .filter_map(|(b, p)| {
+            let words = words_of(&p.text);
+            (words.len() >= 10).then_some((b, p, p.page_hash.as_deref()?, words))
+        })
+        .collect();
+    for (j, (bj, pj, hj, wj)) in pages.iter().enumerate() {
+        let first = pages[..j].iter().find_map(|(bi, pi, hi, wi)| {
+            let bits = hash_distance(hi, hj).filter(|&d| d <= 64)?;
+            let shared = word_overlap(wi, wj);
+            (shared >= 0.85).then_some((bi, pi, bits, shared))
+        });
+        if let Some((bi, pi, bits, shared)) = first {
+            let (at, other) = (place(bj, pj, None), place(bi, pi, None));
+            let shared = (shared * 100.0).round();
+            out.push(Finding {
+                code: "duplicate_page".into(),
+                text: format!(
+                    "looks like {}{} scanned again (images differ in {bits} of 256 hash bits, {shared}% of words shared)",
+                    where_en(&other),
+                    of_book(&other, bj)
+                ),
+                vi: format!(
+                    "Có vẻ là {}{} được quét lại (ảnh khác {bits}/256 bit, {shared}% số từ trùng)",
+                    where_vi(&other),
+                    of_book(&other, bj)
+                ),
+                at,
+                other: Some(other),
+            });
+        }
+    }
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    let mut w: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| w.chars().count() >= 2)
+        .collect();
+    w.sort();
+    w
+}
+
+/// Shared words (as multisets, sorted) over the larger count.
+fn word_overlap(a: &[String], b: &[String]) -> f64 {
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+        }
+    }
+    shared as f64 / a.len().max(b.len()).max(1) as f64
+}
+
+/// The same register number twice in a book; the same person (name, birth date and
+/// parents) twice anywhere.
+fn duplicate_records(books: &[Book], out: &mut Vec<Finding>) {
+    let mut numbers: HashMap<(String, String), Place> = HashMap::new();
+    let mut people: HashMap<String, Place> = HashMap::new();
+    for b in books {
+        for r in records(b) {
+            let so = r.value("so").to_string();
+            if !so.is_empty() {
+                match numbers.get(&(b.name.to_string(), so.clone())) {
+                    Some(first) => out.push(Finding {
+                        code: "duplicate_number".into(),
+                        text: format!("register number {so} also at {}", where_en(first)),
+                        vi: format!("Số {so} trùng với {}", where_vi(first)),
+                        at: r.at.clone(),
+                        other: Some(first.clone()),
+                    }),
+                    None => {
+                        numbers.insert((b.name.to_string(), so), r.at.clone());
+                    }
+                }
+            }
+            let Some(key) = person_key(&r) else { continue };
+            match people.get(&key) {
+                Some(first) => out.push(Finding {
+                    code: "duplicate_person".into(),
+                    text: format!(
+                        "the same person (name, birth date, parents) as {}{}",
+                        where_en(first),
+                        of_book(first, b.name)
+                    ),
+                    vi: format!(
+                        "Trùng người (họ tên, ngày sinh, cha mẹ) với {}{}",
+                        where_vi(first),
+                        of_book(first, b.name)
+                    ),
+                    at: r.at.clone(),
+                    other: Some(first.clone()),
+                }),
+                None => {
+                    people.insert(key, r.at.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Who a record is about: the person's name and birth date and a parent's name, folded
+/// (case and spacing aside). None when the record does not say enough.
+fn person_key(r: &Rec) -> Option<String> {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let name = norm(r.value("nksHoTen"));
+    let born = r.date("nksNgaySinh")?;
+    let parents = format!("{}|{}", norm(r.value("meHoTen")), norm(r.value("chaHoTen")));
+    (!name.is_empty() && born.day.is_some() && parents != "|")
+        .then(|| format!("{name}|{:?}|{parents}", date_key(&born)))
+}
+
+/// Register numbers missing between two present ones, per year. A year only one or two
+/// numbers carry (a misread year, a record of another year) joins the book's main year.
+fn numbers(recs: &[Rec], out: &mut Vec<Finding>) {
+    let mut by_year: BTreeMap<u32, BTreeMap<u32, &Place>> = BTreeMap::new();
+    for r in recs {
+        if let Some((n, y)) = r.number() {
+            by_year.entry(y).or_default().entry(n).or_insert(&r.at);
+        }
+    }
+    if let Some(main) = by_year.iter().max_by_key(|(_, n)| n.len()).map(|(y, _)| *y) {
+        let stray: Vec<u32> = by_year
+            .iter()
+            .filter(|(y, n)| **y != main && n.len() < 3)
+            .map(|(y, _)| *y)
+            .collect();
+        for y in stray {
+            let moved = by_year.remove(&y).unwrap_or_default();
+            let main_nums = by_year.entry(main).or_default();
+            for (n, at) in moved {
+                main_nums.entry(n).or_insert(at);
+            }
+        }
+    }
+    for (year, nums) in by_year {
+        let v: Vec<(&u32, &&Place)> = nums.iter().collect();
+        for w in v.windows(2) {
+            let ((&a, pa), (&b, pb)) = (w[0], w[1]);
+            if b > a + 1 {
+                let missing = if b == a + 2 {
+                    format!("{}/{year}", a + 1)
+                } else {
+                    format!("{}–{}/{year}", a + 1, b - 1)
+                };
+                out.push(Finding {
+                    code: "number_gap".into(),
+                    text: format!(
+                        "no record numbered {missing} between {a}/{year} ({}) and {b}/{year} ({})",
+                        where_en(pa),
+                        where_en(pb)
+                    ),
+                    vi: format!(
+                        "Thiếu số {missing} giữa {a}/{year} ({}) và {b}/{year} ({})",
+                        where_vi(pa),
+                        where_vi(pb)
+                    ),
+                    at: (*pb).clone(),
+                    other: Some((*pa).clone()),
+                });
+            }
+        }
+    }
+}
+
+/// Registration dates go forward down the book. The records out of order are those
+/// outside the longest run of dates that never goes back (so one date misread as too
+/// late marks that record alone, not every record after it).
+fn date_order(recs: &[Rec], out: &mut Vec<Finding>) {
+    let dated: Vec<(usize, Date)> = recs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, r.date("ngayDangKy").filter(|d| d.day.is_some())?)))
+        .collect();
+    // Longest non-decreasing subsequence (patience sorting), then its members.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut prev: Vec<Option<usize>> = vec![None; dated.len()];
+    for k in 0..dated.len() {
+        let key = date_key(&dated[k].1);
+        let pos = tails.partition_point(|&t| date_key(&dated[t].1) <= key);
+        prev[k] = pos.checked_sub(1).map(|p| tails[p]);
+        if pos == tails.len() {
+            tails.push(k);
+        } else {
+            tails[pos] = k;
+        }
+    }
+    let mut in_order = vec![false; dated.len()];
+    let mut k = tails.last().copied();
+    while let Some(i) = k {
+        in_order[i] = true;
+        k = prev[i];
+    }
+    for k in (0..dated.len()).filter(|&k| !in_order[k]) {
+        let near = (0..k)
+            .rev()
+            .find(|&j| in_order[j])
+            .or_else(|| (k + 1..dated.len()).find(|&j| in_order[j]));
+        let Some(j) = near else { continue };
+        let (r, other) = (&recs[dated[k].0], &recs[dated[j].0]);
+        let (mine, theirs) = (prev_text(&dated[k].1), prev_text(&dated[j].1));
+        out.push(Finding {
+            code: "date_order".into(),
+            text: format!(
+                "registered {mine}, out of order with the records around it ({}: {theirs})",
+                where_en(&other.at)
+            ),
+            vi: format!(
+                "Ngày đăng ký {mine} không theo thứ tự các bản ghi xung quanh ({}: {theirs})",
+                where_vi(&other.at)
+            ),
+            at: r.at.clone(),
+            other: Some(other.at.clone()),
+        });
+    }
+}
+
+fn prev_text(d: &Date) -> String {
+    match (d.day, d.month) {
+        (Some(day), Some(m)) => format!("{day:02}.{m:02}.{}", d.year),
+        _ => d.year.to_string(),
+    }
+}
+
+/// A record registered in another year than the book's (the year given, or the year
+/// most of the book's records were registered in).
+fn wrong_year(recs: &[Rec], given: Option<u32>, out: &mut Vec<Finding>) {
+    let year_of = |r: &Rec| r.date("ngayDangKy").map(|d| d.year).or(r.number().map(|(_, y)| y));
+    let book_year = given.or_else(|| {
+        let mut count: BTreeMap<u32, usize> = BTreeMap::new();
+        for y in recs.iter().filter_map(year_of) {
+            *count.entry(y).or_default() += 1;
+        }
+        let total: usize = count.values().sum();
+        // A clear majority only: a book that spans two years has none.
+        count
+            .into_iter()
+            .max_by_key(|(_, n)| *n)
+            .filter(|(_, n)| *n * 3 >= total * 2)
+            .map(|(y, _)| y)
+    });
+    let Some(book_year) = book_year else { return };
+    for r in recs {
+        let Some(y) = year_of(r) else { continue };
+        if y != book_year {
+            out.push(Finding {
+                code: "wrong_year".into(),
+                text: format!("registered in {y}, the book is of {book_year}"),
+                vi: format!("Năm đăng ký {y} khác năm của sổ ({book_year})"),
+                at: r.at.clone(),
+                other: None,
+            });
+        }
+    }
+}
+
+/// Personal ID numbers the record contradicts (sex, birth year), not corrected in review.
+fn id_mismatches(recs: &[Rec], out: &mut Vec<Finding>) {
+    for r in recs {
+        for (id, f) in &r.rec.fields {
+            if f.review.is_some() {
+                continue;
+            }
+            for (flag, en, vi) in [
+                (Flag::IdSexMismatch, "disagrees with the sex", "không khớp giới tính"),
+                (
+                    Flag::IdYearMismatch,
+                    "disagrees with the birth year",
+                    "không khớp năm sinh",
+                ),
+            ] {
+                if f.has(flag) {
+                    out.push(Finding {
+                        code: "id_mismatch".into(),
+                        text: format!("{id} {} {en}", f.final_value()),
+                        vi: format!("Số định danh {} ({id}) {vi}", f.final_value()),
+                        at: r.at.clone(),
+                        other: None,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A 256-bit perceptual hash of a page image, as 64 hex digits: the written area (the
+/// box around its dark pixels) shrunk to 17×16 and each pixel compared with its right
+/// neighbour (a difference hash). A page scanned again, shifted, cropped or lit
+/// differently, keeps most of its bits.
+pub fn page_hash(gray: &image::GrayImage) -> String {
+    let (w, h) = gray.dimensions();
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for (x, y, p) in gray.enumerate_pixels() {
+        if p.0[0] < 128 {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+    }
+    if x1 <= x0 || y1 <= y0 {
+        (x0, y0, x1, y1) = (0, 0, w.max(1) - 1, h.max(1) - 1);
+    }
+    let area = image::imageops::crop_imm(gray, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+    let small = image::imageops::thumbnail(&*area, 17, 16);
+    let mut hex = String::with_capacity(64);
+    let mut nibble = 0u8;
+    let mut bits = 0;
+    for y in 0..16 {
+        for x in 0..16 {
+            let b = small.get_pixel(x + 1, y).0[0] > small.get_pixel(x, y).0[0];
+            nibble = (nibble << 1) | u8::from(b);
+            bits += 1;
+            if bits == 4 {
+                hex.push(char::from_digit(u32::from(nibble), 16).expect("a hex digit"));
+                (nibble, bits) = (0, 0);
+            }
+        }
+    }
+    hex
+}
+
+/// Bits that differ between two hashes of the same length (None when they cannot be
+/// compared).
+fn hash_distance(a: &str, b: &str) -> Option<u32> {
+    if a.len() != b.len() {
+        return None;
+    }
+    a.chars()
+        .zip(b.chars())
+        .map(|(x, y)| Some((x.to_digit(16)? ^ y.to_digit(16)?).count_ones()))
+        .sum()
+}
+
+/// The findings of one book, as a CSV (UTF-8 with a byte-order mark, as the exports).
+pub fn csv(findings: &[Finding]) -> Vec<u8> {
+    let mut out = String::from("\u{feff}");
+    let head = [
+        "code",
+        "page",
+        "row",
+        "other_book",
+        "other_page",
+        "other_row",
+        "mô tả",
+        "description",
+    ];
+    crate::export::push_csv_line(&mut out, &head.map(String::from));
+    let row = |p: Option<&Place>| p.and_then(|p| p.row).map(|r| r.to_string()).unwrap_or_default();
+    for f in findings {
+        let o = f.other.as_ref();
+        let cells = [
+            f.code.clone(),
+            f.at.page.clone(),
+            row(Some(&f.at)),
+            o.map(|p| p.book.clone()).unwrap_or_default(),
+            o.map(|p| p.page.clone()).unwrap_or_default(),
+            row(o),
+            f.vi.clone(),
+            f.text.clone(),
+        ];
+        crate::export::push_csv_line(&mut out, &cells.map(|c| crate::export::neutralised(&c)));
+    }
+    out.into_bytes()
+}
+
+/// The report over every book for the team lead: counts per book and check, then each
+/// finding with a link into the review screen at `review_url` (its `#book/page/row`).
+pub fn html(books: &[(String, usize)], findings: &[Finding], review_url: &str) -> String {
+    let e = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let codes = [
+        ("duplicate_page", "Trang quét trùng"),
+        ("duplicate_number", "Trùng số đăng ký"),
+        ("duplicate_person", "Trùng người"),
+        ("number_gap", "Thiếu số"),
+        ("date_order", "Ngày đăng ký sai thứ tự"),
+        ("wrong_year", "Sai năm"),
+        ("id_mismatch", "Số định danh mâu thuẫn"),
+    ];
+    let link = |p: &Place| {
+        let hash = format!("{}/{}/{}", percent(&p.book), percent(&p.page), p.row.unwrap_or(1));
+        format!("<a href=\"{}#{}\">{}</a>", e(review_url), e(&hash), e(&where_vi(p)))
+    };
+    let mut h = String::from(
+        "<!doctype html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>sohoa · kiểm tra sổ</title>\n<style>\
+         body{font:14px/1.4 sans-serif;margin:20px;color:#1d232a}table{border-collapse:collapse;margin:10px 0}\
+         th,td{border-bottom:1px solid #dde3e8;padding:3px 10px;text-align:left;vertical-align:top}\
+         th{background:#f4f6f7}td.n{text-align:right}</style></head><body>\n<h1>Kiểm tra sổ</h1>\n",
+    );
+    h.push_str(&format!(
+        "<p>{} phát hiện trong {} sổ. Mở máy chủ duyệt (<code>sohoa review</code>) để theo các liên kết.</p>\n",
+        findings.len(),
+        books.len()
+    ));
+    h.push_str("<table><tr><th>Sổ</th><th>Trang</th>");
+    for (_, label) in &codes {
+        h.push_str(&format!("<th>{label}</th>"));
+    }
+    h.push_str("</tr>\n");
+    for (book, pages) in books {
+        h.push_str(&format!(
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td class=n>{pages}</td>",
+            e(book)
+        ));
+        for (code, _) in &codes {
+            let n = findings
+                .iter()
+                .filter(|f| &f.at.book == book && f.code == *code)
+                .count();
+            h.push_str(&format!(
+                "<td class=n>{}</td>",
+                if n > 0 { n.to_string() } else { String::new() }
+            ));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+    for (book, _) in books {
+        let mine: Vec<&Finding> = findings.iter().filter(|f| &f.at.book == book).collect();
+        h.push_str(&format!("<h2 id=\"{0}\">{0}</h2>\n", e(book)));
+        if mine.is_empty() {
+            h.push_str("<p>Không có phát hiện.</p>\n");
+            continue;
+        }
+        h.push_str("<table><tr><th>Kiểm tra</th><th>Ở đâu</th><th>Nội dung</th><th>Liên quan</th></tr>\n");
+        for f in mine {
+            let label = codes
+                .iter()
+                .find(|(c, _)| *c == f.code)
+                .map_or(f.code.as_str(), |(_, l)| l);
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                e(label),
+                link(&f.at),
+                e(&f.vi),
+                f.other.as_ref().map(&link).unwrap_or_default()
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Why the checks could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The books could not be read or the findings written.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What `check_out` found: per book its name, page count and findings.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Book name → (pages, findings per code).
+    pub books: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Every finding.
+    #[serde(skip)]
+    pub findings: Vec<Finding>,
+}
+
+/// Checks every processed book under `out` (the review applied) and writes each book's
+/// `checks.json` and `checks.csv` and the folder's `checks.html`.
+pub fn check_out(out: &Path, opts: &CheckOptions, review_url: &str) -> Result<Summary, CheckError> {
+    let read = crate::review::read_books(out)?;
+    let books: Vec<Book> = read
+        .iter()
+        .map(|b| Book {
+            name: &b.name,
+            pages: &b.pages,
+        })
+        .collect();
+    let findings = check(&books, opts);
+    let mut summary = Summary::default();
+    for b in &read {
+        let mine: Vec<Finding> = findings.iter().filter(|f| f.at.book == b.name).cloned().collect();
+        let counts = summary.books.entry(b.name.clone()).or_default();
+        for f in &mine {
+            *counts.entry(f.code.clone()).or_default() += 1;
+        }
+        let dir = crate::store::BookDir::at(&b.dir);
+        dir.write(
+            CHECKS_JSON,
+            &serde_json::to_vec_pretty(&mine).expect("findings serialize"),
+        )?;
+        dir.write(CHECKS_CSV, &csv(&mine))?;
+    }
+    let listed: Vec<(String, usize)> = read.iter().map(|b| (b.name.clone(), b.pages.len())).collect();
+    crate::store::write_atomic(&out.join(CHECKS_HTML), html(&listed, &findings, review_url).as_bytes())?;
+    summary.findings = findings;
+    Ok(summary)
+}
+
+/// The findings `check_out` wrote for a book (none when it has not run).
+pub fn read_findings(book_dir: &Path) -> Vec<Finding> {
+    std::fs::read(book_dir.join(CHECKS_JSON))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// The path of the report over every book.
+pub fn report_path(out: &Path) -> PathBuf {
+    out.join(CHECKS_HTML)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FieldResult, PageOrigin};
+
+    fn page(n: u32, records: &[(&str, &str)]) -> PageResult {
+        let origin = PageOrigin {
+            source: format!("p{n}.png"),
+            frame: 0,
+            frames: 1,
+            book: "b".into(),
+            page: n,
+            name: format!("p{n}"),
+            sha256: String::new(),
+        };
+        let mut p = PageResult::named(origin, PageStatus::Ok, &[]);
+        for (i, (so, date)) in records.iter().enumerate() {
+            let field = |v: &str| FieldResult {
+                text: v.into(),
+                value: v.into(),
+                confidence: 1.0,
+                bbox: [0; 4],
+                flags: vec![],
+                free: None,
+                review: None,
+            };
+            let mut r = RecordResult {
+                row: i as u32 + 1,
+                bbox: [0; 4],
+                fields: Default::default(),
+                accepted: None,
+            };
+            r.fields.insert("so".into(), field(so));
+            r.fields.insert("ngayDangKy".into(), field(date));
+            p.records.push(r);
+        }
+        p
+    }
+
+    fn codes(f: &[Finding]) -> Vec<(&str, u32, Option<u32>)> {
+        f.iter()
+            .map(|f| (f.code.as_str(), f.at.page_number, f.at.row))
+            .collect()
+    }
+
+    #[test]
+    fn one_late_date_is_the_one_out_of_order_not_every_record_after_it() {
+        let pages = [page(
+            1,
+            &[
+                ("1/1990", "02.01.1990"),
+                ("2/1990", "20.12.1990"), // misread: far too late
+                ("3/1990", "05.01.1990"),
+                ("4/1990", "09.01.1990"),
+                ("5/1990", "11.01.1990"),
+            ],
+        )];
+        let f = check(
+            &[Book {
+                name: "b",
+                pages: &pages,
+            }],
+            &CheckOptions::default(),
+        );
+        assert_eq!(codes(&f), vec![("date_order", 1, Some(2))]);
+    }
+
+    #[test]
+    fn gaps_are_found_and_a_stray_year_joins_the_books() {
+        let pages = [
+            page(1, &[("1/1990", ""), ("2/1990", ""), ("3/1989", "")]),
+            page(2, &[("5/1990", ""), ("6/1990", "")]),
+        ];
+        let f = check(
+            &[Book {
+                name: "b",
+                pages: &pages,
+            }],
+            &CheckOptions::default(),
+        );
+        // 3/1989 fills its place in 1990's run (no gap at 3), and is of another year than
+        // the book's (most of its records).
+        assert_eq!(codes(&f), vec![("wrong_year", 1, Some(3)), ("number_gap", 2, Some(1))]);
+        assert!(f[1].text.contains("no record numbered 4/1990"), "{}", f[1].text);
+        // A book of 1989 given: every other record is of another year.
+        let f = check(
+            &[Book {
+                name: "b",
+                pages: &pages,
+            }],
+            &CheckOptions { book_year: Some(1989) },
+        );
+        assert_eq!(f.iter().filter(|f| f.code == "wrong_year").count(), 4);
+    }
+
+    #[test]
+    fn hashes_and_words_compare() {
+        let mut img = image::GrayImage::from_pixel(200, 300, image::Luma([250]));
+        for y in 40..260 {
+            for x in 30..(30 + y % 140) {
+                img.put_pixel(x, y, image::Luma([20]));
+            }
+        }
+        let a = page_hash(&img);
+        assert_eq!(a.len(), 64);
+        // The same page shifted on a larger sheet: the written area hashes the same.
+        let mut shifted = image::GrayImage::from_pixel(230, 320, image::Luma([250]));
+        image::imageops::overlay(&mut shifted, &img, 20, 12);
+        assert!(hash_distance(&a, &page_hash(&shifted)).unwrap() <= 8);
+        let w = |s: &str| words_of(s);
+        assert_eq!(word_overlap(&w("Trần Văn An, Huế"), &w("trần văn an huế")), 1.0);
+        assert!(word_overlap(&w("Trần Văn An Huế"), &w("Lê Thị Bình Huế")) < 0.3);
+    }
+}
