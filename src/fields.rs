@@ -68,9 +68,19 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
             if text.chars().any(|c| c.is_ascii_digit()) {
                 flags.push(Flag::DigitsInName);
             }
-            title_case(&name_letters(&text))
+            let (name, mut checked) = crate::names::check_name(&title_case(&name_letters(&text)));
+            flags.append(&mut checked);
+            name
         }
-        FieldKind::Place => crate::places::correct_place(&text, &mut flags),
+        FieldKind::Place => {
+            // A place begins with a capital ("Xã …", "Bệnh viện …").
+            let mut place = crate::places::correct_place(&text, &mut flags);
+            if let Some(first) = place.chars().next().filter(|c| c.is_lowercase()) {
+                place = first.to_uppercase().chain(place.chars().skip(1)).collect();
+            }
+            flags.extend(crate::names::check_place(&place));
+            place
+        }
         FieldKind::IdNumber => {
             let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
             let stray = text

@@ -26,6 +26,7 @@ pub mod form;
 pub mod ingest;
 pub mod layout;
 pub mod model;
+pub mod names;
 pub mod ocr;
 pub mod pdf;
 pub mod pipeline;

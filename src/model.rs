@@ -358,11 +358,19 @@ pub enum Flag {
     IdYearMismatch,
     /// The reading constrained by the field's kind and the free reading differ widely.
     ReadingsDisagree,
+    /// A word of a name is no Vietnamese syllable (onset, rhyme and tone rules).
+    InvalidSyllable,
+    /// A surname the list lacks, read as the listed surname with the same letters (marks
+    /// aside): `Trấn` → `Trần`.
+    NameCorrected,
+    /// A middle or given name the lists lack whose letters, marks aside, are a listed
+    /// one's: a mark may be misread.
+    UncommonName,
 }
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 18] = [
+    pub const ALL: [Flag; 21] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -381,6 +389,9 @@ impl Flag {
         Flag::IdSexMismatch,
         Flag::IdYearMismatch,
         Flag::ReadingsDisagree,
+        Flag::InvalidSyllable,
+        Flag::NameCorrected,
+        Flag::UncommonName,
     ];
 
     /// The JSON name.
@@ -404,6 +415,9 @@ impl Flag {
             Flag::IdSexMismatch => "id_sex_mismatch",
             Flag::IdYearMismatch => "id_year_mismatch",
             Flag::ReadingsDisagree => "readings_disagree",
+            Flag::InvalidSyllable => "invalid_syllable",
+            Flag::NameCorrected => "name_corrected",
+            Flag::UncommonName => "uncommon_name",
         }
     }
 
@@ -428,6 +442,9 @@ impl Flag {
             Flag::IdSexMismatch => "số định danh không khớp giới tính",
             Flag::IdYearMismatch => "số định danh không khớp năm sinh",
             Flag::ReadingsDisagree => "đọc tự do khác xa kết quả",
+            Flag::InvalidSyllable => "có chữ không phải âm tiết tiếng Việt",
+            Flag::NameCorrected => "họ đã sửa theo danh sách họ",
+            Flag::UncommonName => "tên ít gặp, gần một tên thường gặp",
         }
     }
 

@@ -610,6 +610,8 @@ fn read_table(
                 }
                 if cell.engine == CellEngine::LineModel {
                     fields::flag_below(&mut f, LINE_MODEL_DOUBTFUL);
+                } else if matches!(kind, FieldKind::Name | FieldKind::Place) {
+                    fields::flag_below(&mut f, TESSERACT_NAME_DOUBTFUL);
                 }
                 fields_map.insert(id.clone(), f);
             }
@@ -788,6 +790,11 @@ fn push_line(lines: &mut Vec<String>, words: &[WordBox]) {
 /// Fields the line model reads with less confidence than this are flagged: its confidence
 /// is the probability that the reading is right.
 const LINE_MODEL_DOUBTFUL: f32 = 0.9;
+
+/// Below this, a name or place Tesseract read is flagged `low_confidence`: its misread
+/// marks (`Yên` for `Yến`) come with confidences of 0.90–0.95, where its other errors sit
+/// far lower (docs/ACCURACY.md).
+const TESSERACT_NAME_DOUBTFUL: f32 = 0.95;
 
 /// A cell read with less confidence (Tesseract: mean word confidence; the line model: mean
 /// character probability) holds marks, not writing.

@@ -354,19 +354,7 @@ fn review_server_for_a_team_signs_each_change_detects_conflicts_and_no_client_st
     let users = tmp.path().join("users.txt");
     std::fs::write(&users, format!("# the team\nLan: {LAN}\nBình: {BINH}\nChi\n")).unwrap();
     let users_arg = users.to_str().unwrap();
-    let server = Server::start_with(
-        &out,
-        &[
-            "--port",
-            "0",
-            "--users",
-            users_arg,
-            "--request-timeout",
-            "3",
-            "--max-connections",
-            "4",
-        ],
-    );
+    let server = Server::start_with(&out, &["--port", "0", "--users", users_arg, "--request-timeout", "6"]);
     let port = server.port();
     assert_eq!(server.officers.len(), 3);
     assert_eq!(server.token_of("Lan"), LAN);
@@ -442,15 +430,29 @@ fn review_server_for_a_team_signs_each_change_detects_conflicts_and_no_client_st
         "POST /api/change?token={LAN}&book=ks-1983 HTTP/1.1\r\nHost: {host}\r\nContent-Length: 500\r\n\r\n{{"
     )
     .unwrap();
-    let quick = ureq::AgentBuilder::new().timeout(Duration::from_millis(2500)).build();
+    let quick = ureq::AgentBuilder::new().timeout(Duration::from_millis(4500)).build();
     let answer = quick.get(&format!("{}/api/books?token={BINH}", server.base)).call();
     assert_eq!(status_of(answer), 200, "answered while another client stalls");
-    // …and is dropped once its time is up (3 s here), with nothing applied.
+    // …and is dropped once its time is up (6 s here), with nothing applied.
     stalled.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut got = String::new();
     let _ = stalled.read_to_string(&mut got);
     assert!(got.starts_with("HTTP/1.1 408"), "{got}");
-    // A flood of idle connections is answered "busy" past the limit, and the server
+    // Over-long heads and bodies are refused before they are read.
+    let big = raw_exchange(
+        port,
+        format!(
+            "POST /api/change?token={LAN}&book=ks-1983 HTTP/1.1\r\nHost: {host}\r\nContent-Length: 10000000\r\n\r\n"
+        )
+        .as_bytes(),
+        Duration::from_secs(5),
+    );
+    assert!(big.starts_with("HTTP/1.1 413"), "{big}");
+    server.kill();
+
+    let server = Server::start_with(&out, &["--port", "0", "--users", users_arg, "--max-connections", "4"]);
+    let (port, host) = (server.port(), format!("127.0.0.1:{}", server.port()));
+    // With at most 4 connections (and 10 s to send a request), a flood of idle connections is answered "busy" past the limit, and the server
     // serves again once they go.
     let idle: Vec<TcpStream> = (0..4)
         .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
@@ -468,16 +470,6 @@ fn review_server_for_a_team_signs_each_change_detects_conflicts_and_no_client_st
         assert!(start.elapsed() < Duration::from_secs(10), "the server serves again");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Over-long heads and bodies are refused before they are read.
-    let big = raw_exchange(
-        port,
-        format!(
-            "POST /api/change?token={LAN}&book=ks-1983 HTTP/1.1\r\nHost: {host}\r\nContent-Length: 10000000\r\n\r\n"
-        )
-        .as_bytes(),
-        Duration::from_secs(5),
-    );
-    assert!(big.starts_with("HTTP/1.1 413"), "{big}");
     server.kill();
 
     // Beyond loopback: officers and TLS are required.

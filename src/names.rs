@@ -1,0 +1,295 @@
+//! Vietnamese personal names: each word checked as a syllable of the language, and the
+//! name held against the lists of `models/names.tsv` (surnames with their share of the
+//! population, common middle and given names).
+//!
+//! A syllable is an onset, a rhyme and a tone: `Nguyễn` is `ng` + `uyên` + ngã. The
+//! rhyme must be one the language has, `k`, `gh`, `ngh` only come before `i`, `e`, `ê`
+//! (and `c`, `g`, `ng` never do), and a rhyme closed by `c`, `ch`, `p` or `t` takes only
+//! the sắc or nặng tone. A word that is no syllable was misread (or is a name of another
+//! language: a look settles it).
+//!
+//! Against the lists: a surname the list lacks whose letters, marks aside, are those of a
+//! listed surname (`Trấn`, `Trắn` for `Trần`) is taken as that surname — surnames are
+//! few and the common ones cover most people — and flagged `name_corrected`; a middle or
+//! given name the lists lack whose letters are those of a listed one is flagged
+//! `uncommon_name` and kept (given names are many, and rare ones are real).
+
+use crate::model::Flag;
+use crate::template::fold;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+use unicode_normalization::UnicodeNormalization;
+
+const NAMES: &str = include_str!("../models/names.tsv");
+
+/// Rhymes of Vietnamese syllables, without their tone (NFC).
+const RHYMES: &str = "a ac ach ai am an ang anh ao ap at au ay \
+ăc ăm ăn ăng ăp ăt âc âm ân âng âp ât âu ây \
+e ec em en eng eo ep et ê êch êm ên ênh êp êt êu \
+i ia ich im in inh ip it iu iêc iêm iên iêng iêp iêt iêu \
+o oa oac oach oai oam oan oang oanh oao oap oat oay oăc oăm oăn oăng oăt \
+oe oen oeo oet oc oi om on ong ooc oong op ot \
+ô ôc ôi ôm ôn ông ôp ôt ơ ơi ơm ơn ơp ơt \
+u ua uân uâng uât uây uc ui um un ung uơ uôc uôi uôm uôn uông uôt up ut \
+uy uya uych uyên uyêt uyn uynh uyp uyt uyu uê uêch uênh \
+ư ưa ưc ưi ưm ưn ưng ưt ưu ươc ươi ươm ươn ương ươp ươt ươu \
+y yêm yên yêt yêu \
+ynh yt yn yp ych yu";
+
+/// Onsets, longest first.
+const ONSETS: [&str; 27] = [
+    "ngh", "ng", "gh", "gi", "ch", "kh", "nh", "ph", "qu", "th", "tr", "b", "c", "d", "đ", "g", "h", "k", "l", "m",
+    "n", "p", "r", "s", "t", "v", "x",
+];
+
+/// Tone marks as combining characters: huyền, sắc, ngã, hỏi, nặng.
+const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
+
+fn rhymes() -> &'static HashSet<&'static str> {
+    static R: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    R.get_or_init(|| RHYMES.split_whitespace().collect())
+}
+
+/// True when `word` is a Vietnamese syllable (any case).
+pub fn is_syllable(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    let mut tone = None;
+    let mut bare = String::new();
+    for c in lower.nfd() {
+        if TONES.contains(&c) {
+            if tone.is_some() {
+                return false;
+            }
+            tone = Some(c);
+        } else {
+            bare.push(c);
+        }
+    }
+    let bare: String = bare.nfc().collect();
+    if bare.is_empty() || !bare.chars().all(char::is_alphabetic) {
+        return false;
+    }
+    let front = |r: &str| r.starts_with(['i', 'e', 'ê', 'y']);
+    let split_ok = |onset: &str, rhyme: &str| {
+        if !rhymes().contains(rhyme) {
+            return false;
+        }
+        let spelled = match onset {
+            "k" | "gh" | "ngh" => front(rhyme),
+            "c" | "ng" => !front(rhyme),
+            "g" => !rhyme.starts_with(['e', 'ê', 'y']),
+            "qu" => !rhyme.starts_with(['u', 'o']),
+            "gi" => !rhyme.starts_with('i'),
+            _ => true,
+        };
+        // `ynh`, `yt`, … are `uynh`, `uyt` written after `q`: quỳnh, quýt.
+        let after_q = rhyme.starts_with('y') && rhyme.chars().count() > 1 && !rhyme.starts_with("yê");
+        let spelled = spelled && (onset == "qu" || !after_q);
+        let stop = rhyme.ends_with(['c', 'p', 't']) || rhyme.ends_with("ch");
+        spelled && (!stop || matches!(tone, Some('\u{301}' | '\u{323}')))
+    };
+    ONSETS
+        .iter()
+        .filter_map(|o| bare.strip_prefix(o).map(|r| (*o, r)))
+        .chain(std::iter::once(("", bare.as_str())))
+        .any(|(o, r)| split_ok(o, r))
+}
+
+/// Words of the gazetteer's names (title case): places of minority languages
+/// (`Đắk Lắk`, `Krông`) are words the syllable rules do not cover.
+fn place_words() -> &'static HashSet<String> {
+    static W: OnceLock<HashSet<String>> = OnceLock::new();
+    W.get_or_init(|| {
+        let mut words = HashSet::new();
+        for (ward, district, province) in crate::places::Gazetteer::builtin().ward_chains() {
+            for part in [ward, district, province] {
+                for w in part.split([' ', '-', ',']) {
+                    words.insert(crate::fields::title_case(w));
+                }
+            }
+        }
+        words
+    })
+}
+
+/// The flag a place earns when one of its words is neither a Vietnamese syllable nor a
+/// word of the gazetteer (numbers and short abbreviations such as `TP` pass): `huyệr`,
+/// `Châ` are misreadings.
+pub fn check_place(place: &str) -> Option<Flag> {
+    let odd = place
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '.')
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            let short_caps = w.chars().count() <= 3 && w.chars().all(|c| c.is_uppercase());
+            let numeric = w.chars().any(|c| c.is_ascii_digit());
+            !(short_caps || numeric || is_syllable(w) || place_words().contains(&crate::fields::title_case(w)))
+        });
+    odd.then_some(Flag::InvalidSyllable)
+}
+
+/// The name lists.
+struct Lists {
+    /// Surname → share of the population, percent.
+    surnames: HashMap<String, f32>,
+    /// Middle and given names.
+    words: HashSet<String>,
+    /// Folded surname → the listed surname of that folding with the largest share.
+    surname_by_fold: HashMap<String, String>,
+    /// Folded middle or given name → listed.
+    word_folds: HashSet<String>,
+}
+
+fn lists() -> &'static Lists {
+    static L: OnceLock<Lists> = OnceLock::new();
+    L.get_or_init(|| {
+        let mut surnames = HashMap::new();
+        let mut words = HashSet::new();
+        for line in NAMES.lines().filter(|l| !l.starts_with('#')) {
+            match line.split('\t').collect::<Vec<_>>().as_slice() {
+                ["s", name, share] => {
+                    surnames.insert(name.to_string(), share.parse().unwrap_or(0.2));
+                }
+                ["m" | "g", name] => {
+                    words.insert(name.to_string());
+                }
+                _ => {}
+            }
+        }
+        let mut surname_by_fold: HashMap<String, String> = HashMap::new();
+        for (name, share) in &surnames {
+            let best = surname_by_fold.entry(fold(name)).or_insert_with(|| name.clone());
+            if surnames[best] < *share {
+                *best = name.clone();
+            }
+        }
+        let word_folds = words.iter().map(|w| fold(w)).collect();
+        Lists {
+            surnames,
+            words,
+            surname_by_fold,
+            word_folds,
+        }
+    })
+}
+
+/// A name (title case, as normalization leaves it) checked word by word: the name to
+/// keep and the flags it earns.
+pub fn check_name(name: &str) -> (String, Vec<Flag>) {
+    let l = lists();
+    let mut flags = Vec::new();
+    let mut words: Vec<String> = name.split_whitespace().map(str::to_string).collect();
+    // Names of other languages (H'Hen, Y-Moan) are not Vietnamese syllables: kept, not
+    // checked.
+    let checkable = |w: &str| !w.contains(['\'', '’', '-']);
+    if words.len() >= 2 && checkable(&words[0]) && !l.surnames.contains_key(&words[0]) {
+        if let Some(listed) = l.surname_by_fold.get(&fold(&words[0])) {
+            words[0] = listed.clone();
+            flags.push(Flag::NameCorrected);
+        }
+    }
+    for (i, w) in words.iter().enumerate().filter(|(_, w)| checkable(w)) {
+        if !is_syllable(w) {
+            flags.push(Flag::InvalidSyllable);
+        } else if i > 0 && !l.words.contains(w) && !l.surnames.contains_key(w) && l.word_folds.contains(&fold(w)) {
+            flags.push(Flag::UncommonName);
+        }
+    }
+    flags.dedup();
+    (words.join(" "), flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syllables_of_the_language_pass_and_misreadings_do_not() {
+        for ok in [
+            "Nguyễn",
+            "Trần",
+            "Thị",
+            "Hương",
+            "Khuyến",
+            "quyết",
+            "giữa",
+            "gì",
+            "nghiêng",
+            "Kiên",
+            "Gấm",
+            "Đặng",
+            "thuở",
+            "xoong",
+            "Ngọc",
+            "Tuấn",
+            "Hạnh",
+            "Oanh",
+            "Uyên",
+            "Yến",
+            "Quốc",
+            "Phượng",
+            "Thủy",
+            "Giang",
+        ] {
+            assert!(is_syllable(ok), "{ok}");
+        }
+        for bad in [
+            "Ngô'đình",
+            "Nguyẽen",
+            "Thj",
+            "Hưong",
+            "kan",
+            "ghe'",
+            "cem",
+            "ngi",
+            "Tuấnn",
+            "Đăk",
+            "lằt",
+            "tàc",
+            "Huơng",
+            "Lý1",
+            "Xq",
+            "Trần:",
+            "áà",
+        ] {
+            assert!(!is_syllable(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn places_with_a_misread_word_are_flagged() {
+        assert_eq!(
+            check_place("Xã Quỳnh Thạch, huyệr Lưu, Nghệ An"),
+            Some(Flag::InvalidSyllable)
+        );
+        assert_eq!(
+            check_place("Xã An Ninh, huyện Châ Sóc Trăng"),
+            Some(Flag::InvalidSyllable)
+        );
+        for ok in [
+            "Xã Quỳnh Thạch, huyện Quỳnh Lưu, Nghệ An",
+            "Phường Bến Nghé, Quận 1, TP Hồ Chí Minh",
+            "Xã Ea Tu, TP Buôn Ma Thuột, Đắk Lắk",
+            "Bệnh viện huyện Thủy Nguyên, Hải Phòng",
+        ] {
+            assert_eq!(check_place(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_surname_misread_in_its_marks_is_put_right_and_a_given_name_flagged() {
+        // Real misreadings of typed pages: Trần read Trấn and Trắn at confidence 0.8–0.93.
+        for misread in ["Trấn Văn Hùng", "Trắn Văn Hùng"] {
+            let (name, flags) = check_name(misread);
+            assert_eq!(name, "Trần Văn Hùng");
+            assert_eq!(flags, vec![Flag::NameCorrected]);
+        }
+        assert_eq!(check_name("Nguyễn Thị Hương"), ("Nguyễn Thị Hương".into(), vec![]));
+        // A given name the lists lack but whose letters are a listed one's: a look.
+        let (name, flags) = check_name("Nguyễn Thị Hưởng");
+        assert_eq!((name.as_str(), flags), ("Nguyễn Thị Hưởng", vec![Flag::UncommonName]));
+        // A word that is no syllable.
+        assert_eq!(check_name("Lê Thj Lan").1, vec![Flag::InvalidSyllable]);
+        // Names of other languages are kept as written.
+        assert_eq!(check_name("H'Hen"), ("H'Hen".into(), vec![]));
+    }
+}
