@@ -320,11 +320,56 @@ fn settle_confidence(f: &mut FieldResult) {
     }
 }
 
+/// Dates read as no real date, put right by the book's rules when one digit changed
+/// makes exactly one date that keeps them: a registration date in the page's year, a
+/// birth date on or before the registration and at most a year before it. A repaired
+/// date is flagged `date_repaired` (the reading stays in `text`); one that cannot be put
+/// right stays empty and flagged `invalid_date`.
+fn repair_dates(record: &mut RecordResult, page_year: Option<u32>) {
+    fn one_digit_off(text: &str, keeps: impl Fn(&Date) -> bool) -> Option<Date> {
+        let mut found: Vec<Date> = Vec::new();
+        for (i, c) in text.char_indices().filter(|(_, c)| c.is_ascii_digit()) {
+            for d in ('0'..='9').filter(|d| *d != c) {
+                let mut t = text.to_string();
+                t.replace_range(i..i + 1, d.encode_utf8(&mut [0; 4]));
+                if let Some(date) = parse_date(&t).filter(|x| x.day.is_some() && keeps(x)) {
+                    if !found.contains(&date) {
+                        found.push(date);
+                    }
+                }
+            }
+        }
+        (found.len() == 1).then(|| found[0])
+    }
+    fn repaired(f: &mut FieldResult, d: Date) {
+        f.value = d.to_export();
+        f.flags.retain(|x| *x != Flag::InvalidDate);
+        f.flags.push(Flag::DateRepaired);
+        f.confidence = f.confidence.min(0.5);
+        settle_confidence(f);
+    }
+    let broken = |f: &&mut FieldResult| f.has(Flag::InvalidDate) && !f.text.is_empty();
+    let mut reg = record.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value));
+    if let (Some(f), Some(year)) = (record.fields.get_mut("ngayDangKy").filter(broken), page_year) {
+        if let Some(d) = one_digit_off(&f.text, |d| d.year == year) {
+            repaired(f, d);
+            reg = Some(d);
+        }
+    }
+    let (Some(r), Some(f)) = (reg, record.fields.get_mut("nksNgaySinh").filter(broken)) else {
+        return;
+    };
+    if let Some(d) = one_digit_off(&f.text, |d| d.key() <= r.key() && d.year + 1 >= r.year) {
+        repaired(f, d);
+    }
+}
+
 /// Checks that span fields of one record: the registration number takes the year of the
 /// registration date (`NN/YYYY`) and that year must match; birth ≤ registration.
 /// `page_year`, the registration year most records of the page share, stands in when the
 /// record's own date could not be read.
 pub fn check_record(record: &mut RecordResult, template: &Template, page_year: Option<u32>) {
+    repair_dates(record, page_year);
     let reg = record.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value));
     let birth = record.fields.get("nksNgaySinh").and_then(|f| parse_date(&f.value));
     // The child's 12-digit ID carries its sex and century in the 4th digit and the last
@@ -635,6 +680,40 @@ mod tests {
         assert_eq!(numbers_of(&recs), vec!["52", "53", "54", "55", "56"]);
         assert!(recs[1].fields["so"].flags.contains(&Flag::FromSequence));
         assert!(recs[0].fields["so"].flags.is_empty());
+    }
+
+    #[test]
+    fn a_date_one_digit_off_is_put_right_by_the_book_when_only_one_date_fits() {
+        let v = Vocabulary::builtin();
+        let t = Template::for_book_type("ks").unwrap();
+        let record = |born: &str, registered: &str| {
+            let mut r = RecordResult {
+                row: 1,
+                bbox: [0; 4],
+                fields: Default::default(),
+                accepted: None,
+            };
+            r.fields
+                .insert("nksNgaySinh".into(), make_field(FieldKind::Date, born, 0.9, [0; 4], &v));
+            r.fields.insert(
+                "ngayDangKy".into(),
+                make_field(FieldKind::Date, registered, 0.9, [0; 4], &v),
+            );
+            check_record(&mut r, &t, Some(1976));
+            r
+        };
+        // Real misreadings: month 96 can only have been 06 (09 would be after registration).
+        let r = record("12/96/1976", "20/07/1976");
+        assert_eq!(r.fields["nksNgaySinh"].value, "12.06.1976");
+        assert!(r.fields["nksNgaySinh"].has(Flag::DateRepaired));
+        // Day 94: 04 and 14 both fit; it stays for the officer, exported empty.
+        let r = record("94/09/1976", "20/09/1976");
+        assert_eq!(r.fields["nksNgaySinh"].value, "");
+        assert!(r.fields["nksNgaySinh"].has(Flag::InvalidDate));
+        // A registration date takes the page's year: 2976 can only have been 1976.
+        let r = record("12/06/1976", "12/07/2976");
+        assert_eq!(r.fields["ngayDangKy"].value, "12.07.1976");
+        assert!(r.fields["ngayDangKy"].has(Flag::DateRepaired));
     }
 
     #[test]

@@ -382,6 +382,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.pages_skipped,
                 out.display()
             );
+            if !report.checks.is_empty() {
+                let found: Vec<String> = report.checks.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                eprintln!(
+                    "sohoa: book checks: {} (listed in {})",
+                    found.join(", "),
+                    sohoa::checks::report_path(&out).display()
+                );
+            }
             if report.pages_unreadable > 0 {
                 eprintln!(
                     "sohoa: {} pages could not be read (status error; their reasons are in the page results)",

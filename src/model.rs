@@ -366,11 +366,13 @@ pub enum Flag {
     /// A middle or given name the lists lack whose letters, marks aside, are a listed
     /// one's: a mark may be misread.
     UncommonName,
+    /// A date read as no real date, put right by the book's rules (one digit changed).
+    DateRepaired,
 }
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 21] = [
+    pub const ALL: [Flag; 22] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -392,6 +394,7 @@ impl Flag {
         Flag::InvalidSyllable,
         Flag::NameCorrected,
         Flag::UncommonName,
+        Flag::DateRepaired,
     ];
 
     /// The JSON name.
@@ -418,6 +421,7 @@ impl Flag {
             Flag::InvalidSyllable => "invalid_syllable",
             Flag::NameCorrected => "name_corrected",
             Flag::UncommonName => "uncommon_name",
+            Flag::DateRepaired => "date_repaired",
         }
     }
 
@@ -445,6 +449,7 @@ impl Flag {
             Flag::InvalidSyllable => "có chữ không phải âm tiết tiếng Việt",
             Flag::NameCorrected => "họ đã sửa theo danh sách họ",
             Flag::UncommonName => "tên ít gặp, gần một tên thường gặp",
+            Flag::DateRepaired => "ngày đã sửa theo quy tắc của sổ",
         }
     }
 
