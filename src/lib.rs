@@ -15,6 +15,7 @@
 
 pub mod archive;
 pub mod batch;
+pub mod campaign;
 pub mod checks;
 pub mod dataset;
 pub mod eligibility;

@@ -70,6 +70,12 @@ enum Command {
         /// reading a page that would go over it, and a page that alone would is refused.
         #[arg(long, default_value_t = BatchOptions::PAGE_MEMORY >> 20, value_parser = clap::value_parser!(u64).range(64..=1_000_000))]
         page_memory: u64,
+        /// Process only this shard's books: `K/N` (0-based), or `N` with the index taken
+        /// from a Slurm array task or a Kubernetes Indexed Job. Shards of one campaign run
+        /// at once on one OUT; each writes report-shard-K-of-N.json. Run `sohoa report OUT`
+        /// when all are done (it runs the book checks over every book).
+        #[arg(long, value_parser = sohoa::batch::Shard::parse, value_name = "K/N")]
+        shard: Option<sohoa::batch::Shard>,
         /// Redo pages even when their result exists.
         #[arg(long)]
         force: bool,
@@ -260,6 +266,22 @@ enum Command {
         #[arg(long, default_value = sohoa::checks::DEFAULT_REVIEW_URL)]
         review_url: String,
     },
+    /// One report over every book in OUT, whichever runs or shards wrote them: pages by
+    /// status and reason, records, review progress per officer, the book checks (run
+    /// here over every book), each run's throughput.
+    ///
+    /// Writes OUT/campaign.json and OUT/campaign.html (and the book checks' files); prints
+    /// a line per book. Run it once every shard of a campaign is done.
+    Report {
+        /// Output folder of `sohoa process` (or of its shards).
+        out: PathBuf,
+        /// The books' year (default: each book's most common registration year).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1850..=2100))]
+        book_year: Option<u32>,
+        /// The review server's address, for the checks report's links.
+        #[arg(long, default_value = sohoa::checks::DEFAULT_REVIEW_URL)]
+        review_url: String,
+    },
     /// Compare processed results with synthetic ground truth: records found, field CER.
     Eval {
         /// Output folder of `sohoa process`.
@@ -330,6 +352,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out_inside_input,
             max_megapixels,
             page_memory,
+            shard,
         } => {
             if !input.is_dir() {
                 anyhow::bail!("input folder {} does not exist or is not a folder", input.display());
@@ -355,6 +378,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out_inside_input,
                 max_pixels: max_megapixels * 1_000_000,
                 page_memory: page_memory << 20,
+                shard,
             };
             let report = match batch::process(&opts) {
                 Err(e @ batch::BatchError::Overlap { .. }) => {
@@ -382,6 +406,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.pages_skipped,
                 out.display()
             );
+            if let Some(shard) = &report.shard {
+                eprintln!(
+                    "sohoa: shard {shard} done; once every shard is, `sohoa report {}` checks the books and sums them up",
+                    out.display()
+                );
+            }
             if !report.checks.is_empty() {
                 let found: Vec<String> = report.checks.iter().map(|(k, v)| format!("{v} {k}")).collect();
                 eprintln!(
@@ -486,9 +516,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             use sohoa::review::server::{read_officers, Officer, ServeOptions, Session};
             use sohoa::review::tls::{TlsSource, SELF_SIGNED_DIR};
-            if !out.is_dir() {
-                anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
-            }
+            existing_output(&out)?;
             let team = users.is_some();
             if !bind.is_loopback() && !team {
                 anyhow::bail!(
@@ -561,9 +589,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dataset { out, dir } => {
-            if !out.is_dir() {
-                anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
-            }
+            existing_output(&out)?;
             let book_type = sohoa::review::book_type_of(&out);
             let s = sohoa::dataset::write_dataset(&out, &dir, &book_type)?;
             eprintln!(
@@ -582,13 +608,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             book_year,
             review_url,
         } => {
-            if !out.is_dir() {
-                anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
-            }
+            existing_output(&out)?;
             let summary = sohoa::checks::check_out(&out, &sohoa::checks::CheckOptions { book_year }, &review_url)?;
-            if summary.books.is_empty() {
-                anyhow::bail!("no processed book in {} (run `sohoa process` first)", out.display());
-            }
+            some_books(&out, summary.books.len())?;
             for (book, counts) in &summary.books {
                 let total: usize = counts.values().sum();
                 let detail: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
@@ -606,6 +628,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
             eprintln!("sohoa: report in {}", sohoa::checks::report_path(&out).display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            out,
+            book_year,
+            review_url,
+        } => {
+            existing_output(&out)?;
+            let c = sohoa::campaign::report(&out, &sohoa::checks::CheckOptions { book_year }, &review_url)?;
+            some_books(&out, c.books.len())?;
+            let line = |f: &sohoa::campaign::BookFigures| {
+                let status: Vec<String> = f.status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                let checks: usize = f.checks.values().sum();
+                format!(
+                    "{} pages ({}), {} records, {} confirmed, {checks} check findings",
+                    f.pages,
+                    status.join(", "),
+                    f.records,
+                    f.confirmed
+                )
+            };
+            for (name, f) in &c.books {
+                println!("{name}: {}", line(f));
+            }
+            println!("total: {}", line(&c.total));
+            eprintln!(
+                "sohoa: report in {} and {}",
+                out.join(sohoa::campaign::CAMPAIGN_HTML).display(),
+                out.join(sohoa::campaign::CAMPAIGN_JSON).display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval { out, truth, max_cer } => {
@@ -729,4 +781,20 @@ fn certificate_names(bind: std::net::IpAddr) -> Vec<String> {
         names.push(bind.to_string());
     }
     names
+}
+
+/// An output folder a command reads must exist.
+fn existing_output(out: &std::path::Path) -> anyhow::Result<()> {
+    if !out.is_dir() {
+        anyhow::bail!("output folder {} does not exist or is not a folder", out.display());
+    }
+    Ok(())
+}
+
+/// A command over processed books needs some.
+fn some_books(out: &std::path::Path, books: usize) -> anyhow::Result<()> {
+    if books == 0 {
+        anyhow::bail!("no processed book in {} (run `sohoa process` first)", out.display());
+    }
+    Ok(())
 }

@@ -70,9 +70,19 @@ impl OutLock {
         OutLock::take_named(out, ".sohoa.lock")
     }
 
+    /// Takes the output folder together with other holders of a shared lock (the shards
+    /// of one campaign), or says that a whole run holds it.
+    pub fn take_shared(out: &Path) -> Result<OutLock, LockError> {
+        OutLock::lock(out, ".sohoa.lock", true)
+    }
+
     /// The lock of one kind of writer (`file` in `out`): a review server takes its own,
     /// so that a second server on the same folder refuses to start.
     pub fn take_named(out: &Path, file: &str) -> Result<OutLock, LockError> {
+        OutLock::lock(out, file, false)
+    }
+
+    fn lock(out: &Path, file: &str, shared: bool) -> Result<OutLock, LockError> {
         let lock = out.join(file);
         let write_err = |cause| StoreError::Write {
             path: lock.clone(),
@@ -85,7 +95,12 @@ impl OutLock {
             .write(true)
             .open(&lock)
             .map_err(write_err)?;
-        match file.try_lock() {
+        let taken = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match taken {
             Ok(()) => Ok(OutLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held {
                 out: out.to_path_buf(),

@@ -12,6 +12,9 @@ mod book;
 mod pages;
 mod plan;
 mod progress;
+mod shard;
+
+pub use shard::Shard;
 
 use crate::archive::ImageMode;
 use crate::ingest;
@@ -71,6 +74,8 @@ pub struct BatchOptions {
     /// finish before reading a page that would go over it, and a page that alone would
     /// is refused.
     pub page_memory: u64,
+    /// This run's part of a campaign split across processes (`--shard`).
+    pub shard: Option<Shard>,
 }
 
 impl BatchOptions {
@@ -199,6 +204,9 @@ pub struct Report {
     pub skipped: Vec<ingest::Skipped>,
     /// Book folders whose output name another folder already had: folder → name given.
     pub books_renamed: BTreeMap<String, String>,
+    /// The shard this run was (`K/N`), absent for a whole run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// Findings of the book checks over every book in OUT, per check (`checks.html`,
     /// each book's `checks.csv`).
     pub checks: BTreeMap<String, usize>,
@@ -217,15 +225,29 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     let vocab = Vocabulary::builtin();
     let engines = Engines::start(opts)?;
     check_overlap(opts)?;
-    let _lock = store::OutLock::take(&opts.out)?;
+    // A whole run holds OUT alone; shards share it (each with its own books) and each
+    // holds its own lock, so a shard cannot run twice at once.
+    let _lock = match opts.shard {
+        None => (store::OutLock::take(&opts.out)?, None),
+        Some(s) => (
+            store::OutLock::take_shared(&opts.out)?,
+            Some(store::OutLock::take_named(
+                &opts.out,
+                &format!(".sohoa-{}.lock", s.tag()),
+            )?),
+        ),
+    };
     let found =
         ingest::discover_books(&opts.input, std::slice::from_ref(&opts.out)).map_err(|cause| BatchError::Input {
             path: opts.input.clone(),
             cause,
         })?;
-    let books = found.books;
+    let mut books = found.books;
     if books.is_empty() {
         return Err(BatchError::NoFiles(opts.input.clone()));
+    }
+    if let Some(shard) = opts.shard {
+        books.retain(|b| shard.holds(&b.name));
     }
     let files = plan::plan(&books, &opts.input, opts.max_pixels, opts.default_dpi);
     for book in &books {
@@ -259,6 +281,13 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     let counts = pool.install(|| write_books(&files, opts, &export_columns))?;
     let mut report = Report::new(opts, &files, counts, &tally, threads, start);
     report.skipped = found.skipped;
+    if opts.shard.is_some() {
+        // Other shards are writing their books: the checks over all of them wait for
+        // `sohoa report` once every shard is done.
+        let json = serde_json::to_vec_pretty(&report).expect("report serializes");
+        store::write_atomic(&opts.out.join(report_name(opts.shard)), &json)?;
+        return Ok(report);
+    }
     let checked = crate::checks::check_out(
         &opts.out,
         &crate::checks::CheckOptions {
@@ -276,8 +305,16 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .map(|b| (b.folder.clone(), b.name.clone()))
         .collect();
     let json = serde_json::to_vec_pretty(&report).expect("report serializes");
-    store::write_atomic(&opts.out.join("report.json"), &json)?;
+    store::write_atomic(&opts.out.join(report_name(opts.shard)), &json)?;
     Ok(report)
+}
+
+/// The run's report file in OUT: `report.json`, or `report-shard-K-of-N.json`.
+pub fn report_name(shard: Option<Shard>) -> String {
+    match shard {
+        None => "report.json".to_string(),
+        Some(s) => format!("report-{}.json", s.tag()),
+    }
 }
 
 /// Refuses an output folder that is the input folder, lies inside it (unless allowed) or
@@ -460,6 +497,7 @@ impl Report {
             skipped: Vec::new(),
             books_renamed: BTreeMap::new(),
             checks: BTreeMap::new(),
+            shard: opts.shard.map(|s| s.to_string()),
         }
     }
 }
