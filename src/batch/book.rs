@@ -26,7 +26,59 @@ pub(super) struct BookOutputs<'a> {
     pub created: i64,
 }
 
+/// File in the book's folder holding the fingerprint of what its outputs were built from.
+pub(super) const OUTPUTS_STAMP: &str = ".outputs.sha256";
+
 impl BookOutputs<'_> {
+    /// What the book's outputs are made of: its page results (the review applied), the
+    /// size and time of each restored image, the options that shape the outputs and the
+    /// version of sohoa, hashed. The files' creation date is left out: outputs built
+    /// earlier from the same inputs stand.
+    pub fn fingerprint(&self, columns: &[String]) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let o = self.opts;
+        h.update(
+            format!(
+                "{}|{}|{:?}|{}|{}|{:?}|{}|{}|{}\n",
+                env!("CARGO_PKG_VERSION"),
+                o.book_type,
+                o.pdf_image,
+                o.jpeg_quality,
+                o.record_pdfs,
+                o.book_year,
+                o.book_number,
+                o.pdfa_u,
+                columns.join(",")
+            )
+            .as_bytes(),
+        );
+        for p in self.pages {
+            h.update(serde_json::to_vec(p).expect("a page result serializes"));
+            if let Some(meta) = p
+                .image
+                .as_ref()
+                .and_then(|i| std::fs::metadata(self.book.path().join(i)).ok())
+            {
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                h.update(format!("{}|{modified}\n", meta.len()).as_bytes());
+            }
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// True when the outputs on disk were built from `fingerprint` and every file their
+    /// manifest lists is there.
+    pub fn current(&self, fingerprint: &str) -> bool {
+        let stamp = std::fs::read_to_string(self.book.path().join(OUTPUTS_STAMP)).unwrap_or_default();
+        let listed = verify::read_manifest(&self.book.path().join(verify::MANIFEST));
+        stamp.trim() == fingerprint && !listed.is_empty() && listed.keys().all(|f| f.is_file())
+    }
+
     /// Writes every output; `columns` are the export columns.
     pub fn write(&self, columns: &[String]) -> Result<(), BatchError> {
         let mut listed = self.write_exports(columns)?;
@@ -40,6 +92,8 @@ impl BookOutputs<'_> {
             })
         })?;
         self.book.write(verify::MANIFEST, manifest.as_bytes())?;
+        // Last: a run killed before this line rebuilds the book next time.
+        self.book.write(OUTPUTS_STAMP, self.fingerprint(columns).as_bytes())?;
         Ok(())
     }
 

@@ -204,6 +204,9 @@ pub struct Report {
     pub skipped: Vec<ingest::Skipped>,
     /// Book folders whose output name another folder already had: folder → name given.
     pub books_renamed: BTreeMap<String, String>,
+    /// Books whose outputs this run built; the others' outputs were current (built from
+    /// the same page results, review journal and options).
+    pub books_rebuilt: Vec<String>,
     /// The shard this run was (`K/N`), absent for a whole run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
@@ -406,6 +409,8 @@ impl Engines {
 /// What the books hold once their outputs are written.
 struct BookCounts {
     books: usize,
+    /// Books whose outputs were (re)built in this run.
+    rebuilt: Vec<String>,
     status_counts: BTreeMap<String, usize>,
     records: usize,
 }
@@ -418,6 +423,7 @@ fn write_books(
 ) -> Result<BookCounts, BatchError> {
     let mut counts = BookCounts {
         books: 0,
+        rebuilt: Vec::new(),
         status_counts: BTreeMap::new(),
         records: 0,
     };
@@ -448,15 +454,21 @@ fn write_books(
                 counts.records += p.records.len();
             }
         }
-        book::BookOutputs {
+        let outputs = book::BookOutputs {
             book: &book,
             name,
             pages: &pages,
             opts,
             created,
-        }
-        .write(export_columns)?;
+        };
         counts.books += 1;
+        // Outputs built from the same page results, journal and options stand: a rerun
+        // over a finished campaign rebuilds nothing.
+        if !opts.force && outputs.current(&outputs.fingerprint(export_columns)) {
+            continue;
+        }
+        outputs.write(export_columns)?;
+        counts.rebuilt.push(name.to_string());
     }
     Ok(counts)
 }
@@ -498,6 +510,7 @@ impl Report {
             books_renamed: BTreeMap::new(),
             checks: BTreeMap::new(),
             shard: opts.shard.map(|s| s.to_string()),
+            books_rebuilt: counts.rebuilt.clone(),
         }
     }
 }

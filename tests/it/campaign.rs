@@ -10,7 +10,8 @@ fn files(book: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     walkdir::WalkDir::new(book)
         .into_iter()
         .flatten()
-        .filter(|e| e.file_type().is_file())
+        // `.outputs.sha256` holds the restored images' times: bookkeeping, not an output.
+        .filter(|e| e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
         .map(|e| {
             let rel = e.path().strip_prefix(book).unwrap().to_string_lossy().into_owned();
             (rel, std::fs::read(e.path()).unwrap())
@@ -18,11 +19,10 @@ fn files(book: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-#[test]
-fn two_shards_at_once_and_a_report_give_what_one_run_gives() {
-    let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    // Three one-page books, not all in one shard.
+/// Three one-page books of the samples in `dir/in`, not all in one of two shards;
+/// returns the input folder and the books' names.
+fn three_books(dir: &Path) -> (std::path::PathBuf, Vec<String>) {
+    let input = dir.join("in");
     let halves = [Shard { index: 0, count: 2 }, Shard { index: 1, count: 2 }];
     let names: Vec<String> = (1..)
         .map(|i| format!("so-{i}"))
@@ -36,6 +36,13 @@ fn two_shards_at_once_and_a_report_give_what_one_run_gives() {
         std::fs::create_dir_all(input.join(name)).unwrap();
         std::fs::copy(samples().join("books/ks-1983").join(page), input.join(name).join(page)).unwrap();
     }
+    (input, names)
+}
+
+#[test]
+fn two_shards_at_once_and_a_report_give_what_one_run_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, names) = three_books(tmp.path());
     let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
     let (whole, sharded) = (tmp.path().join("whole"), tmp.path().join("sharded"));
     process_into(&input, &whole, &["--no-record-pdfs"], &epoch);
@@ -91,4 +98,56 @@ fn two_shards_at_once_and_a_report_give_what_one_run_gives() {
     let (code, err) = process_status(&input, &sharded, &["--shard", "0/2"]);
     assert_eq!(code, Some(1), "{err}");
     drop(held);
+}
+
+#[test]
+fn a_rerun_rebuilds_no_book_when_nothing_changed_and_only_the_book_whose_page_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, names) = three_books(tmp.path());
+    let out = tmp.path().join("out");
+    process_into(&input, &out, &["--no-record-pdfs"], &[]);
+    let first = read_json(&out.join("report.json"));
+    assert_eq!(first["books_rebuilt"].as_array().unwrap().len(), 3);
+    let pdf = out.join(&names[0]).join(format!("{}.pdf", names[0]));
+    let written = std::fs::metadata(&pdf).unwrap().modified().unwrap();
+
+    // Nothing changed: nothing read, nothing rebuilt, the files untouched.
+    process_into(&input, &out, &["--no-record-pdfs"], &[]);
+    let again = read_json(&out.join("report.json"));
+    assert_eq!(again["pages_processed"], 0);
+    assert_eq!(again["books_rebuilt"], serde_json::json!([]));
+    assert_eq!(std::fs::metadata(&pdf).unwrap().modified().unwrap(), written);
+
+    // One page of the second book replaced by another scan: that book alone is rebuilt.
+    let page = input.join(&names[1]).join("trang-2.jpg");
+    std::fs::remove_file(&page).unwrap();
+    std::fs::copy(
+        samples().join("books/ks-1983/trang-1.png"),
+        input.join(&names[1]).join("trang-2.png"),
+    )
+    .unwrap();
+    process_into(&input, &out, &["--no-record-pdfs"], &[]);
+    let changed = read_json(&out.join("report.json"));
+    assert_eq!(changed["pages_processed"], 1);
+    assert_eq!(changed["books_rebuilt"], serde_json::json!([names[1]]));
+    // A review change to the third book's page, through its journal: that book alone.
+    let p = read_json(&out.join(&names[2]).join("pages/trang-3.json"));
+    let entry = serde_json::json!({
+        "at": "2026-01-01T00:00:00Z", "by": "lan", "page": "trang-3", "sha256": p["sha256"],
+        "kind": "accept", "row": 1, "accepted": true,
+    });
+    std::fs::write(out.join(&names[2]).join("review.jsonl"), format!("{entry}\n")).unwrap();
+    process_into(&input, &out, &["--no-record-pdfs"], &[]);
+    assert_eq!(
+        read_json(&out.join("report.json"))["books_rebuilt"],
+        serde_json::json!([names[2]])
+    );
+    // A deleted output is made again.
+    std::fs::remove_file(out.join(&names[0]).join("records.xlsx")).unwrap();
+    process_into(&input, &out, &["--no-record-pdfs"], &[]);
+    assert_eq!(
+        read_json(&out.join("report.json"))["books_rebuilt"],
+        serde_json::json!([names[0]])
+    );
+    assert!(out.join(&names[0]).join("records.xlsx").is_file());
 }
