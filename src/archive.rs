@@ -7,7 +7,6 @@ use crate::ingest::{self, ScanFormat};
 use crate::model::{PageResult, PageStatus, RecordResult};
 use crate::pdf::{PageImage, PdfPage, PlacedWord};
 use image::GrayImage;
-use std::io::Write;
 
 /// How page images are stored in the PDFs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -222,20 +221,20 @@ pub fn book_year(pages: &[PageResult]) -> Option<u32> {
 }
 
 /// A zip (stored, no compression: PDFs are compressed already) of named files.
-pub fn zip_files(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .last_modified_time(zip::DateTime::default());
-        for (name, data) in files {
-            z.start_file(name.as_str(), opts).map_err(std::io::Error::other)?;
-            z.write_all(data)?;
-        }
-        z.finish().map_err(std::io::Error::other)?;
+pub fn zip_files<W: std::io::Write + std::io::Seek>(
+    out: W,
+    files: &[(String, std::path::PathBuf)],
+) -> std::io::Result<W> {
+    let mut z = zip::ZipWriter::new(out);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default());
+    for (name, path) in files {
+        z.start_file(name.as_str(), opts).map_err(std::io::Error::other)?;
+        // One file in memory at a time: a book's records may be thousands of pages.
+        std::io::copy(&mut std::fs::File::open(path)?, &mut z)?;
     }
-    Ok(buf.into_inner())
+    z.finish().map_err(std::io::Error::other)
 }
 
 #[cfg(test)]

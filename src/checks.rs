@@ -161,19 +161,48 @@ pub fn check(books: &[Book], opts: &CheckOptions) -> Vec<Finding> {
 /// Pages whose images look alike (hashes within a quarter of their 256 bits) and whose
 /// words are mostly the same (85%): the same sheet scanned twice. Pages of one book
 /// look alike (the same ruled table) but share only their headings and common words
-/// (about 60% on synthetic ledgers), so the words decide.
+/// (about 60% on synthetic ledgers), so the words decide. Only pages that share three or
+/// more rare words (found on at most four pages) are compared, so a campaign's pages are
+/// not compared pair by pair.
 fn duplicate_pages(books: &[Book], out: &mut Vec<Finding>) {
-    let pages: Vec<(&str, &PageResult, &str, Vec<String>)> = books
+    let pages: Vec<(&str, &PageResult, [u64; 4], Vec<String>)> = books
         .iter()
         .flat_map(|b| b.pages.iter().map(move |p| (b.name, p)))
         .filter_map(|(b, p)| {
             let words = words_of(&p.text);
-            (words.len() >= 10).then_some((b, p, p.page_hash.as_deref()?, words))
+            (words.len() >= 10).then_some((b, p, hash_words(p.page_hash.as_deref()?)?, words))
         })
         .collect();
+    // Candidates first, in time linear in the pages: pairs sharing several words that
+    // few pages have (dates, names, numbers); only they are compared whole.
+    let mut postings: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, _, _, words)) in pages.iter().enumerate() {
+        let mut distinct: Vec<&str> = words.iter().map(String::as_str).collect();
+        distinct.dedup();
+        for w in distinct {
+            postings.entry(w).or_default().push(i);
+        }
+    }
+    let mut shared_rare: HashMap<(usize, usize), usize> = HashMap::new();
+    for list in postings.values().filter(|l| l.len() >= 2 && l.len() <= 4) {
+        for (a, &i) in list.iter().enumerate() {
+            for &j in &list[a + 1..] {
+                *shared_rare.entry((i, j)).or_default() += 1;
+            }
+        }
+    }
+    let mut earlier: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (&(i, j), &n) in &shared_rare {
+        if n >= 3 {
+            earlier.entry(j).or_default().push(i);
+        }
+    }
     for (j, (bj, pj, hj, wj)) in pages.iter().enumerate() {
-        let first = pages[..j].iter().find_map(|(bi, pi, hi, wi)| {
-            let bits = hash_distance(hi, hj).filter(|&d| d <= 64)?;
+        let mut candidates = earlier.get(&j).cloned().unwrap_or_default();
+        candidates.sort_unstable();
+        let first = candidates.into_iter().find_map(|i| {
+            let (bi, pi, hi, wi) = &pages[i];
+            let bits = Some(bits_apart(hi, hj)).filter(|&d| d <= 64)?;
             let shared = word_overlap(wi, wj);
             (shared >= 0.85).then_some((bi, pi, bits, shared))
         });
@@ -494,16 +523,27 @@ pub fn page_hash(gray: &image::GrayImage) -> String {
     hex
 }
 
-/// Bits that differ between two hashes of the same length (None when they cannot be
-/// compared).
-fn hash_distance(a: &str, b: &str) -> Option<u32> {
-    if a.len() != b.len() {
+/// A page hash as four 64-bit words (None unless 64 hex digits).
+fn hash_words(h: &str) -> Option<[u64; 4]> {
+    if h.len() != 64 {
         return None;
     }
-    a.chars()
-        .zip(b.chars())
-        .map(|(x, y)| Some((x.to_digit(16)? ^ y.to_digit(16)?).count_ones()))
-        .sum()
+    let mut w = [0u64; 4];
+    for (i, word) in w.iter_mut().enumerate() {
+        *word = u64::from_str_radix(h.get(i * 16..i * 16 + 16)?, 16).ok()?;
+    }
+    Some(w)
+}
+
+/// Bits that differ between two page hashes.
+fn bits_apart(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// Bits that differ between two hashes (None when one is not a page hash).
+#[cfg(test)]
+fn hash_distance(a: &str, b: &str) -> Option<u32> {
+    Some(bits_apart(&hash_words(a)?, &hash_words(b)?))
 }
 
 /// The findings of one book, as a CSV (UTF-8 with a byte-order mark, as the exports).

@@ -205,6 +205,15 @@ pub fn read(path: &Path) -> Result<Vec<u8>, StoreError> {
 /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it
 /// into place: readers see the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic_with(path, |f| f.write_all(bytes))
+}
+
+/// Like [`write_atomic`], for a file written piece by piece by `fill` (never whole in
+/// memory).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
     let err = |cause| StoreError::Write {
         path: path.to_path_buf(),
         cause,
@@ -217,8 +226,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         std::process::id()
     ));
     let mut f = std::fs::File::create(&tmp).map_err(err)?;
-    f.write_all(bytes).map_err(err)?;
-    f.sync_all().map_err(err)?;
+    if let Err(cause) = fill(&mut f).and_then(|()| f.sync_all()) {
+        drop(f);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(cause));
+    }
     drop(f);
     std::fs::rename(&tmp, path).map_err(err)
 }

@@ -196,43 +196,40 @@ impl BookOutputs<'_> {
                 }
             }
         }
-        let written: Vec<(String, Vec<u8>)> = planned
+        // Each record's PDF is written and dropped: only names are kept (a book's records
+        // may be thousands of copies of its pages).
+        let written: Vec<String> = planned
             .into_par_iter()
             .map(|(file, page, info)| {
-                let bytes = write_checked_pdf(self.name, &records_dir.join(&file), &[page], &info)?;
-                Ok((file, bytes))
+                write_checked_pdf(self.name, &records_dir.join(&file), &[page], &info)?;
+                Ok(file)
             })
             .collect::<Result<_, BatchError>>()?;
         // Record files of an earlier run that this run did not write (a record that moved).
         if let Ok(entries) = std::fs::read_dir(&records_dir) {
-            let keep: HashSet<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
+            let keep: HashSet<&str> = written.iter().map(String::as_str).collect();
             for e in entries.flatten() {
                 if !keep.contains(e.file_name().to_string_lossy().as_ref()) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
-        let mut listed: Vec<PathBuf> = written.iter().map(|(n, _)| Path::new("records").join(n)).collect();
+        let mut listed: Vec<PathBuf> = written.iter().map(|n| Path::new("records").join(n)).collect();
         let zip_path = self.book.join("records.zip");
         if written.is_empty() {
             let _ = std::fs::remove_file(&zip_path);
         } else {
-            let zip = archive::zip_files(&written).map_err(|cause| {
-                BatchError::Store(store::StoreError::Write {
-                    path: zip_path.clone(),
-                    cause,
-                })
-            })?;
-            self.book.write("records.zip", &zip)?;
+            let files: Vec<(String, PathBuf)> = written.iter().map(|n| (n.clone(), records_dir.join(n))).collect();
+            store::write_atomic_with(&zip_path, |f| archive::zip_files(f, &files).map(|_| ()))?;
             listed.push("records.zip".into());
         }
         Ok(listed)
     }
 }
 
-/// Writes a PDF/A file, checks the bytes (structure, images, PDF/A) before putting it in
-/// place, and returns them.
-fn write_checked_pdf(book: &str, path: &Path, pages: &[&PdfPage], info: &DocInfo) -> Result<Vec<u8>, BatchError> {
+/// Writes a PDF/A file, checking the bytes (structure, images, PDF/A) before putting it
+/// in place.
+fn write_checked_pdf(book: &str, path: &Path, pages: &[&PdfPage], info: &DocInfo) -> Result<(), BatchError> {
     let bytes = pdf::write_pdfa(pages, info).map_err(|cause| BatchError::Pdf {
         book: book.to_string(),
         cause,
@@ -245,5 +242,5 @@ fn write_checked_pdf(book: &str, path: &Path, pages: &[&PdfPage], info: &DocInfo
         });
     }
     store::write_atomic(path, &bytes)?;
-    Ok(bytes)
+    Ok(())
 }
