@@ -67,9 +67,10 @@ pub struct Campaign {
 /// Builds the campaign report over OUT: runs the book checks over every book (writing
 /// their files), then writes `campaign.json` and `campaign.html`.
 pub fn report(out: &Path, opts: &CheckOptions, review_url: &str) -> Result<Campaign, CheckError> {
-    let summary = crate::checks::check_out(out, opts, review_url)?;
+    let read = crate::review::read_books(out)?;
+    let summary = crate::checks::write_checks(out, &read, opts, review_url)?;
     let mut c = Campaign::default();
-    for b in crate::review::read_books(out)? {
+    for b in read {
         let mut f = BookFigures {
             pages: b.pages.len(),
             checks: summary.books.get(&b.name).cloned().unwrap_or_default(),

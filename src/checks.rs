@@ -685,7 +685,7 @@ pub enum CheckError {
 /// What `check_out` found: per book its name, page count and findings.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
-    /// Book name → (pages, findings per code).
+    /// Book name → findings per code.
     pub books: BTreeMap<String, BTreeMap<String, usize>>,
     /// Every finding.
     #[serde(skip)]
@@ -695,7 +695,16 @@ pub struct Summary {
 /// Checks every processed book under `out` (the review applied) and writes each book's
 /// `checks.json` and `checks.csv` and the folder's `checks.html`.
 pub fn check_out(out: &Path, opts: &CheckOptions, review_url: &str) -> Result<Summary, CheckError> {
-    let read = crate::review::read_books(out)?;
+    write_checks(out, &crate::review::read_books(out)?, opts, review_url)
+}
+
+/// [`check_out`] over books already read.
+pub fn write_checks(
+    out: &Path,
+    read: &[crate::review::ReviewedBook],
+    opts: &CheckOptions,
+    review_url: &str,
+) -> Result<Summary, CheckError> {
     let books: Vec<Book> = read
         .iter()
         .map(|b| Book {
@@ -705,7 +714,7 @@ pub fn check_out(out: &Path, opts: &CheckOptions, review_url: &str) -> Result<Su
         .collect();
     let findings = check(&books, opts);
     let mut summary = Summary::default();
-    for b in &read {
+    for b in read {
         let mine: Vec<Finding> = findings.iter().filter(|f| f.at.book == b.name).cloned().collect();
         let counts = summary.books.entry(b.name.clone()).or_default();
         for f in &mine {

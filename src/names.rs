@@ -172,6 +172,16 @@ fn lists() -> &'static Lists {
     })
 }
 
+/// The surnames of `models/names.tsv` and their share of the population, percent.
+pub fn surname_shares() -> &'static HashMap<String, f32> {
+    &lists().surnames
+}
+
+/// The middle and given names of `models/names.tsv`.
+pub fn name_words() -> &'static HashSet<String> {
+    &lists().words
+}
+
 /// A name (title case, as normalization leaves it) checked word by word: the name to
 /// keep and the flags it earns.
 pub fn check_name(name: &str) -> (String, Vec<Flag>) {

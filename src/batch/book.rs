@@ -79,8 +79,9 @@ impl BookOutputs<'_> {
         stamp.trim() == fingerprint && !listed.is_empty() && listed.keys().all(|f| f.is_file())
     }
 
-    /// Writes every output; `columns` are the export columns.
-    pub fn write(&self, columns: &[String]) -> Result<(), BatchError> {
+    /// Writes every output; `columns` are the export columns, `fingerprint` what the
+    /// outputs are made of (see [`BookOutputs::fingerprint`]), stamped last.
+    pub fn write(&self, columns: &[String], fingerprint: &str) -> Result<(), BatchError> {
         let mut listed = self.write_exports(columns)?;
         let pdf_pages = self.pdf_pages()?;
         listed.extend(self.write_book_pdf(&pdf_pages)?);
@@ -93,7 +94,7 @@ impl BookOutputs<'_> {
         })?;
         self.book.write(verify::MANIFEST, manifest.as_bytes())?;
         // Last: a run killed before this line rebuilds the book next time.
-        self.book.write(OUTPUTS_STAMP, self.fingerprint(columns).as_bytes())?;
+        self.book.write(OUTPUTS_STAMP, fingerprint.as_bytes())?;
         Ok(())
     }
 

@@ -464,10 +464,11 @@ fn write_books(
         counts.books += 1;
         // Outputs built from the same page results, journal and options stand: a rerun
         // over a finished campaign rebuilds nothing.
-        if !opts.force && outputs.current(&outputs.fingerprint(export_columns)) {
+        let fingerprint = outputs.fingerprint(export_columns);
+        if !opts.force && outputs.current(&fingerprint) {
             continue;
         }
-        outputs.write(export_columns)?;
+        outputs.write(export_columns, &fingerprint)?;
         counts.rebuilt.push(name.to_string());
     }
     Ok(counts)

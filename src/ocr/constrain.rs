@@ -26,8 +26,6 @@ use crate::places::Gazetteer;
 use crate::template::{edit_distance, fold, FieldKind, Vocabulary};
 use std::collections::{BTreeSet, HashMap};
 
-const NAMES: &str = include_str!("../../models/names.tsv");
-
 /// Prior (log) of a word the lists lack, against a listed one.
 const UNLISTED_WORD: f32 = -2.5;
 /// Prior of a place part as read, against a province of the gazetteer.
@@ -57,20 +55,11 @@ impl Lexicons {
     /// The lists built into sohoa: the vocabulary's ethnic groups and nationalities, the
     /// name lists of `models/names.tsv` and the gazetteer's syllables.
     pub fn builtin(vocab: &Vocabulary) -> Lexicons {
-        let mut surnames = HashMap::new();
-        let mut name_words = BTreeSet::new();
-        for line in NAMES.lines().filter(|l| !l.starts_with('#')) {
-            match line.split('\t').collect::<Vec<_>>().as_slice() {
-                ["s", name, share] => {
-                    let share: f32 = share.parse().unwrap_or(0.2);
-                    surnames.insert(name.to_string(), (share / 100.0).max(1e-4).ln());
-                }
-                ["m" | "g", name] => {
-                    name_words.insert(name.to_string());
-                }
-                _ => {}
-            }
-        }
+        let surnames: HashMap<String, f32> = crate::names::surname_shares()
+            .iter()
+            .map(|(name, share)| (name.clone(), (share / 100.0).max(1e-4).ln()))
+            .collect();
+        let name_words: BTreeSet<String> = crate::names::name_words().iter().cloned().collect();
         let mut syllables: HashMap<String, Vec<String>> = HashMap::new();
         let mut add = |w: &str| {
             let w = crate::fields::title_case(w);
