@@ -225,7 +225,14 @@ pub fn write_atomic_with(
         path.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    // Open for reading too: a writer may check what it wrote before it is put in place.
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(err)?;
     if let Err(cause) = fill(&mut f).and_then(|()| f.sync_all()) {
         drop(f);
         let _ = std::fs::remove_file(&tmp);

@@ -90,6 +90,71 @@ pub fn check_pdf_bytes(bytes: &[u8]) -> (usize, Vec<String>) {
     (pages, problems)
 }
 
+/// Checks a PDF file's frame without loading it: it ends with `%%EOF`, `startxref` points
+/// at a cross-reference table, and every object the table lists starts where it says.
+/// Reads the tail, the table and a few bytes per object: memory does not grow with the
+/// file. Returns the number of objects.
+pub fn check_pdf_layout<F: std::io::Read + std::io::Seek>(file: &mut F) -> Result<usize, String> {
+    use std::io::{BufRead, BufReader, SeekFrom};
+    let len = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
+    let tail_len = len.min(1024);
+    file.seek(SeekFrom::Start(len - tail_len)).map_err(|e| e.to_string())?;
+    let mut tail = vec![0; tail_len as usize];
+    file.read_exact(&mut tail).map_err(|e| e.to_string())?;
+    let tail = String::from_utf8_lossy(&tail);
+    if !tail.trim_end().ends_with("%%EOF") {
+        return Err("truncated: the file does not end with %%EOF".into());
+    }
+    let xref: u64 = tail
+        .rsplit("startxref")
+        .next()
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .filter(|&x| x < len)
+        .ok_or("no startxref pointing into the file")?;
+    file.seek(SeekFrom::Start(xref)).map_err(|e| e.to_string())?;
+    let mut lines = BufReader::new(&mut *file).lines();
+    let mut next = |what: &str| -> Result<String, String> {
+        match lines.next() {
+            Some(Ok(l)) => Ok(l),
+            _ => Err(format!("cross-reference table cut short at {what}")),
+        }
+    };
+    if next("its start")?.trim() != "xref" {
+        return Err(format!("startxref {xref} does not point at a cross-reference table"));
+    }
+    let head = next("its header")?;
+    let count: usize = match head.split_whitespace().collect::<Vec<_>>()[..] {
+        ["0", n] => n.parse().map_err(|_| format!("bad cross-reference header {head:?}"))?,
+        _ => return Err(format!("bad cross-reference header {head:?}")),
+    };
+    let mut objects = Vec::with_capacity(count);
+    for id in 0..count {
+        let entry = next("an entry")?;
+        let mut parts = entry.split_whitespace();
+        let offset: u64 = parts
+            .next()
+            .and_then(|o| o.parse().ok())
+            .ok_or("bad cross-reference entry")?;
+        if id > 0 && entry.trim_end().ends_with('n') {
+            objects.push((id, offset));
+        }
+    }
+    drop(lines);
+    let mut head = [0u8; 24];
+    for &(id, offset) in &objects {
+        let want = format!("{id} 0 obj");
+        file.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+        let n = file.read(&mut head).map_err(|e| e.to_string())?;
+        if !head[..n].starts_with(want.as_bytes()) {
+            return Err(format!(
+                "object {id} is not at offset {offset} as the cross-reference table says"
+            ));
+        }
+    }
+    Ok(objects.len())
+}
+
 fn int(dict: &lopdf::Dictionary, key: &[u8]) -> Option<i64> {
     match dict.get(key) {
         Ok(Object::Integer(i)) => Some(*i),
@@ -233,4 +298,40 @@ pub fn collect_pdfs(inputs: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdf::{write_pdfa, DocInfo, PageImage, PdfPage};
+
+    #[test]
+    fn the_layout_check_finds_moved_objects_and_a_cut_file() {
+        let page = PdfPage {
+            image: PageImage::Gray(vec![200; 64 * 48]),
+            width: 64,
+            height: 48,
+            dpi: 100.0,
+            words: Vec::new(),
+        };
+        let good = write_pdfa(&[&page, &page], &DocInfo::default()).unwrap();
+        let objects = check_pdf_layout(&mut std::io::Cursor::new(&good)).unwrap();
+        assert!(objects >= 11 + 2 * 3, "{objects} objects");
+        // A byte added early moves the table itself and every later object.
+        let mut moved = good.clone();
+        moved.insert(200, b' ');
+        let err = check_pdf_layout(&mut std::io::Cursor::new(&moved)).unwrap_err();
+        assert!(err.contains("does not point at a cross-reference table"), "{err}");
+        // An entry of the table that points a byte off.
+        let xref = good.windows(6).rposition(|w| w == b"\nxref\n").unwrap() + 1;
+        let header = xref + good[xref..].iter().skip(5).position(|&b| b == b'\n').unwrap() + 6;
+        let entry = header + 2 * 20; // object 2
+        let mut off = good.clone();
+        let offset: u64 = std::str::from_utf8(&off[entry..entry + 10]).unwrap().parse().unwrap();
+        off[entry..entry + 10].copy_from_slice(format!("{:010}", offset + 1).as_bytes());
+        let err = check_pdf_layout(&mut std::io::Cursor::new(&off)).unwrap_err();
+        assert!(err.contains("object 2 is not at offset"), "{err}");
+        let err = check_pdf_layout(&mut std::io::Cursor::new(&good[..good.len() - 40])).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
+    }
 }

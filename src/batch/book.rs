@@ -1,5 +1,6 @@
 //! A book's outputs, rebuilt from its page results: the spreadsheet and CSV, the book
-//! PDF, one PDF per record and their zip, and the manifest of them all.
+//! PDF, one PDF per record and their zip, and the manifest of them all. The PDFs are made
+//! page by page: a book of any length takes the memory of a few pages.
 
 use super::{BatchError, BatchOptions};
 use crate::archive::{self, ImageMode};
@@ -83,9 +84,7 @@ impl BookOutputs<'_> {
     /// outputs are made of (see [`BookOutputs::fingerprint`]), stamped last.
     pub fn write(&self, columns: &[String], fingerprint: &str) -> Result<(), BatchError> {
         let mut listed = self.write_exports(columns)?;
-        let pdf_pages = self.pdf_pages()?;
-        listed.extend(self.write_book_pdf(&pdf_pages)?);
-        listed.extend(self.write_record_pdfs(&pdf_pages)?);
+        listed.extend(self.write_pdfs()?);
         let manifest = verify::manifest_text(self.book.path(), &listed).map_err(|cause| {
             BatchError::Store(store::StoreError::Read {
                 path: self.book.path().to_path_buf(),
@@ -110,138 +109,214 @@ impl BookOutputs<'_> {
         Ok(vec!["records.xlsx".into(), "records.csv".into()])
     }
 
-    /// The PDF pages in the image mode asked for, each with the index of its page result
-    /// (pages that could not be decoded have none).
-    fn pdf_pages(&self) -> Result<Vec<(PdfPage, usize)>, BatchError> {
-        let mut out = Vec::new();
-        for (i, p) in self.pages.iter().enumerate() {
-            let Some(img) = &p.image else { continue };
-            let restored = self.book.read(img)?;
-            let source = if self.opts.pdf_image == ImageMode::Original {
-                Some(store::read(&self.opts.input.join(&p.source))?)
-            } else {
-                None
-            };
-            let page = archive::pdf_page(p, self.opts.pdf_image, &restored, source.as_deref()).map_err(|cause| {
-                BatchError::Archive {
-                    book: self.name.to_string(),
-                    cause,
-                }
-            })?;
-            out.push((page, i));
-        }
-        Ok(out)
+    /// The PDF page of page result `i`, in the image mode asked for.
+    fn pdf_page(&self, i: usize) -> Result<PdfPage, BatchError> {
+        let p = &self.pages[i];
+        let restored = self.book.read(p.image.as_deref().unwrap_or_default())?;
+        let source = if self.opts.pdf_image == ImageMode::Original {
+            Some(store::read(&self.opts.input.join(&p.source))?)
+        } else {
+            None
+        };
+        archive::pdf_page(p, self.opts.pdf_image, &restored, source.as_deref()).map_err(|cause| BatchError::Archive {
+            book: self.name.to_string(),
+            cause,
+        })
     }
 
-    /// `<book>.pdf`: every decoded page. Returns the file written, if any.
-    fn write_book_pdf(&self, pdf_pages: &[(PdfPage, usize)]) -> Result<Option<PathBuf>, BatchError> {
+    /// The book PDF (`<book>.pdf`, every decoded page) and the record PDFs (`records/`,
+    /// one per record of an `ok` page, and their zip), made in one pass over the pages: a
+    /// few pages at a time are prepared in parallel, each page is checked (as a document
+    /// of its own: structure, images, PDF/A), streamed into the book file and written into
+    /// its records' files, then dropped — memory does not grow with the book. The book file
+    /// is put in place once its frame checks out ([`verify::check_pdf_layout`]). Files of
+    /// an earlier run that this run did not write are removed. Returns the files written.
+    fn write_pdfs(&self) -> Result<Vec<PathBuf>, BatchError> {
+        let decoded: Vec<usize> = (0..self.pages.len())
+            .filter(|&i| self.pages[i].image.is_some())
+            .collect();
+        let records = self.record_plan();
         let file = format!("{}.pdf", self.name);
         let path = self.book.join(&file);
-        if pdf_pages.is_empty() {
+        let records_dir = self.book.join("records");
+        let mut listed = Vec::new();
+        if decoded.is_empty() {
             // No page decoded: a stale PDF from an earlier run must not stay behind.
             let _ = std::fs::remove_file(&path);
-            return Ok(None);
-        }
-        let info = DocInfo {
-            title: format!("{}: pages 1–{}", self.name, self.pages.len()),
-            description: format!("Book {}, {} page images with OCR text", self.name, pdf_pages.len()),
-            sources: pdf_pages
-                .iter()
-                .map(|&(_, i)| format!("{} sha256:{}", self.pages[i].source, self.pages[i].sha256))
-                .collect(),
-            created_unix: self.created,
-            unicode_level: self.opts.pdfa_u,
-        };
-        let only_pages: Vec<&PdfPage> = pdf_pages.iter().map(|(p, _)| p).collect();
-        write_checked_pdf(self.name, &path, &only_pages, &info)?;
-        Ok(Some(file.into()))
-    }
-
-    /// One PDF per record of an `ok` page (the page that holds it), in `records/`, and their
-    /// zip; files of an earlier run that this run did not write are removed. Returns the
-    /// files written.
-    fn write_record_pdfs(&self, pdf_pages: &[(PdfPage, usize)]) -> Result<Vec<PathBuf>, BatchError> {
-        let records_dir = self.book.join("records");
-        // Names first (in order: a repeated name takes the next free suffix), then the
-        // files, written and checked in parallel.
-        let mut planned: Vec<(String, &PdfPage, DocInfo)> = Vec::new();
-        if self.opts.record_pdfs {
-            let year = self
-                .opts
-                .book_year
-                .clone()
-                .or_else(|| archive::book_year(self.pages).map(|y| y.to_string()))
-                .unwrap_or_else(|| "0000".to_string());
-            let mut used = HashSet::new();
-            for (page, i) in pdf_pages {
-                let p = &self.pages[*i];
-                if p.final_status() != PageStatus::Ok {
-                    continue;
-                }
-                for rec in &p.records {
-                    let base = archive::record_file_name(&self.opts.book_type, &year, &self.opts.book_number, rec);
-                    let mut file = base.clone();
-                    let mut n = 2;
-                    while !used.insert(file.clone()) {
-                        file = base.replace(".pdf", &format!("-{n}.pdf"));
-                        n += 1;
-                    }
-                    let info = DocInfo {
-                        title: format!("{}: page {}, row {}", self.name, p.page, rec.row),
-                        description: format!("Record on page {} row {} of book {}", p.page, rec.row, self.name),
-                        sources: vec![format!("{} sha256:{}", p.source, p.sha256)],
-                        created_unix: self.created,
-                        unicode_level: self.opts.pdfa_u,
-                    };
-                    planned.push((file, page, info));
-                }
+        } else {
+            let info = DocInfo {
+                title: format!("{}: pages 1–{}", self.name, self.pages.len()),
+                description: format!("Book {}, {} page images with OCR text", self.name, decoded.len()),
+                sources: decoded
+                    .iter()
+                    .map(|&i| format!("{} sha256:{}", self.pages[i].source, self.pages[i].sha256))
+                    .collect(),
+                created_unix: self.created,
+                unicode_level: self.opts.pdfa_u,
+            };
+            let mut failure = None;
+            let written = store::write_atomic_with(&path, |f| {
+                let result = self.stream_pages(f, &info, &decoded, &records, &records_dir, &path);
+                result.map_err(|e| {
+                    failure = Some(e);
+                    std::io::Error::other("the book PDF was not written")
+                })
+            });
+            if let Some(e) = failure {
+                return Err(e);
             }
+            written?;
+            listed.push(PathBuf::from(file));
         }
-        // Each record's PDF is written and dropped: only names are kept (a book's records
-        // may be thousands of copies of its pages).
-        let written: Vec<String> = planned
-            .into_par_iter()
-            .map(|(file, page, info)| {
-                write_checked_pdf(self.name, &records_dir.join(&file), &[page], &info)?;
-                Ok(file)
-            })
-            .collect::<Result<_, BatchError>>()?;
+        let written: Vec<&str> = records.iter().flatten().map(|(n, _)| n.as_str()).collect();
         // Record files of an earlier run that this run did not write (a record that moved).
         if let Ok(entries) = std::fs::read_dir(&records_dir) {
-            let keep: HashSet<&str> = written.iter().map(String::as_str).collect();
+            let keep: HashSet<&str> = written.iter().copied().collect();
             for e in entries.flatten() {
                 if !keep.contains(e.file_name().to_string_lossy().as_ref()) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
-        let mut listed: Vec<PathBuf> = written.iter().map(|n| Path::new("records").join(n)).collect();
+        listed.extend(written.iter().map(|n| Path::new("records").join(n)));
         let zip_path = self.book.join("records.zip");
         if written.is_empty() {
             let _ = std::fs::remove_file(&zip_path);
         } else {
-            let files: Vec<(String, PathBuf)> = written.iter().map(|n| (n.clone(), records_dir.join(n))).collect();
+            let files: Vec<(String, PathBuf)> = written.iter().map(|n| (n.to_string(), records_dir.join(n))).collect();
             store::write_atomic_with(&zip_path, |f| archive::zip_files(f, &files).map(|_| ()))?;
             listed.push("records.zip".into());
         }
         Ok(listed)
     }
+
+    /// Streams the decoded pages into the book PDF open as `f` (see [`Self::write_pdfs`]).
+    fn stream_pages(
+        &self,
+        f: &mut std::fs::File,
+        info: &DocInfo,
+        decoded: &[usize],
+        records: &[Vec<(String, DocInfo)>],
+        records_dir: &Path,
+        path: &Path,
+    ) -> Result<(), BatchError> {
+        let io = |cause| {
+            BatchError::Store(store::StoreError::Write {
+                path: path.to_path_buf(),
+                cause,
+            })
+        };
+        let pdf_err = |cause| BatchError::Pdf {
+            book: self.name.to_string(),
+            cause,
+        };
+        let mut book = pdf::PdfWriter::new(std::io::BufWriter::new(&mut *f), info);
+        // Pages prepared at once: enough to keep every worker busy, few enough to hold.
+        let window = rayon::current_num_threads().max(1) * 2;
+        for group in decoded.chunks(window) {
+            let pages: Vec<PdfPage> = group
+                .par_iter()
+                .map(|&i| {
+                    let page = self.pdf_page(i)?;
+                    let p = &self.pages[i];
+                    // The page checked as a document of its own, as it goes into the book.
+                    let alone = DocInfo {
+                        title: format!("{}: page {}", self.name, p.page),
+                        sources: vec![format!("{} sha256:{}", p.source, p.sha256)],
+                        ..info.clone()
+                    };
+                    check_pdf(&format!("{} (page {})", path.display(), p.page), &page, &alone)?;
+                    records[i].par_iter().try_for_each(|(file, info)| {
+                        write_checked_pdf(self.name, &records_dir.join(file), &page, info)
+                    })?;
+                    Ok(page)
+                })
+                .collect::<Result<_, BatchError>>()?;
+            for page in &pages {
+                book.page(page).map_err(pdf_err)?;
+            }
+        }
+        book.finish()
+            .map_err(pdf_err)?
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?;
+        use std::io::Seek;
+        f.rewind().map_err(io)?;
+        verify::check_pdf_layout(f).map_err(|problems| BatchError::PdfCheck {
+            file: path.display().to_string(),
+            problems,
+        })?;
+        Ok(())
+    }
+
+    /// The record PDFs to write for each page result (none unless `ok` with records, or
+    /// when record PDFs are off): file names (in order: a repeated name takes the next free
+    /// suffix) and document information.
+    fn record_plan(&self) -> Vec<Vec<(String, DocInfo)>> {
+        let mut plan = vec![Vec::new(); self.pages.len()];
+        if !self.opts.record_pdfs {
+            return plan;
+        }
+        let year = self
+            .opts
+            .book_year
+            .clone()
+            .or_else(|| archive::book_year(self.pages).map(|y| y.to_string()))
+            .unwrap_or_else(|| "0000".to_string());
+        let mut used = HashSet::new();
+        for (p, planned) in self.pages.iter().zip(&mut plan) {
+            if p.image.is_none() || p.final_status() != PageStatus::Ok {
+                continue;
+            }
+            for rec in &p.records {
+                let base = archive::record_file_name(&self.opts.book_type, &year, &self.opts.book_number, rec);
+                let mut file = base.clone();
+                let mut n = 2;
+                while !used.insert(file.clone()) {
+                    file = base.replace(".pdf", &format!("-{n}.pdf"));
+                    n += 1;
+                }
+                let info = DocInfo {
+                    title: format!("{}: page {}, row {}", self.name, p.page, rec.row),
+                    description: format!("Record on page {} row {} of book {}", p.page, rec.row, self.name),
+                    sources: vec![format!("{} sha256:{}", p.source, p.sha256)],
+                    created_unix: self.created,
+                    unicode_level: self.opts.pdfa_u,
+                };
+                planned.push((file, info));
+            }
+        }
+        plan
+    }
 }
 
-/// Writes a PDF/A file, checking the bytes (structure, images, PDF/A) before putting it
-/// in place.
-fn write_checked_pdf(book: &str, path: &Path, pages: &[&PdfPage], info: &DocInfo) -> Result<(), BatchError> {
-    let bytes = pdf::write_pdfa(pages, info).map_err(|cause| BatchError::Pdf {
-        book: book.to_string(),
+/// Checks a one-page PDF/A document of `page` (structure, images, PDF/A); `what` names it
+/// in the error.
+fn check_pdf(what: &str, page: &PdfPage, info: &DocInfo) -> Result<Vec<u8>, BatchError> {
+    let bytes = pdf::write_pdfa(&[page], info).map_err(|cause| BatchError::Pdf {
+        book: what.to_string(),
         cause,
     })?;
     let (_, problems) = verify::check_pdf_bytes(&bytes);
     if !problems.is_empty() {
         return Err(BatchError::PdfCheck {
-            file: path.display().to_string(),
+            file: what.to_string(),
             problems: problems.join("; "),
         });
     }
+    Ok(bytes)
+}
+
+/// Writes a one-page PDF/A file, checking the bytes (structure, images, PDF/A) before
+/// putting it in place.
+fn write_checked_pdf(book: &str, path: &Path, page: &PdfPage, info: &DocInfo) -> Result<(), BatchError> {
+    let bytes = check_pdf(&path.display().to_string(), page, info).map_err(|e| match e {
+        BatchError::Pdf { cause, .. } => BatchError::Pdf {
+            book: book.to_string(),
+            cause,
+        },
+        other => other,
+    })?;
     store::write_atomic(path, &bytes)?;
     Ok(())
 }

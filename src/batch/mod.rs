@@ -500,10 +500,15 @@ impl Report {
             } else {
                 0.0
             },
-            stage_seconds: [("restore", restore), ("layout", layout), ("read", read)]
-                .iter()
-                .map(|(k, d)| (k.to_string(), (d.as_secs_f64() * 100.0).round() / 100.0))
-                .collect(),
+            stage_seconds: [
+                ("restore", restore.as_secs_f64()),
+                ("layout", layout.as_secs_f64()),
+                ("read", read.as_secs_f64()),
+                ("ocr_engines", crate::ocr::engine_seconds()),
+            ]
+            .iter()
+            .map(|(k, s)| (k.to_string(), (s * 100.0).round() / 100.0))
+            .collect(),
             jobs,
             peak_memory_mb: peak_memory_mb(),
             pages_unreadable: counts.status_counts.get("error").copied().unwrap_or(0),

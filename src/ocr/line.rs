@@ -264,7 +264,7 @@ impl LineModel {
                 end += 1;
             }
             let batch: Vec<&(Vec<f32>, u32, f32)> = order[start..end].iter().map(|&i| &inputs[i]).collect();
-            for (k, p) in self.run(&batch)?.into_iter().enumerate() {
+            for (k, p) in super::in_engine(|| self.run(&batch))?.into_iter().enumerate() {
                 out[order[start + k]] = Some(p);
             }
             start = end;

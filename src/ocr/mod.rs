@@ -84,6 +84,28 @@ pub struct Readers {
     pub lines: Option<LineModel>,
 }
 
+/// Nanoseconds spent inside the recognition engines (Tesseract, the line model), all
+/// threads together, since the process started.
+static ENGINE_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Seconds spent inside the recognition engines (Tesseract, the line model), all threads
+/// together, since the process started: what `process` reports as `ocr_engines`, to tell
+/// the pipeline's own share of a run from the engines'.
+pub fn engine_seconds() -> f64 {
+    ENGINE_NANOS.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
+}
+
+/// Runs `f`, counting its time as the engines'.
+pub(crate) fn in_engine<T>(f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let out = f();
+    ENGINE_NANOS.fetch_add(
+        started.elapsed().as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    out
+}
+
 /// Something that reads words from a grey image.
 pub trait Recognizer: Send {
     /// Reads `img` (paper light, ink dark) at `dpi` and returns its words with boxes in

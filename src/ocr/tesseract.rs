@@ -66,11 +66,8 @@ impl Recognizer for Tesseract {
             .set_image(img.as_raw(), w as i32, h as i32, 1, w as i32)
             .map_err(|e| OcrError::Engine(format!("{e:?}")))?;
         self.api.raw.set_source_resolution(dpi as i32);
-        let tsv = self
-            .api
-            .raw
-            .get_tsv_text(0)
-            .map_err(|_| OcrError::Engine("no result".into()))?;
+        let tsv =
+            super::in_engine(|| self.api.raw.get_tsv_text(0)).map_err(|_| OcrError::Engine("no result".into()))?;
         let tsv = tsv.as_ref().to_string_lossy().into_owned();
         Ok(parse_tsv(&tsv))
     }
@@ -87,10 +84,10 @@ impl Recognizer for Tesseract {
             .set_image(img.as_raw(), w as i32, h as i32, 1, w as i32)
             .map_err(|e| OcrError::Engine(format!("{e:?}")))?;
         self.api.raw.set_source_resolution(dpi as i32);
-        let Some(boxes) = self
-            .api
-            .get_component_images(leptess::capi::TessPageIteratorLevel_RIL_TEXTLINE, true)
-        else {
+        let Some(boxes) = super::in_engine(|| {
+            self.api
+                .get_component_images(leptess::capi::TessPageIteratorLevel_RIL_TEXTLINE, true)
+        }) else {
             return Ok(Vec::new());
         };
         Ok((&boxes)

@@ -1,17 +1,19 @@
 //! The document's frame: catalog, document information, XMP metadata and the sRGB output
 //! intent that PDF/A requires, and the dates written into them.
 
-use super::{producer, DocInfo, Refs};
+use super::{producer, DocInfo, Refs, Sink};
 use pdf_writer::types::OutputIntentSubtype;
-use pdf_writer::{Date, Filter, Finish, Pdf, TextStr};
+use pdf_writer::writers::{Catalog, DocumentInfo};
+use pdf_writer::{Date, Filter, Finish, TextStr};
+use std::io::Write;
 
 /// Writes the catalog (with its metadata and output intent), the document information
 /// dictionary, the XMP packet and the ICC profile.
-pub(super) fn write_catalog(pdf: &mut Pdf, refs: &Refs, info: &DocInfo) {
+pub(super) fn write_catalog<W: Write>(sink: &mut Sink<W>, refs: &Refs, info: &DocInfo) {
     let date = pdf_date(info.created_unix);
     let producer = producer();
     {
-        let mut catalog = pdf.catalog(refs.catalog);
+        let mut catalog = sink.next().indirect(refs.catalog).start::<Catalog>();
         catalog.pages(refs.tree).metadata(refs.meta);
         let mut intents = catalog.output_intents();
         intents
@@ -22,16 +24,18 @@ pub(super) fn write_catalog(pdf: &mut Pdf, refs: &Refs, info: &DocInfo) {
             .dest_output_profile(refs.icc);
         intents.finish();
     }
-    pdf.document_info(refs.info)
+    sink.next()
+        .indirect(refs.info)
+        .start::<DocumentInfo>()
         .title(TextStr(&info.title))
         .producer(TextStr(&producer))
         .creator(TextStr(&producer))
         .creation_date(date)
         .modified_date(date);
     let xmp = xmp_packet(info, &producer);
-    pdf.metadata(refs.meta, xmp.as_bytes());
+    sink.next().metadata(refs.meta, xmp.as_bytes());
     let icc = srgb_profile();
-    pdf.icc_profile(refs.icc, &icc).n(3).filter(Filter::FlateDecode);
+    sink.next().icc_profile(refs.icc, &icc).n(3).filter(Filter::FlateDecode);
 }
 
 /// An sRGB ICC profile for the output intent. The encoder stamps the current time into

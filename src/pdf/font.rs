@@ -5,9 +5,10 @@
 //! file PDF/A-conformant; the ToUnicode map carries the text itself. The font is
 //! addressed by Unicode code point (Identity-H, one CID per UTF-16 code unit).
 
-use super::deflate;
+use super::{deflate, Sink};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
-use pdf_writer::{Filter, Name, Pdf, Rect, Ref, Str};
+use pdf_writer::{Filter, Name, Rect, Ref, Str};
+use std::io::Write;
 
 /// The font's objects.
 pub(super) struct FontRefs {
@@ -26,14 +27,16 @@ pub(super) struct FontRefs {
 }
 
 /// Writes the font's objects.
-pub(super) fn write_font(pdf: &mut Pdf, refs: &FontRefs) {
+pub(super) fn write_font<W: Write>(sink: &mut Sink<W>, refs: &FontRefs) {
     let ttf = glyphless_ttf();
-    pdf.type0_font(refs.type0)
+    sink.next()
+        .type0_font(refs.type0)
         .base_font(Name(b"GlyphLessFont"))
         .encoding_predefined(Name(b"Identity-H"))
         .descendant_font(refs.cid)
         .to_unicode(refs.to_unicode);
-    pdf.cid_font(refs.cid)
+    sink.next()
+        .cid_font(refs.cid)
         .subtype(CidFontType::Type2)
         .base_font(Name(b"GlyphLessFont"))
         .system_info(SystemInfo {
@@ -44,7 +47,8 @@ pub(super) fn write_font(pdf: &mut Pdf, refs: &FontRefs) {
         .font_descriptor(refs.descriptor)
         .default_width(ADVANCE as f32)
         .cid_to_gid_map_stream(refs.cid_map);
-    pdf.font_descriptor(refs.descriptor)
+    sink.next()
+        .font_descriptor(refs.descriptor)
         .name(Name(b"GlyphLessFont"))
         .flags(FontFlags::SYMBOLIC | FontFlags::FIXED_PITCH)
         .bbox(Rect::new(0.0, 0.0, ADVANCE as f32, UNITS_PER_EM as f32))
@@ -55,15 +59,16 @@ pub(super) fn write_font(pdf: &mut Pdf, refs: &FontRefs) {
         .stem_v(80.0)
         .font_file2(refs.file);
     let ttf_z = deflate(&ttf);
-    pdf.stream(refs.file, &ttf_z)
+    sink.next()
+        .stream(refs.file, &ttf_z)
         .filter(Filter::FlateDecode)
         .pair(Name(b"Length1"), ttf.len() as i32);
     let cmap = deflate(to_unicode_cmap().as_bytes());
-    pdf.stream(refs.to_unicode, &cmap).filter(Filter::FlateDecode);
+    sink.next().stream(refs.to_unicode, &cmap).filter(Filter::FlateDecode);
     // Every CID (= UTF-16 code unit) shows glyph 1.
     let cidmap: Vec<u8> = std::iter::repeat_n([0u8, 1u8], 65536).flatten().collect();
     let cidmap_z = deflate(&cidmap);
-    pdf.stream(refs.cid_map, &cidmap_z).filter(Filter::FlateDecode);
+    sink.next().stream(refs.cid_map, &cidmap_z).filter(Filter::FlateDecode);
 }
 
 /// ToUnicode CMap for Identity-H codes that are UTF-16 code units (BMP, no surrogates).

@@ -1,9 +1,12 @@
 //! A page's image XObject: a JPEG passed through untouched (DCTDecode), grey or RGB
 //! samples with Flate, a bilevel page as CCITT G4; each carries the SHA-256 of its stream
-//! bytes under [`IMAGE_SHA_KEY`](super::IMAGE_SHA_KEY).
+//! bytes under [`IMAGE_SHA_KEY`](super::IMAGE_SHA_KEY). An MRC page has two: its paper
+//! as a JPEG and its ink as a G4 stencil mask.
 
-use super::{deflate, PageImage, PdfError, PdfPage, IMAGE_SHA_KEY};
-use pdf_writer::{Filter, Finish, Name, Pdf, Ref, Str};
+use super::page::PageRefs;
+use super::{deflate, PageImage, PdfError, PdfPage, Sink, IMAGE_SHA_KEY};
+use pdf_writer::{Filter, Finish, Name, Ref, Str};
+use std::io::Write;
 
 /// Checks that raw samples match the page's stated size; `page` is 1-based.
 pub(super) fn check_size(page: &PdfPage, number: usize) -> Result<(), PdfError> {
@@ -22,35 +25,79 @@ pub(super) fn check_size(page: &PdfPage, number: usize) -> Result<(), PdfError> 
     }
 }
 
-/// Writes the page's image as XObject `id`.
-pub(super) fn write_image(pdf: &mut Pdf, id: Ref, page: &PdfPage) {
-    let (stored, png_rows): (std::borrow::Cow<[u8]>, _) = match &page.image {
-        PageImage::Jpeg { data, .. } | PageImage::Group4(data) => (no_trailing_cr(data), None),
-        PageImage::Gray(v) => {
-            let (z, rows) = deflate_image(v, page.width as usize, 1);
-            (z.into(), rows)
-        }
-        PageImage::Rgb(v) => {
-            let (z, rows) = deflate_image(v, page.width as usize * 3, 3);
-            (z.into(), rows)
-        }
-    };
-    let sha = crate::ingest::sha256_hex(&stored);
-    let mut img = pdf.image_xobject(id, &stored);
-    img.width(page.width as i32).height(page.height as i32);
-    img.pair(Name(IMAGE_SHA_KEY), Str(sha.as_bytes()));
+/// How one image XObject's samples are stored.
+enum Stored<'a> {
+    Jpeg { data: &'a [u8], components: u8 },
+    Flate { data: Vec<u8>, colors: i32, png_rows: bool },
+    Group4 { data: &'a [u8], stencil: bool },
+}
+
+/// Writes the page's image XObject(s): the image, or an MRC page's paper and ink mask.
+pub(super) fn write_image<W: Write>(sink: &mut Sink<W>, own: &PageRefs, page: &PdfPage) {
+    let (w, h) = (page.width, page.height);
     match &page.image {
-        PageImage::Jpeg { components, .. } => {
+        PageImage::Jpeg { data, components } => write_xobject(
+            sink,
+            own.image,
+            [w, h],
+            Stored::Jpeg {
+                data,
+                components: *components,
+            },
+        ),
+        PageImage::Gray(v) | PageImage::Rgb(v) => {
+            let colors = if matches!(page.image, PageImage::Rgb(_)) { 3 } else { 1 };
+            let (data, rows) = deflate_image(v, w as usize * colors, colors);
+            let stored = Stored::Flate {
+                data,
+                colors: colors as i32,
+                png_rows: rows.is_some(),
+            };
+            write_xobject(sink, own.image, [w, h], stored)
+        }
+        PageImage::Group4(data) => write_xobject(sink, own.image, [w, h], Stored::Group4 { data, stencil: false }),
+        PageImage::Mrc {
+            mask,
+            background,
+            background_size,
+            mask_size,
+            ..
+        } => {
+            let paper = Stored::Jpeg {
+                data: background,
+                components: 1,
+            };
+            write_xobject(sink, own.image, *background_size, paper);
+            let ink = Stored::Group4 {
+                data: mask,
+                stencil: true,
+            };
+            write_xobject(sink, own.mask.expect("an MRC page has a mask"), *mask_size, ink);
+        }
+    }
+}
+
+/// Writes one image XObject with the SHA-256 of its stream bytes.
+fn write_xobject<W: Write>(sink: &mut Sink<W>, id: Ref, [w, h]: [u32; 2], stored: Stored) {
+    let bytes: std::borrow::Cow<[u8]> = match &stored {
+        Stored::Jpeg { data, .. } | Stored::Group4 { data, .. } => no_trailing_cr(data),
+        Stored::Flate { data, .. } => data.as_slice().into(),
+    };
+    let sha = crate::ingest::sha256_hex(&bytes);
+    let mut img = sink.next().image_xobject(id, &bytes);
+    img.width(w as i32).height(h as i32);
+    img.pair(Name(IMAGE_SHA_KEY), Str(sha.as_bytes()));
+    match stored {
+        Stored::Jpeg { components, .. } => {
             img.bits_per_component(8);
-            if *components == 3 {
+            if components == 3 {
                 img.color_space().device_rgb();
             } else {
                 img.color_space().device_gray();
             }
             img.filter(Filter::DctDecode);
         }
-        PageImage::Gray(_) | PageImage::Rgb(_) => {
-            let colors = if matches!(page.image, PageImage::Rgb(_)) { 3 } else { 1 };
+        Stored::Flate { colors, png_rows, .. } => {
             img.bits_per_component(8);
             if colors == 3 {
                 img.color_space().device_rgb();
@@ -58,22 +105,27 @@ pub(super) fn write_image(pdf: &mut Pdf, id: Ref, page: &PdfPage) {
                 img.color_space().device_gray();
             }
             img.filter(Filter::FlateDecode);
-            if png_rows.is_some() {
+            if png_rows {
                 img.decode_parms()
                     .pair(Name(b"Predictor"), 10)
                     .pair(Name(b"Colors"), colors)
                     .pair(Name(b"BitsPerComponent"), 8)
-                    .pair(Name(b"Columns"), page.width as i32);
+                    .pair(Name(b"Columns"), w as i32);
             }
         }
-        PageImage::Group4(_) => {
-            img.bits_per_component(1);
-            img.color_space().device_gray();
+        Stored::Group4 { stencil, .. } => {
+            if stencil {
+                // A stencil mask: ink (0) painted in the fill colour, paper left as is.
+                img.image_mask(true);
+            } else {
+                img.bits_per_component(1);
+                img.color_space().device_gray();
+            }
             img.filter(Filter::CcittFaxDecode);
             img.decode_parms()
                 .pair(Name(b"K"), -1)
-                .pair(Name(b"Columns"), page.width as i32)
-                .pair(Name(b"Rows"), page.height as i32)
+                .pair(Name(b"Columns"), w as i32)
+                .pair(Name(b"Rows"), h as i32)
                 .pair(Name(b"BlackIs1"), false);
         }
     }

@@ -20,7 +20,7 @@ pub use catalog::{civil, iso_date};
 
 use crate::model::WordBox;
 use flate2::{write::ZlibEncoder, Compression};
-use pdf_writer::{Pdf, Ref};
+use pdf_writer::{Chunk, Ref};
 use std::io::Write;
 
 /// How a page's image is stored.
@@ -39,6 +39,20 @@ pub enum PageImage {
     Rgb(Vec<u8>),
     /// A black-and-white page as CCITT Group 4 data (`K -1`, black is 0).
     Group4(Vec<u8>),
+    /// Mixed raster content: a grey JPEG of the paper, stretched over the page, under the
+    /// ink as a CCITT G4 stencil mask, painted in grey level `ink`.
+    Mrc {
+        /// G4 data of the ink mask (ink is 0), stretched over the page.
+        mask: Vec<u8>,
+        /// The mask's width and height in pixels (at least the page's).
+        mask_size: [u32; 2],
+        /// The paper layer, a grey JPEG.
+        background: Vec<u8>,
+        /// The paper layer's width and height in pixels.
+        background_size: [u32; 2],
+        /// Grey level the ink is painted in (0 black).
+        ink: u8,
+    },
 }
 
 /// The name of the key under which each image XObject carries the SHA-256 of its
@@ -125,6 +139,9 @@ pub enum PdfError {
         /// Stated height.
         height: u32,
     },
+    /// The document could not be written out.
+    #[error("cannot write the PDF: {0}")]
+    Write(#[source] std::io::Error),
 }
 
 /// The producer string written into every file.
@@ -132,7 +149,8 @@ pub fn producer() -> String {
     format!("sohoa {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The object numbers of a document, allocated in the order they are written.
+/// The objects every document has, whatever its pages: catalog, page tree, information,
+/// metadata, output profile and the text layer's font.
 struct Refs {
     catalog: Ref,
     tree: Ref,
@@ -140,64 +158,170 @@ struct Refs {
     meta: Ref,
     icc: Ref,
     font: font::FontRefs,
-    pages: Vec<page::PageRefs>,
 }
 
-impl Refs {
-    fn new(pages: usize) -> Refs {
-        let mut next = 0;
-        let mut alloc = || {
-            next += 1;
-            Ref::new(next)
-        };
-        Refs {
-            catalog: alloc(),
-            tree: alloc(),
-            info: alloc(),
-            meta: alloc(),
-            icc: alloc(),
-            font: font::FontRefs {
-                type0: alloc(),
-                cid: alloc(),
-                descriptor: alloc(),
-                file: alloc(),
-                to_unicode: alloc(),
-                cid_map: alloc(),
-            },
-            pages: (0..pages)
-                .map(|_| page::PageRefs {
-                    page: alloc(),
-                    content: alloc(),
-                    image: alloc(),
-                })
-                .collect(),
+/// Where objects go: each object is built in a chunk of its own and written out before
+/// the next, so the file's offset of every object is known without holding the file.
+pub(super) struct Sink<W: Write> {
+    out: W,
+    written: u64,
+    /// Byte offset of each object, indexed by its number − 1.
+    offsets: Vec<u64>,
+    chunk: Chunk,
+    next: i32,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> Sink<W> {
+    fn new(mut out: W) -> Sink<W> {
+        // The binary marker (four bytes over 127) tells transfer programs the file is binary.
+        const HEADER: &[u8] = b"%PDF-1.7\n%\x80\x80\x80\x80\n\n";
+        let error = out.write_all(HEADER).err();
+        Sink {
+            out,
+            written: HEADER.len() as u64,
+            offsets: Vec::new(),
+            chunk: Chunk::new(),
+            next: 0,
+            error,
         }
+    }
+
+    /// A fresh object number.
+    fn alloc(&mut self) -> Ref {
+        self.next += 1;
+        Ref::new(self.next)
+    }
+
+    /// A chunk for one object; the previous object is written out first.
+    pub(super) fn next(&mut self) -> &mut Chunk {
+        self.flush();
+        &mut self.chunk
+    }
+
+    fn flush(&mut self) {
+        if self.chunk.len() == 0 {
+            return;
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Chunk::new());
+        let mut ids = chunk.refs();
+        let id = ids.next().expect("a chunk holds an object").get() as usize;
+        debug_assert!(ids.next().is_none(), "one object per chunk");
+        if self.offsets.len() < id {
+            self.offsets.resize(id, 0);
+        }
+        self.offsets[id - 1] = self.written;
+        if self.error.is_none() {
+            self.error = self.out.write_all(chunk.as_bytes()).err();
+        }
+        self.written += chunk.len() as u64;
     }
 }
 
-/// Writes a PDF/A-2b (or, with [`DocInfo::unicode_level`], 2u) document.
+/// Writes a PDF/A-2b (or, with [`DocInfo::unicode_level`], 2u) document page by page into
+/// `W`: the frame when made, each page as it is added (nothing of a page is kept once it
+/// is written), the page tree and cross-reference table at [`PdfWriter::finish`]. A book
+/// of any length is written in the memory of one page.
+pub struct PdfWriter<W: Write> {
+    sink: Sink<W>,
+    refs: Refs,
+    kids: Vec<Ref>,
+    file_id: Vec<u8>,
+}
+
+impl<W: Write> PdfWriter<W> {
+    /// Starts a document: header, catalog, metadata, output intent and font.
+    pub fn new(out: W, info: &DocInfo) -> PdfWriter<W> {
+        let mut sink = Sink::new(out);
+        let refs = Refs {
+            catalog: sink.alloc(),
+            tree: sink.alloc(),
+            info: sink.alloc(),
+            meta: sink.alloc(),
+            icc: sink.alloc(),
+            font: font::FontRefs {
+                type0: sink.alloc(),
+                cid: sink.alloc(),
+                descriptor: sink.alloc(),
+                file: sink.alloc(),
+                to_unicode: sink.alloc(),
+                cid_map: sink.alloc(),
+            },
+        };
+        catalog::write_catalog(&mut sink, &refs, info);
+        font::write_font(&mut sink, &refs.font);
+        let id = crate::ingest::sha256_hex(info.sources.join("\n").as_bytes());
+        PdfWriter {
+            sink,
+            refs,
+            kids: Vec::new(),
+            file_id: id.as_bytes()[..32].to_vec(),
+        }
+    }
+
+    /// Adds a page.
+    pub fn page(&mut self, page: &PdfPage) -> Result<(), PdfError> {
+        image::check_size(page, self.kids.len() + 1)?;
+        let own = page::PageRefs {
+            page: self.sink.alloc(),
+            content: self.sink.alloc(),
+            image: self.sink.alloc(),
+            mask: matches!(page.image, PageImage::Mrc { .. }).then(|| self.sink.alloc()),
+        };
+        page::write_page(&mut self.sink, &self.refs, &own, page);
+        image::write_image(&mut self.sink, &own, page);
+        self.kids.push(own.page);
+        Ok(())
+    }
+
+    /// Pages added so far.
+    pub fn pages(&self) -> usize {
+        self.kids.len()
+    }
+
+    /// Ends the document: page tree, cross-reference table, trailer. Returns the writer.
+    pub fn finish(mut self) -> Result<W, PdfError> {
+        if self.kids.is_empty() {
+            return Err(PdfError::NoPages);
+        }
+        self.sink
+            .next()
+            .pages(self.refs.tree)
+            .kids(self.kids.iter().copied())
+            .count(self.kids.len() as i32);
+        let s = &mut self.sink;
+        s.flush();
+        let mut tail = format!("xref\n0 {}\n0000000000 65535 f\r\n", s.offsets.len() + 1);
+        for off in &s.offsets {
+            tail.push_str(&format!("{off:010} 00000 n\r\n"));
+        }
+        let id: String = self.file_id.iter().map(|b| format!("{b:02X}")).collect();
+        tail.push_str(&format!(
+            "trailer\n<<\n  /Size {}\n  /Root {} 0 R\n  /Info {} 0 R\n  /ID [<{id}> <{id}>]\n>>\nstartxref\n{}\n%%EOF",
+            s.offsets.len() + 1,
+            self.refs.catalog.get(),
+            self.refs.info.get(),
+            s.written
+        ));
+        if let Some(e) = s.error.take() {
+            return Err(PdfError::Write(e));
+        }
+        s.out.write_all(tail.as_bytes()).map_err(PdfError::Write)?;
+        s.out.flush().map_err(PdfError::Write)?;
+        Ok(self.sink.out)
+    }
+}
+
+/// Writes a PDF/A-2b (or, with [`DocInfo::unicode_level`], 2u) document in memory.
 pub fn write_pdfa(pages: &[&PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfError> {
     if pages.is_empty() {
         return Err(PdfError::NoPages);
     }
-    for (i, page) in pages.iter().enumerate() {
-        image::check_size(page, i + 1)?;
+    let mut w = PdfWriter::new(Vec::new(), info);
+    for page in pages {
+        w.page(page)?;
     }
-    let refs = Refs::new(pages.len());
-    let mut pdf = Pdf::new();
-    catalog::write_catalog(&mut pdf, &refs, info);
-    font::write_font(&mut pdf, &refs.font);
-    pdf.pages(refs.tree)
-        .kids(refs.pages.iter().map(|p| p.page))
-        .count(pages.len() as i32);
-    for (page, own) in pages.iter().zip(&refs.pages) {
-        page::write_page(&mut pdf, &refs, own, page);
-        image::write_image(&mut pdf, own.image, page);
-    }
-    let id = crate::ingest::sha256_hex(info.sources.join("\n").as_bytes());
-    let id = id.as_bytes()[..32].to_vec();
-    pdf.set_file_id((id.clone(), id));
-    Ok(pdf.finish())
+    w.finish()
 }
 
 /// Zlib-compresses `data`.

@@ -1,9 +1,10 @@
 //! A page: its dictionary, and its content stream — the image drawn over the whole page,
 //! then the OCR words in text render mode 3 (invisible), each scaled to its box.
 
-use super::{deflate_content, font, PdfPage, Refs};
+use super::{deflate_content, font, PageImage, PdfPage, Refs, Sink};
 use pdf_writer::types::TextRenderingMode;
-use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
+use pdf_writer::{Content, Filter, Finish, Name, Rect, Ref, Str};
+use std::io::Write;
 
 /// Largest page side PDF allows (200 inches).
 const MAX_PAGE_POINTS: f32 = 14_400.0;
@@ -14,30 +15,37 @@ pub(super) struct PageRefs {
     pub page: Ref,
     /// Its content stream.
     pub content: Ref,
-    /// Its image XObject.
+    /// Its image XObject (the paper layer of an MRC page).
     pub image: Ref,
+    /// The ink mask of an MRC page.
+    pub mask: Option<Ref>,
 }
 
 /// Writes the page dictionary and its content stream.
-pub(super) fn write_page(pdf: &mut Pdf, refs: &Refs, own: &PageRefs, page: &PdfPage) {
+pub(super) fn write_page<W: Write>(sink: &mut Sink<W>, refs: &Refs, own: &PageRefs, page: &PdfPage) {
     // Points per pixel from the resolution; a page over PDF's 200-inch limit (an image
     // with a wrong resolution) is drawn smaller, never cut.
     let k = 72.0 / page.dpi.max(1.0);
     let k = k * (MAX_PAGE_POINTS / (page.width.max(page.height) as f32 * k)).min(1.0);
     let (pw, ph) = (page.width as f32 * k, page.height as f32 * k);
-    let mut p = pdf.page(own.page);
+    let mut p = sink.next().page(own.page);
     p.parent(refs.tree)
         .media_box(Rect::new(0.0, 0.0, pw, ph))
         .contents(own.content);
     let mut res = p.resources();
-    res.x_objects().pair(Name(b"Im0"), own.image);
+    let mut xobjects = res.x_objects();
+    xobjects.pair(Name(b"Im0"), own.image);
+    if let Some(mask) = own.mask {
+        xobjects.pair(Name(b"Im1"), mask);
+    }
+    xobjects.finish();
     res.fonts().pair(Name(b"F1"), refs.font.type0);
     res.finish();
     p.finish();
 
     let content = page_content(page, pw, ph, k);
     let content_z = deflate_content(&content);
-    pdf.stream(own.content, &content_z).filter(Filter::FlateDecode);
+    sink.next().stream(own.content, &content_z).filter(Filter::FlateDecode);
 }
 
 /// The page's content: the image over the whole page, then the invisible words.
@@ -46,6 +54,11 @@ fn page_content(page: &PdfPage, pw: f32, ph: f32, k: f32) -> Vec<u8> {
     c.save_state();
     c.transform([pw, 0.0, 0.0, ph, 0.0, 0.0]);
     c.x_object(Name(b"Im0"));
+    if let PageImage::Mrc { ink, .. } = &page.image {
+        // The stencil paints its ink pixels in the fill colour.
+        c.set_fill_gray(f32::from(*ink) / 255.0);
+        c.x_object(Name(b"Im1"));
+    }
     c.restore_state();
     if !page.words.is_empty() {
         // A word box taller than the page's usual text (OCR boxes sometimes span two

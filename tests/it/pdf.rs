@@ -1,4 +1,5 @@
-//! Archival PDFs: PDF/A for an independent validator, every image mode, damage found by `verify`.
+//! Archival PDFs: PDF/A for an independent validator, every image mode (MRC read back from
+//! its rendering), damage found by `verify`.
 
 use crate::common::*;
 use std::path::PathBuf;
@@ -47,7 +48,7 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
     copy_dir(&samples().join("books"), &input);
     let opts = page_validation::ValidationOptions::default().profile(page_validation::ValidationProfile::PdfA2b);
     let mut sizes = Vec::new();
-    for mode in ["original", "enhanced", "bilevel"] {
+    for mode in ["original", "enhanced", "bilevel", "mrc"] {
         let out = tmp.path().join(mode);
         process_into(&input, &out, &["--pdf-image", mode], &[]);
         let book = out.join("ks-1983");
@@ -101,6 +102,41 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
     );
     // bilevel is the smallest, enhanced smaller than the original scans.
     assert!(sizes[2] < sizes[1] && sizes[2] < sizes[0], "{sizes:?}");
+    // mrc: a fraction of enhanced (these pages are 150 dpi; a 300-dpi page's is a ninth),
+    // and as legible: its first page, rendered by poppler at 300 dpi and read again by
+    // sohoa, gives the fields read from the scan (a mask thresholded at the page's own
+    // 150 dpi, or only its darkest grey, loses diacritics here: 89 of 110).
+    assert!(sizes[3] * 3 < sizes[1], "{sizes:?}");
+    let page1 = read_json(&tmp.path().join("mrc/ks-1983/pages/trang-1.json"));
+    let dpi = "300";
+    let reread = tmp.path().join("reread");
+    std::fs::create_dir_all(reread.join("ks-1983")).unwrap();
+    let rendered = Command::new("pdftoppm")
+        .args(["-r", dpi, "-f", "1", "-l", "1", "-gray", "-png", "-singlefile"])
+        .arg(tmp.path().join("mrc/ks-1983/ks-1983.pdf"))
+        .arg(reread.join("ks-1983/trang-1"))
+        .status()
+        .unwrap();
+    assert!(rendered.success());
+    process_into(&reread, &tmp.path().join("reread-out"), &["--dpi", dpi], &[]);
+    let again = read_json(&tmp.path().join("reread-out/ks-1983/pages/trang-1.json"));
+    let values = |p: &serde_json::Value| -> Vec<String> {
+        p["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["fields"].as_object().unwrap().values())
+            .map(|f| f["value"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (before, after) = (values(&page1), values(&again));
+    assert!(before.len() >= 20, "{before:?}");
+    let same = before.iter().zip(&after).filter(|(a, b)| a == b).count();
+    assert!(
+        same * 100 >= before.len() * 95,
+        "{same} of {} fields read alike from the MRC page:\n{before:?}\n{after:?}",
+        before.len()
+    );
 
     // Damage: a truncated PDF, one flipped byte in an image stream, a changed file.
     let book = tmp.path().join("enhanced/ks-1983");
