@@ -125,8 +125,9 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
     let mask = ink_mask(gray);
     // Below 300 dpi the mask is drawn finer than the page (the grey page enlarged, then
     // thresholded): a mask at the page's own 150 dpi breaks the diacritics.
-    // (G4 rows and the fax decoder's sizes are 16-bit: a very long strip keeps its own.)
-    let fits = (u32::from(u16::MAX) / gray.width().max(gray.height()).max(1)).max(1);
+    // (The G4 encoder adds two positions of a row in 16 bits: a mask stays within 32,767
+    // pixels a side, so a very long strip keeps its own resolution.)
+    let fits = (u32::from(u16::MAX / 2) / gray.width().max(gray.height()).max(1)).max(1);
     let s = ((MRC_MASK_DPI / dpi).round().max(1.0) as u32).min(fits);
     let fine = if s > 1 {
         let up = image::imageops::resize(gray, gray.width() * s, gray.height() * s, image::imageops::Triangle);
