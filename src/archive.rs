@@ -382,6 +382,16 @@ pub fn zip_files<W: std::io::Write + std::io::Seek>(
 mod tests {
     use super::*;
 
+    /// G4 data decoded to rows of "is black".
+    fn decode_g4(data: &[u8], w: u16, h: u16) -> Vec<Vec<bool>> {
+        let mut rows = Vec::new();
+        fax::decoder::decode_g4(data.iter().copied(), w, Some(h), |t| {
+            rows.push(fax::decoder::pels(t, w).map(|c| c == fax::Color::Black).collect())
+        })
+        .unwrap();
+        rows
+    }
+
     #[test]
     fn mrc_lifts_the_ink_out_of_a_smaller_paper_layer() {
         // A 300-dpi page: paper 235 with a stain (200) under it, strokes of ink (40) and a
@@ -413,15 +423,7 @@ mod tests {
         assert_eq!(background_size, [200, 100], "the paper at 100 dpi");
         assert_eq!(mask_size, [600, 300], "the ink at the page's 300 dpi");
         assert!(ink <= 48, "ink tone {ink}");
-        let mut rows = Vec::new();
-        fax::decoder::decode_g4(mask.iter().copied(), 600, Some(300), |t| {
-            rows.push(
-                fax::decoder::pels(t, 600)
-                    .map(|c| c == fax::Color::Black)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .unwrap();
+        let rows = decode_g4(&mask, 600, 300);
         for (y, row) in rows.iter().enumerate() {
             for (x, &black) in row.iter().enumerate() {
                 assert_eq!(black, img.get_pixel(x as u32, y as u32).0[0] < 200, "mask at ({x},{y})");
@@ -457,15 +459,7 @@ mod tests {
             image::Luma([if (x / 7 + y / 5) % 3 == 0 { 0 } else { 255 }])
         });
         let data = encode_g4(&img);
-        let mut rows = Vec::new();
-        fax::decoder::decode_g4(data.iter().copied(), 300, Some(120), |t| {
-            rows.push(
-                fax::decoder::pels(t, 300)
-                    .map(|c| c == fax::Color::Black)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .unwrap();
+        let rows = decode_g4(&data, 300, 120);
         assert_eq!(rows.len(), 120);
         for (y, row) in rows.iter().enumerate() {
             for (x, &black) in row.iter().enumerate() {

@@ -225,7 +225,12 @@ impl BookOutputs<'_> {
                         sources: vec![format!("{} sha256:{}", p.source, p.sha256)],
                         ..info.clone()
                     };
-                    check_pdf(&format!("{} (page {})", path.display(), p.page), &page, &alone)?;
+                    check_pdf(
+                        self.name,
+                        &format!("{} (page {})", path.display(), p.page),
+                        &page,
+                        &alone,
+                    )?;
                     records[i].par_iter().try_for_each(|(file, info)| {
                         write_checked_pdf(self.name, &records_dir.join(file), &page, info)
                     })?;
@@ -290,17 +295,17 @@ impl BookOutputs<'_> {
     }
 }
 
-/// Checks a one-page PDF/A document of `page` (structure, images, PDF/A); `what` names it
-/// in the error.
-fn check_pdf(what: &str, page: &PdfPage, info: &DocInfo) -> Result<Vec<u8>, BatchError> {
+/// Checks a one-page PDF/A document of `page` of book `book` (structure, images,
+/// PDF/A); `file` names it in the error. Returns its bytes.
+fn check_pdf(book: &str, file: &str, page: &PdfPage, info: &DocInfo) -> Result<Vec<u8>, BatchError> {
     let bytes = pdf::write_pdfa(&[page], info).map_err(|cause| BatchError::Pdf {
-        book: what.to_string(),
+        book: book.to_string(),
         cause,
     })?;
     let (_, problems) = verify::check_pdf_bytes(&bytes);
     if !problems.is_empty() {
         return Err(BatchError::PdfCheck {
-            file: what.to_string(),
+            file: file.to_string(),
             problems: problems.join("; "),
         });
     }
@@ -310,13 +315,7 @@ fn check_pdf(what: &str, page: &PdfPage, info: &DocInfo) -> Result<Vec<u8>, Batc
 /// Writes a one-page PDF/A file, checking the bytes (structure, images, PDF/A) before
 /// putting it in place.
 fn write_checked_pdf(book: &str, path: &Path, page: &PdfPage, info: &DocInfo) -> Result<(), BatchError> {
-    let bytes = check_pdf(&path.display().to_string(), page, info).map_err(|e| match e {
-        BatchError::Pdf { cause, .. } => BatchError::Pdf {
-            book: book.to_string(),
-            cause,
-        },
-        other => other,
-    })?;
+    let bytes = check_pdf(book, &path.display().to_string(), page, info)?;
     store::write_atomic(path, &bytes)?;
     Ok(())
 }
