@@ -109,6 +109,83 @@ fn ink_mask(gray: &GrayImage) -> GrayImage {
     GrayImage::from_raw(gray.width(), gray.height(), raw).expect("same size")
 }
 
+/// Pixels with ink within one pixel (8-neighbourhood) in a mask where ink is 0: the ink
+/// grown by a pixel, one pass along the rows and one down the columns.
+fn grown_by_one(mask: &GrayImage) -> Vec<bool> {
+    let w = mask.width() as usize;
+    let ink: Vec<bool> = mask.as_raw().iter().map(|&m| m == 0).collect();
+    let mut across = vec![false; ink.len()];
+    for (row, out) in ink.chunks_exact(w.max(1)).zip(across.chunks_exact_mut(w.max(1))) {
+        out.copy_from_slice(row);
+        for (o, &left) in out[1..].iter_mut().zip(row) {
+            *o |= left;
+        }
+        for (o, &right) in out.iter_mut().zip(&row[1..]) {
+            *o |= right;
+        }
+    }
+    let h = ink.len() / w.max(1);
+    let mut grown = vec![false; ink.len()];
+    for y in 0..h {
+        let out = &mut grown[y * w..(y + 1) * w];
+        for yy in y.saturating_sub(1)..(y + 2).min(h) {
+            for (o, &a) in out.iter_mut().zip(&across[yy * w..(yy + 1) * w]) {
+                *o |= a;
+            }
+        }
+    }
+    grown
+}
+
+/// Cells of a `w` × `h` grid with no level take the mean of their filled neighbours (4-
+/// neighbourhood), ring by ring inwards from the filled cells; a grid with none filled
+/// stays empty.
+fn fill_holes(level: &mut [Option<u8>], w: usize, h: usize) {
+    let neighbours = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        [
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+        ]
+        .into_iter()
+        .flatten()
+    };
+    let mut queued = vec![false; level.len()];
+    let mut ring: Vec<usize> = (0..level.len())
+        .filter(|&i| level[i].is_none() && neighbours(i).any(|n| level[n].is_some()))
+        .collect();
+    for &i in &ring {
+        queued[i] = true;
+    }
+    while !ring.is_empty() {
+        // Means from the cells filled before this ring only.
+        let means: Vec<u8> = ring
+            .iter()
+            .map(|&i| {
+                let (s, c) = neighbours(i)
+                    .filter_map(|n| level[n])
+                    .fold((0u32, 0u32), |(s, c), v| (s + u32::from(v), c + 1));
+                (s / c.max(1)) as u8
+            })
+            .collect();
+        for (&i, m) in ring.iter().zip(means) {
+            level[i] = Some(m);
+        }
+        let mut next = Vec::new();
+        for &i in &ring {
+            for n in neighbours(i) {
+                if level[n].is_none() && !queued[n] {
+                    queued[n] = true;
+                    next.push(n);
+                }
+            }
+        }
+        ring = next;
+    }
+}
+
 /// Grey levels below this are ink in the MRC mask.
 const MRC_INK_BELOW: u8 = 200;
 /// Least resolution of the ink layer of an MRC page.
@@ -154,21 +231,25 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
         .unwrap_or(0)
         .min(96) as u8;
     // Paper: pixels with no ink within one pixel (the soft edges of strokes are not paper).
-    let ink_at = |x: u32, y: u32| mask.as_raw()[(y * w + x) as usize] == 0;
-    let paper_at = |x: u32, y: u32| {
-        (y.saturating_sub(1)..(y + 2).min(h)).all(|yy| (x.saturating_sub(1)..(x + 2).min(w)).all(|xx| !ink_at(xx, yy)))
-    };
+    let near_ink = grown_by_one(&mask);
     let f = (dpi / MRC_BACKGROUND_DPI).round().max(1.0) as u32;
     let (bw, bh) = (w.div_ceil(f), h.div_ceil(f));
     let mut sum = vec![0u32; (bw * bh) as usize];
     let mut count = vec![0u32; (bw * bh) as usize];
-    for y in 0..h {
-        for x in 0..w {
-            if paper_at(x, y) {
-                let i = ((y / f) * bw + x / f) as usize;
-                sum[i] += u32::from(gray.get_pixel(x, y).0[0]);
-                count[i] += 1;
-            }
+    for (y, (row, near)) in gray
+        .as_raw()
+        .chunks_exact(w as usize)
+        .zip(near_ink.chunks_exact(w as usize))
+        .enumerate()
+    {
+        let base = (y as u32 / f * bw) as usize;
+        let cells = row.chunks(f as usize).zip(near.chunks(f as usize));
+        for (c, (g, n)) in cells.enumerate() {
+            let (s, k) = g.iter().zip(n).fold((0u32, 0u32), |(s, k), (&g, &n)| {
+                (s + u32::from(g) * u32::from(!n), k + u32::from(!n))
+            });
+            sum[base + c] += s;
+            count[base + c] += k;
         }
     }
     let mut level: Vec<Option<u8>> = sum
@@ -176,36 +257,7 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
         .zip(&count)
         .map(|(&s, &c)| (c > 0).then(|| (s / c) as u8))
         .collect();
-    // Cells wholly under ink take the mean of their filled neighbours, ring by ring.
-    let mut holes = level.iter().filter(|l| l.is_none()).count();
-    while holes > 0 {
-        let before = level.clone();
-        for y in 0..bh as i64 {
-            for x in 0..bw as i64 {
-                let i = (y * bw as i64 + x) as usize;
-                if before[i].is_some() {
-                    continue;
-                }
-                let (mut s, mut c) = (0u32, 0u32);
-                for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
-                    let (nx, ny) = (x + dx, y + dy);
-                    if nx >= 0 && ny >= 0 && nx < bw as i64 && ny < bh as i64 {
-                        if let Some(v) = before[(ny * bw as i64 + nx) as usize] {
-                            s += u32::from(v);
-                            c += 1;
-                        }
-                    }
-                }
-                if let Some(mean) = s.checked_div(c) {
-                    level[i] = Some(mean as u8);
-                    holes -= 1;
-                }
-            }
-        }
-        if level == before {
-            break; // the whole page is ink: nothing to fill from
-        }
-    }
+    fill_holes(&mut level, bw as usize, bh as usize);
     let paper =
         GrayImage::from_vec(bw, bh, level.into_iter().map(|l| l.unwrap_or(255)).collect()).expect("sized to the page");
     PageImage::Mrc {
@@ -390,6 +442,30 @@ mod tests {
         })
         .unwrap();
         rows
+    }
+
+    #[test]
+    fn paper_under_ink_is_filled_ring_by_ring() {
+        let mut row = [Some(100), None, Some(200), None, None];
+        fill_holes(&mut row, 5, 1);
+        assert_eq!(row, [Some(100), Some(150), Some(200), Some(200), Some(200)]);
+        // A 3 × 3 block of paper at 90 around one cell at 30 filled from its four sides.
+        let mut grid = [
+            Some(90),
+            Some(90),
+            Some(90),
+            Some(30),
+            None,
+            Some(90),
+            Some(90),
+            Some(90),
+            Some(90),
+        ];
+        fill_holes(&mut grid, 3, 3);
+        assert_eq!(grid[4], Some(75));
+        let mut ink = [None; 4];
+        fill_holes(&mut ink, 2, 2);
+        assert_eq!(ink, [None; 4]);
     }
 
     #[test]

@@ -89,7 +89,9 @@ fn default_value(column: &str, book_type: &str, page: &PageResult) -> String {
 /// Writes the workbook: "DL Import" in the Ministry's layout, and "Kiểm tra" listing
 /// each row's source page, doubtful fields and review state (confirmed by whom and when).
 /// `created` (Unix seconds) is written as the workbook's creation time, so that the same
-/// records give the same file.
+/// records give the same file. Both sheets are written row by row to temporary files
+/// (rust_xlsxwriter's low-memory mode): a sheet's cells are not held in memory; the
+/// texts go into the shared string table, as Excel writes them.
 pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Result<Vec<u8>, ExportError> {
     let mut wb = Workbook::new();
     let props = DocProperties::new()
@@ -99,7 +101,7 @@ pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Resul
     let bold = Format::new().set_bold();
     let text = Format::new().set_num_format("@");
     {
-        let ws = wb.add_worksheet().set_name("DL Import")?;
+        let ws = wb.add_worksheet_with_low_memory().set_name("DL Import")?;
         ws.write_string_with_format(0, 0, "STT", &bold)?;
         for (c, name) in columns.iter().enumerate() {
             ws.write_string_with_format(0, c as u16 + 1, name, &bold)?;
@@ -117,7 +119,7 @@ pub fn write_xlsx(rows: &[ExportRow], columns: &[String], created: i64) -> Resul
         ws.set_freeze_panes(1, 0)?;
     }
     {
-        let ws = wb.add_worksheet().set_name("Kiểm tra")?;
+        let ws = wb.add_worksheet_with_low_memory().set_name("Kiểm tra")?;
         for (c, h) in [
             "STT",
             "trang",

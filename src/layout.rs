@@ -338,26 +338,44 @@ fn text_lines_without_rules(binary: &GrayImage, region: BBox, running: bool) -> 
 /// The page with every ink pixel spread `r` pixels up and down (`vertical`) or left and
 /// right.
 fn smear(binary: &GrayImage, r: u32, vertical: bool) -> GrayImage {
-    let (w, h) = binary.dimensions();
+    let (w, h) = (binary.width() as usize, binary.height() as usize);
     let raw = binary.as_raw();
+    let r = r as usize;
     let mut out = vec![255u8; raw.len()];
-    for y in 0..h {
-        for x in 0..w {
-            if raw[(y * w + x) as usize] != 0 {
-                continue;
-            }
-            if vertical {
-                for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
-                    out[(yy * w + x) as usize] = 0;
+    if w == 0 || h == 0 {
+        return GrayImage::from_raw(w as u32, h as u32, out).expect("same size");
+    }
+    if vertical {
+        // Rows since the last ink in each column: going down, then going up.
+        for down in [true, false] {
+            let mut since = vec![usize::MAX; w];
+            for i in 0..h {
+                let y = if down { i } else { h - 1 - i };
+                let (row, out_row) = (&raw[y * w..(y + 1) * w], &mut out[y * w..(y + 1) * w]);
+                for ((s, &v), o) in since.iter_mut().zip(row).zip(out_row) {
+                    *s = if v == 0 { 0 } else { s.saturating_add(1) };
+                    if *s <= r {
+                        *o = 0;
+                    }
                 }
-            } else {
-                for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
-                    out[(y * w + xx) as usize] = 0;
+            }
+        }
+    } else {
+        for (row, out_row) in raw.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
+            // Pixels since the last ink: going right, then going left.
+            for right in [true, false] {
+                let mut since = usize::MAX;
+                for i in 0..w {
+                    let x = if right { i } else { w - 1 - i };
+                    since = if row[x] == 0 { 0 } else { since.saturating_add(1) };
+                    if since <= r {
+                        out_row[x] = 0;
+                    }
                 }
             }
         }
     }
-    GrayImage::from_raw(w, h, out).expect("same size")
+    GrayImage::from_raw(w as u32, h as u32, out).expect("same size")
 }
 
 /// The black-and-white image without lone specks: ink pixels with fewer than two inked
@@ -916,6 +934,32 @@ pub fn ink_fraction(binary: &GrayImage, b: BBox) -> f32 {
 mod tests {
     use super::*;
     use image::Luma;
+
+    #[test]
+    fn smearing_marks_exactly_the_pixels_within_reach_of_ink() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        for (w, h, r) in [(37u32, 23u32, 3u32), (5, 40, 0), (64, 9, 7), (1, 1, 2)] {
+            let img = GrayImage::from_fn(w, h, |_, _| Luma([if rng.gen_bool(0.05) { 0 } else { 255 }]));
+            for vertical in [true, false] {
+                let got = smear(&img, r, vertical);
+                for (x, y, p) in got.enumerate_pixels() {
+                    let near = (0..h).any(|yy| {
+                        (0..w).any(|xx| {
+                            let (dx, dy) = (xx.abs_diff(x), yy.abs_diff(y));
+                            let reach = if vertical {
+                                dx == 0 && dy <= r
+                            } else {
+                                dy == 0 && dx <= r
+                            };
+                            reach && img.get_pixel(xx, yy).0[0] == 0
+                        })
+                    });
+                    assert_eq!(p.0[0] == 0, near, "{w}×{h} r {r} vertical {vertical} at {x},{y}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn grid_with_broken_lines_gives_rows_and_columns() {

@@ -193,6 +193,10 @@ pub struct Report {
     pub pages_per_minute: f64,
     /// CPU time summed over workers, per stage, seconds.
     pub stage_seconds: BTreeMap<String, f64>,
+    /// Wall time of each phase of the run, seconds: `start` (finding and planning the
+    /// pages), `read` (the pages read on the workers), `outputs` (the books' files),
+    /// `checks` (the book checks over OUT; absent in a shard's report).
+    pub phase_seconds: BTreeMap<String, f64>,
     /// Worker threads.
     pub jobs: usize,
     /// Peak resident memory of the process, MB (Linux; 0 elsewhere).
@@ -279,14 +283,19 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .num_threads(threads)
         .build()
         .map_err(|e| BatchError::Threads(e.to_string()))?;
+    let mut phases = Phases::new(start);
+    phases.end("start");
     let tally = pages::read_pages(&files, &ctx, opts, &pool, engines)?;
+    phases.end("read");
 
     let counts = pool.install(|| write_books(&files, opts, &export_columns))?;
+    phases.end("outputs");
     let mut report = Report::new(opts, &files, counts, &tally, threads, start);
     report.skipped = found.skipped;
     if opts.shard.is_some() {
         // Other shards are writing their books: the checks over all of them wait for
         // `sohoa report` once every shard is done.
+        report.phase_seconds = phases.seconds;
         let json = serde_json::to_vec_pretty(&report).expect("report serializes");
         store::write_atomic(&opts.out.join(report_name(opts.shard)), &json)?;
         return Ok(report);
@@ -307,9 +316,34 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .filter(|b| b.wanted_name.is_some())
         .map(|b| (b.folder.clone(), b.name.clone()))
         .collect();
+    phases.end("checks");
+    report.phase_seconds = phases.seconds;
     let json = serde_json::to_vec_pretty(&report).expect("report serializes");
     store::write_atomic(&opts.out.join(report_name(opts.shard)), &json)?;
     Ok(report)
+}
+
+/// Wall time per phase of a run.
+struct Phases {
+    last: Instant,
+    seconds: BTreeMap<String, f64>,
+}
+
+impl Phases {
+    fn new(start: Instant) -> Phases {
+        Phases {
+            last: start,
+            seconds: BTreeMap::new(),
+        }
+    }
+
+    /// Ends phase `name`: the time since the previous phase ended.
+    fn end(&mut self, name: &str) {
+        let now = Instant::now();
+        let s = (now - self.last).as_secs_f64();
+        self.seconds.insert(name.to_string(), (s * 100.0).round() / 100.0);
+        self.last = now;
+    }
 }
 
 /// The run's report file in OUT: `report.json`, or `report-shard-K-of-N.json`.
@@ -365,12 +399,12 @@ fn resolved(path: &std::path::Path) -> PathBuf {
     out
 }
 
-/// Starts OCR engines for the workers: checked once at the start of a run (a missing
-/// language or model ends the run before any page is read), then one set per worker.
+/// Starts OCR engines for the workers, each when it first has a page to read (a rerun
+/// over finished books loads none). The line model's files are found at the start of the
+/// run; an engine that cannot start ends the run before its worker reads a page.
 pub(crate) struct Engines {
     lang: String,
     model: Option<ModelFiles>,
-    first: std::sync::Mutex<Option<Readers>>,
 }
 
 impl Engines {
@@ -380,25 +414,14 @@ impl Engines {
         } else {
             None
         };
-        let engines = Engines {
+        Ok(Engines {
             lang: opts.lang.clone(),
             model,
-            first: std::sync::Mutex::new(None),
-        };
-        let first = engines.new_readers()?;
-        *engines.first.lock().expect("lock") = Some(first);
-        Ok(engines)
+        })
     }
 
-    /// The engines started at the start of the run, then new ones.
+    /// A worker's set of engines.
     pub(crate) fn readers(&self) -> Result<Readers, crate::ocr::OcrError> {
-        match self.first.lock().expect("lock").take() {
-            Some(r) => Ok(r),
-            None => self.new_readers(),
-        }
-    }
-
-    fn new_readers(&self) -> Result<Readers, crate::ocr::OcrError> {
         Ok(Readers {
             tesseract: Box::new(Tesseract::new(&self.lang)?),
             lines: self.model.as_ref().map(LineModel::load).transpose()?,
@@ -509,6 +532,7 @@ impl Report {
             .iter()
             .map(|(k, s)| (k.to_string(), (s * 100.0).round() / 100.0))
             .collect(),
+            phase_seconds: BTreeMap::new(),
             jobs,
             peak_memory_mb: peak_memory_mb(),
             pages_unreadable: counts.status_counts.get("error").copied().unwrap_or(0),

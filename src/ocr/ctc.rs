@@ -77,6 +77,10 @@ fn log_add(a: f32, b: f32) -> f32 {
         return a;
     }
     let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    // Below e^-17 the smaller term is under a float's precision beside the larger.
+    if lo - hi < -17.0 {
+        return hi;
+    }
     hi + (lo - hi).exp().ln_1p()
 }
 
@@ -87,46 +91,75 @@ pub fn labels(text: &str, vocab: &Vocab) -> Option<Vec<usize>> {
 
 /// log P(text | frames): the forward algorithm over the blank-extended label sequence.
 /// `-inf` when the text cannot be aligned with the frames (too long, or unknown
-/// characters).
+/// characters). Sums in probabilities (f64), each frame's forward variables scaled to sum
+/// to one and the logarithm of the scale kept: a multiply-add per state and frame, where
+/// sums of logarithms would take an exponential and a logarithm each.
 pub fn log_likelihood(p: &Posteriors, labels: &[usize]) -> f32 {
-    let s = 2 * labels.len() + 1;
-    let ext = |i: usize| if i.is_multiple_of(2) { 0 } else { labels[i / 2] };
-    let mut alpha = vec![f32::NEG_INFINITY; s];
-    let mut next = vec![f32::NEG_INFINITY; s];
     if p.frames == 0 {
         return if labels.is_empty() { 0.0 } else { f32::NEG_INFINITY };
     }
-    let f0 = p.frame(0);
-    alpha[0] = f0[0];
-    if s > 1 {
-        alpha[1] = f0[ext(1)];
-    }
-    for t in 1..p.frames {
+    let s = 2 * labels.len() + 1;
+    // The classes the text uses (blank first) and each state's column among them.
+    let mut used: Vec<usize> = vec![0];
+    let column: Vec<usize> = (0..s)
+        .map(|i| {
+            let k = if i.is_multiple_of(2) { 0 } else { labels[i / 2] };
+            used.iter().position(|&u| u == k).unwrap_or_else(|| {
+                used.push(k);
+                used.len() - 1
+            })
+        })
+        .collect();
+    // A label may follow the one two states back only when it differs from it.
+    let skip: Vec<bool> = (0..s)
+        .map(|i| i >= 2 && i % 2 == 1 && labels[i / 2] != labels[i / 2 - 1])
+        .collect();
+    let mut emit = vec![0f64; used.len()];
+    let load = |t: usize, emit: &mut [f64]| {
         let f = p.frame(t);
+        for (e, &k) in emit.iter_mut().zip(&used) {
+            *e = f64::from(f[k]).exp();
+        }
+    };
+    let mut alpha = vec![0f64; s];
+    let mut next = vec![0f64; s];
+    load(0, &mut emit);
+    alpha[0] = emit[column[0]];
+    if s > 1 {
+        alpha[1] = emit[column[1]];
+    }
+    let mut log_scale = 0f64;
+    for t in 1..p.frames {
+        let total: f64 = alpha.iter().sum();
+        if total <= 0.0 {
+            return f32::NEG_INFINITY;
+        }
+        log_scale += total.ln();
+        load(t, &mut emit);
         // Only states that can still reach the end in the frames left are worth keeping.
         let lo = s.saturating_sub(2 * (p.frames - t));
         let hi = (2 * t + 2).min(s);
-        for v in next.iter_mut() {
-            *v = f32::NEG_INFINITY;
-        }
+        next.fill(0.0);
         for i in lo..hi {
             let mut a = alpha[i];
             if i >= 1 {
-                a = log_add(a, alpha[i - 1]);
+                a += alpha[i - 1];
             }
-            if i >= 2 && i % 2 == 1 && ext(i) != ext(i - 2) {
-                a = log_add(a, alpha[i - 2]);
+            if skip[i] {
+                a += alpha[i - 2];
             }
-            if a != f32::NEG_INFINITY {
-                next[i] = a + f[ext(i)];
-            }
+            next[i] = a / total * emit[column[i]];
         }
         std::mem::swap(&mut alpha, &mut next);
     }
-    match s {
+    let end = match s {
         1 => alpha[0],
-        _ => log_add(alpha[s - 1], alpha[s - 2]),
+        _ => alpha[s - 1] + alpha[s - 2],
+    };
+    if end <= 0.0 {
+        return f32::NEG_INFINITY;
     }
+    (end.ln() + log_scale) as f32
 }
 
 /// Log-likelihood of a text, or `-inf` when the model cannot write it.
@@ -281,6 +314,75 @@ pub(crate) mod tests {
             classes,
             log_probs: rows.iter().flat_map(|r| r.iter().map(|p| p.max(1e-9).ln())).collect(),
             scale: 1.0,
+        }
+    }
+
+    /// The forward algorithm in logarithms, as written in the textbooks: the reference
+    /// the scaled sums must agree with.
+    fn log_likelihood_in_logs(p: &Posteriors, labels: &[usize]) -> f32 {
+        let s = 2 * labels.len() + 1;
+        let ext = |i: usize| if i.is_multiple_of(2) { 0 } else { labels[i / 2] };
+        let mut alpha = vec![f32::NEG_INFINITY; s];
+        alpha[0] = p.frame(0)[0];
+        if s > 1 {
+            alpha[1] = p.frame(0)[ext(1)];
+        }
+        for t in 1..p.frames {
+            let f = p.frame(t);
+            let before = alpha.clone();
+            for i in 0..s {
+                let mut a = before[i];
+                if i >= 1 {
+                    a = log_add(a, before[i - 1]);
+                }
+                if i >= 2 && i % 2 == 1 && ext(i) != ext(i - 2) {
+                    a = log_add(a, before[i - 2]);
+                }
+                alpha[i] = a + f[ext(i)];
+            }
+        }
+        if s == 1 {
+            alpha[0]
+        } else {
+            log_add(alpha[s - 1], alpha[s - 2])
+        }
+    }
+
+    #[test]
+    fn scaled_forward_sums_agree_with_sums_of_logarithms() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        for case in 0..200 {
+            let frames = rng.gen_range(1..40);
+            let classes = 6;
+            // Peaked rows, some very unlikely classes (log-probabilities down to -60).
+            let log_probs: Vec<f32> = (0..frames * classes)
+                .map(|_| {
+                    if rng.gen_bool(0.3) {
+                        rng.gen_range(-60.0..-20.0)
+                    } else {
+                        rng.gen_range(-4.0..0.0)
+                    }
+                })
+                .collect();
+            let p = Posteriors {
+                frames,
+                classes,
+                log_probs,
+                scale: 1.0,
+            };
+            let n = rng.gen_range(0..frames.min(12) + 2);
+            // Repeats included ("aa" needs a blank between).
+            let labels: Vec<usize> = (0..n).map(|_| rng.gen_range(1..3)).collect();
+            let (fast, slow) = (log_likelihood(&p, &labels), log_likelihood_in_logs(&p, &labels));
+            if slow == f32::NEG_INFINITY {
+                assert_eq!(fast, slow, "case {case}");
+            } else {
+                assert!(
+                    (fast - slow).abs() <= 1e-3 * slow.abs().max(1.0),
+                    "case {case}: {fast} against {slow}"
+                );
+            }
         }
     }
 
