@@ -364,6 +364,53 @@ fn repair_dates(record: &mut RecordResult, page_year: Option<u32>) {
     }
 }
 
+/// Dates written with a day or month of one digit on a page whose other dates of the
+/// same column (at least four, four in five of them) have two: a column is written in one
+/// hand or one typeface, so a short one may have lost a digit (`5/08/1981` for
+/// `15/08/1981`, still a real date). Flagged `date_shorter`; the value stands.
+pub fn flag_shorter_dates(records: &mut [RecordResult], template: &Template) {
+    /// Whether a date as written has two digits in its day and month (`None`: not a
+    /// date with a day).
+    fn full_width(text: &str) -> Option<bool> {
+        parse_date(text).filter(|d| d.day.is_some())?;
+        let groups: Vec<usize> = text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty())
+            .map(str::len)
+            .collect();
+        Some(match groups.as_slice() {
+            [8] => true,
+            [d, m, _] => *d == 2 && *m == 2,
+            _ => false,
+        })
+    }
+    for column in template.columns.iter().filter(|c| c.kind == FieldKind::Date) {
+        let widths: Vec<Option<bool>> = records
+            .iter()
+            .map(|r| {
+                r.fields
+                    .get(&column.field)
+                    .filter(|f| !f.value.is_empty())
+                    .and_then(|f| full_width(&f.text))
+            })
+            .collect();
+        let full = widths.iter().filter(|w| **w == Some(true)).count();
+        let short = widths.iter().filter(|w| **w == Some(false)).count();
+        if full < 4 || short * 4 > full {
+            continue;
+        }
+        for (r, w) in records.iter_mut().zip(&widths) {
+            if *w == Some(false) {
+                if let Some(f) = r.fields.get_mut(&column.field) {
+                    f.flags.push(Flag::DateShorter);
+                    f.confidence = f.confidence.min(0.5);
+                    settle_confidence(f);
+                }
+            }
+        }
+    }
+}
+
 /// Checks that span fields of one record: the registration number takes the year of the
 /// registration date (`NN/YYYY`) and that year must match; birth ≤ registration.
 /// `page_year`, the registration year most records of the page share, stands in when the
@@ -647,25 +694,28 @@ mod tests {
         assert!(record("012345678", "Nam", "1980").flags.is_empty());
     }
 
-    fn numbered(numbers: &[&str]) -> Vec<RecordResult> {
+    /// Records numbered down a page, each with one field `id` of `kind` read as in `texts`
+    /// at confidence `conf`.
+    fn column_of(id: &str, kind: FieldKind, texts: &[&str], conf: f32) -> Vec<RecordResult> {
         let v = Vocabulary::builtin();
-        numbers
+        texts
             .iter()
             .enumerate()
-            .map(|(i, n)| {
+            .map(|(i, text)| {
                 let mut r = RecordResult {
                     row: i as u32 + 1,
                     bbox: [0; 4],
                     fields: Default::default(),
                     accepted: None,
                 };
-                r.fields.insert(
-                    "so".into(),
-                    make_field(FieldKind::RegistrationNumber, n, 0.9, [0; 4], &v),
-                );
+                r.fields.insert(id.into(), make_field(kind, text, conf, [0; 4], &v));
                 r
             })
             .collect()
+    }
+
+    fn numbered(numbers: &[&str]) -> Vec<RecordResult> {
+        column_of("so", FieldKind::RegistrationNumber, numbers, 0.9)
     }
 
     fn numbers_of(recs: &[RecordResult]) -> Vec<&str> {
@@ -680,6 +730,29 @@ mod tests {
         assert_eq!(numbers_of(&recs), vec!["52", "53", "54", "55", "56"]);
         assert!(recs[1].fields["so"].flags.contains(&Flag::FromSequence));
         assert!(recs[0].fields["so"].flags.is_empty());
+    }
+
+    #[test]
+    fn a_date_written_shorter_than_the_columns_others_is_flagged_and_kept() {
+        let t = Template::for_book_type("ks").unwrap();
+        let page = |born: &[&str]| {
+            let mut recs = column_of("nksNgaySinh", FieldKind::Date, born, 0.95);
+            flag_shorter_dates(&mut recs, &t);
+            recs.iter()
+                .map(|r| {
+                    let f = &r.fields["nksNgaySinh"];
+                    (f.value.clone(), f.has(Flag::DateShorter), f.doubtful())
+                })
+                .collect::<Vec<_>>()
+        };
+        let got = page(&["12/03/1981", "05/08/1981", "5/08/1981", "23/11/1981", "30/01/1981"]);
+        assert_eq!(got[2], ("05.08.1981".to_string(), true, true), "{got:?}");
+        assert!(got.iter().enumerate().all(|(i, g)| g.1 == (i == 2)), "{got:?}");
+        // A hand that writes short days often, or too few dates to tell: nothing flagged.
+        let got = page(&["12/03/1981", "5/8/1981", "7/08/1981", "23/11/1981", "30/01/1981"]);
+        assert!(got.iter().all(|g| !g.1), "{got:?}");
+        let got = page(&["12/03/1981", "5/08/1981", "23/11/1981"]);
+        assert!(got.iter().all(|g| !g.1), "{got:?}");
     }
 
     #[test]

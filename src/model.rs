@@ -368,11 +368,14 @@ pub enum Flag {
     UncommonName,
     /// A date read as no real date, put right by the book's rules (one digit changed).
     DateRepaired,
+    /// A day or month of one digit where the page's other dates of the column have two:
+    /// a digit may have been lost (`5/08/1981` for `15/08/1981`).
+    DateShorter,
 }
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 22] = [
+    pub const ALL: [Flag; 23] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -395,6 +398,7 @@ impl Flag {
         Flag::NameCorrected,
         Flag::UncommonName,
         Flag::DateRepaired,
+        Flag::DateShorter,
     ];
 
     /// The JSON name.
@@ -422,6 +426,7 @@ impl Flag {
             Flag::NameCorrected => "name_corrected",
             Flag::UncommonName => "uncommon_name",
             Flag::DateRepaired => "date_repaired",
+            Flag::DateShorter => "date_shorter",
         }
     }
 
@@ -450,6 +455,7 @@ impl Flag {
             Flag::NameCorrected => "họ đã sửa theo danh sách họ",
             Flag::UncommonName => "tên ít gặp, gần một tên thường gặp",
             Flag::DateRepaired => "ngày đã sửa theo quy tắc của sổ",
+            Flag::DateShorter => "ngày viết ngắn hơn các ngày khác trên trang",
         }
     }
 

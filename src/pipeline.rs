@@ -730,13 +730,15 @@ fn read_form(
 }
 
 /// The checks that span a page's records: numbers running down the page, the page's
-/// registration year, then each record's own checks.
+/// registration year, each record's own checks, then dates written shorter than the
+/// column's others.
 fn check(records: &mut [RecordResult], template: &Template) {
     fields::fill_number_sequence(records, template);
     let year = fields::page_year(records.iter());
-    for record in records {
+    for record in records.iter_mut() {
         fields::check_record(record, template, year);
     }
+    fields::flag_shorter_dates(records, template);
 }
 
 /// Tesseract reads best with capitals about 30 px tall: text below 250 dpi is enlarged 2×.
