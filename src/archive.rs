@@ -109,34 +109,6 @@ fn ink_mask(gray: &GrayImage) -> GrayImage {
     GrayImage::from_raw(gray.width(), gray.height(), raw).expect("same size")
 }
 
-/// Pixels with ink within one pixel (8-neighbourhood) in a mask where ink is 0: the ink
-/// grown by a pixel, one pass along the rows and one down the columns.
-fn grown_by_one(mask: &GrayImage) -> Vec<bool> {
-    let w = mask.width() as usize;
-    let ink: Vec<bool> = mask.as_raw().iter().map(|&m| m == 0).collect();
-    let mut across = vec![false; ink.len()];
-    for (row, out) in ink.chunks_exact(w.max(1)).zip(across.chunks_exact_mut(w.max(1))) {
-        out.copy_from_slice(row);
-        for (o, &left) in out[1..].iter_mut().zip(row) {
-            *o |= left;
-        }
-        for (o, &right) in out.iter_mut().zip(&row[1..]) {
-            *o |= right;
-        }
-    }
-    let h = ink.len() / w.max(1);
-    let mut grown = vec![false; ink.len()];
-    for y in 0..h {
-        let out = &mut grown[y * w..(y + 1) * w];
-        for yy in y.saturating_sub(1)..(y + 2).min(h) {
-            for (o, &a) in out.iter_mut().zip(&across[yy * w..(yy + 1) * w]) {
-                *o |= a;
-            }
-        }
-    }
-    grown
-}
-
 /// Cells of a `w` × `h` grid with no level take the mean of their filled neighbours (4-
 /// neighbourhood), ring by ring inwards from the filled cells; a grid with none filled
 /// stays empty.
@@ -231,7 +203,7 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
         .unwrap_or(0)
         .min(96) as u8;
     // Paper: pixels with no ink within one pixel (the soft edges of strokes are not paper).
-    let near_ink = grown_by_one(&mask);
+    let near_ink = crate::layout::smear(&crate::layout::smear(&mask, 1, false), 1, true);
     let f = (dpi / MRC_BACKGROUND_DPI).round().max(1.0) as u32;
     let (bw, bh) = (w.div_ceil(f), h.div_ceil(f));
     let mut sum = vec![0u32; (bw * bh) as usize];
@@ -239,14 +211,16 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
     for (y, (row, near)) in gray
         .as_raw()
         .chunks_exact(w as usize)
-        .zip(near_ink.chunks_exact(w as usize))
+        .zip(near_ink.as_raw().chunks_exact(w as usize))
         .enumerate()
     {
         let base = (y as u32 / f * bw) as usize;
         let cells = row.chunks(f as usize).zip(near.chunks(f as usize));
         for (c, (g, n)) in cells.enumerate() {
+            // Paper where no ink is near (the smeared mask is 0 there).
             let (s, k) = g.iter().zip(n).fold((0u32, 0u32), |(s, k), (&g, &n)| {
-                (s + u32::from(g) * u32::from(!n), k + u32::from(!n))
+                let paper = u32::from(n != 0);
+                (s + u32::from(g) * paper, k + paper)
             });
             sum[base + c] += s;
             count[base + c] += k;

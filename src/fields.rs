@@ -403,7 +403,6 @@ pub fn flag_shorter_dates(records: &mut [RecordResult], template: &Template) {
             if *w == Some(false) {
                 if let Some(f) = r.fields.get_mut(&column.field) {
                     f.flags.push(Flag::DateShorter);
-                    f.confidence = f.confidence.min(0.5);
                     settle_confidence(f);
                 }
             }

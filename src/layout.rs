@@ -337,7 +337,7 @@ fn text_lines_without_rules(binary: &GrayImage, region: BBox, running: bool) -> 
 
 /// The page with every ink pixel spread `r` pixels up and down (`vertical`) or left and
 /// right.
-fn smear(binary: &GrayImage, r: u32, vertical: bool) -> GrayImage {
+pub(crate) fn smear(binary: &GrayImage, r: u32, vertical: bool) -> GrayImage {
     let (w, h) = (binary.width() as usize, binary.height() as usize);
     let raw = binary.as_raw();
     let r = r as usize;
