@@ -178,11 +178,17 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
     // pixels a side, so a very long strip keeps its own resolution.)
     let fits = (u32::from(u16::MAX / 2) / gray.width().max(gray.height()).max(1)).max(1);
     let s = ((MRC_MASK_DPI / dpi).round().max(1.0) as u32).min(fits);
+    let up;
     let fine = if s > 1 {
-        let up = image::imageops::resize(gray, gray.width() * s, gray.height() * s, image::imageops::Triangle);
-        ink_mask(&up)
+        up = ink_mask(&image::imageops::resize(
+            gray,
+            gray.width() * s,
+            gray.height() * s,
+            image::imageops::Triangle,
+        ));
+        &up
     } else {
-        mask.clone()
+        &mask
     };
     let (w, h) = gray.dimensions();
     // The ink tone: median grey under the mask, kept dark enough to read.
@@ -202,18 +208,26 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
         })
         .unwrap_or(0)
         .min(96) as u8;
-    // Paper: pixels with no ink within one pixel (the soft edges of strokes are not paper).
-    let near_ink = crate::layout::smear(&crate::layout::smear(&mask, 1, false), 1, true);
     let f = (dpi / MRC_BACKGROUND_DPI).round().max(1.0) as u32;
     let (bw, bh) = (w.div_ceil(f), h.div_ceil(f));
     let mut sum = vec![0u32; (bw * bh) as usize];
     let mut count = vec![0u32; (bw * bh) as usize];
-    for (y, (row, near)) in gray
-        .as_raw()
-        .chunks_exact(w as usize)
-        .zip(near_ink.as_raw().chunks_exact(w as usize))
-        .enumerate()
-    {
+    // Paper: pixels with no ink within one pixel (the soft edges of strokes are not
+    // paper), found row by row: ink within a pixel along each row, then over three rows.
+    let wu = w as usize;
+    let rows: Vec<&[u8]> = mask.as_raw().chunks_exact(wu.max(1)).collect();
+    let along = |y: usize| -> Vec<u8> { crate::layout::smear_row(rows[y], 1) };
+    let (mut above, mut here) = (vec![255u8; wu], if h > 0 { along(0) } else { Vec::new() });
+    let mut near = vec![0u8; wu];
+    for (y, row) in gray.as_raw().chunks_exact(wu.max(1)).enumerate() {
+        let below = if y + 1 < h as usize {
+            along(y + 1)
+        } else {
+            vec![255u8; wu]
+        };
+        for (((n, &a), &b), &c) in near.iter_mut().zip(&above).zip(&here).zip(&below) {
+            *n = a.min(b).min(c);
+        }
         let base = (y as u32 / f * bw) as usize;
         let cells = row.chunks(f as usize).zip(near.chunks(f as usize));
         for (c, (g, n)) in cells.enumerate() {
@@ -225,6 +239,7 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
             sum[base + c] += s;
             count[base + c] += k;
         }
+        above = std::mem::replace(&mut here, below);
     }
     let mut level: Vec<Option<u8>> = sum
         .iter()
@@ -235,7 +250,7 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
     let paper =
         GrayImage::from_vec(bw, bh, level.into_iter().map(|l| l.unwrap_or(255)).collect()).expect("sized to the page");
     PageImage::Mrc {
-        mask: encode_g4(&fine),
+        mask: encode_g4(fine),
         mask_size: [fine.width(), fine.height()],
         background: crate::encode::restored_jpeg(&paper, dpi / f as f32, MRC_BACKGROUND_QUALITY),
         background_size: [bw, bh],

@@ -492,13 +492,15 @@ fn id_mismatches(recs: &[Rec], out: &mut Vec<Finding>) {
 /// differently, keeps most of its bits.
 pub fn page_hash(gray: &image::GrayImage) -> String {
     let (w, h) = gray.dimensions();
+    // The box of the dark pixels: each row's first and last.
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-    for (x, y, p) in gray.enumerate_pixels() {
-        if p.0[0] < 128 {
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
+    for (y, row) in gray.as_raw().chunks_exact(w.max(1) as usize).enumerate() {
+        if let Some(first) = row.iter().position(|&v| v < 128) {
+            let last = row.iter().rposition(|&v| v < 128).unwrap_or(first);
+            x0 = x0.min(first as u32);
+            x1 = x1.max(last as u32);
+            y0 = y0.min(y as u32);
+            y1 = y1.max(y as u32);
         }
     }
     if x1 <= x0 || y1 <= y0 {

@@ -337,45 +337,87 @@ fn text_lines_without_rules(binary: &GrayImage, region: BBox, running: bool) -> 
 
 /// The page with every ink pixel spread `r` pixels up and down (`vertical`) or left and
 /// right.
+///
+/// A minimum over a window of `2r + 1` pixels (ink is 0): the page padded with paper,
+/// each pass taking the minimum of a pixel and the one `k` steps on, `k` doubling — a few
+/// passes over plain slices, whatever `r`.
 pub(crate) fn smear(binary: &GrayImage, r: u32, vertical: bool) -> GrayImage {
     let (w, h) = (binary.width() as usize, binary.height() as usize);
-    let raw = binary.as_raw();
     let r = r as usize;
-    let mut out = vec![255u8; raw.len()];
-    if w == 0 || h == 0 {
-        return GrayImage::from_raw(w as u32, h as u32, out).expect("same size");
-    }
-    if vertical {
-        // Rows since the last ink in each column: going down, then going up.
-        for down in [true, false] {
-            let mut since = vec![usize::MAX; w];
-            for i in 0..h {
-                let y = if down { i } else { h - 1 - i };
-                let (row, out_row) = (&raw[y * w..(y + 1) * w], &mut out[y * w..(y + 1) * w]);
-                for ((s, &v), o) in since.iter_mut().zip(row).zip(out_row) {
-                    *s = if v == 0 { 0 } else { s.saturating_add(1) };
-                    if *s <= r {
-                        *o = 0;
-                    }
-                }
+    let ink = |v: &u8| if *v == 0 { 0u8 } else { 255 };
+    // The page padded by `r` pixels of paper across the smear: rows above and below, or
+    // columns left and right of each row (a window never runs into the next row then).
+    let (stride, unit, mut padded) = if vertical {
+        let mut p = vec![255u8; w * (h + 2 * r)];
+        for (dst, src) in p[r * w..]
+            .chunks_exact_mut(w.max(1))
+            .zip(binary.as_raw().chunks_exact(w.max(1)))
+        {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = ink(s);
             }
         }
+        (w, w, p)
     } else {
-        for (row, out_row) in raw.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
-            // Pixels since the last ink: going right, then going left.
-            for right in [true, false] {
-                let mut since = usize::MAX;
-                for i in 0..w {
-                    let x = if right { i } else { w - 1 - i };
-                    since = if row[x] == 0 { 0 } else { since.saturating_add(1) };
-                    if since <= r {
-                        out_row[x] = 0;
-                    }
-                }
+        let pw = w + 2 * r;
+        let mut p = vec![255u8; pw * h];
+        for (dst, src) in p
+            .chunks_exact_mut(pw.max(1))
+            .zip(binary.as_raw().chunks_exact(w.max(1)))
+        {
+            for (d, s) in dst[r..r + w].iter_mut().zip(src) {
+                *d = ink(s);
             }
         }
-    }
+        (pw, 1, p)
+    };
+    window_min(&mut padded, 2 * r + 1, unit);
+    // Pixel (x, y) of the smeared page is where its window starts: (x, y) of the padding.
+    let out = if vertical {
+        padded.truncate(w * h);
+        padded
+    } else {
+        let mut out = Vec::with_capacity(w * h);
+        for row in padded.chunks_exact(stride.max(1)) {
+            out.extend_from_slice(&row[..w]);
+        }
+        out
+    };
     GrayImage::from_raw(w as u32, h as u32, out).expect("same size")
+}
+
+/// One row with every ink pixel (0) spread `r` pixels left and right (see [`smear`]).
+pub(crate) fn smear_row(row: &[u8], r: usize) -> Vec<u8> {
+    let mut padded = vec![255u8; row.len() + 2 * r];
+    for (d, &s) in padded[r..r + row.len()].iter_mut().zip(row) {
+        *d = if s == 0 { 0 } else { 255 };
+    }
+    window_min(&mut padded, 2 * r + 1, 1);
+    padded.truncate(row.len());
+    padded
+}
+
+/// `v[i]` becomes the minimum of `v[i + j·unit]` for `j` in `0..len` (as far as `v`
+/// reaches).
+fn window_min(v: &mut Vec<u8>, len: usize, unit: usize) {
+    let mut spare = v.clone();
+    // One pass: `dst[i] = min(src[i], src[i + shift])`.
+    let mut pass = |v: &mut Vec<u8>, shift: usize| {
+        let n = v.len().saturating_sub(shift);
+        for ((d, &a), &b) in spare.iter_mut().zip(&v[..n]).zip(&v[shift..]) {
+            *d = a.min(b);
+        }
+        spare[n..].copy_from_slice(&v[n..]);
+        std::mem::swap(v, &mut spare);
+    };
+    let mut covered = 1;
+    while covered * 2 <= len {
+        pass(v, covered * unit);
+        covered *= 2;
+    }
+    if covered < len {
+        pass(v, (len - covered) * unit);
+    }
 }
 
 /// The black-and-white image without lone specks: ink pixels with fewer than two inked
@@ -416,40 +458,49 @@ fn unsmear(l: RuleLine, r: u32) -> RuleLine {
 /// ink runs at least `min_run` long once gaps up to `gap` are closed.
 fn run_coverage(img: &GrayImage, horizontal: bool, min_run: u32, gap: u32) -> Vec<u32> {
     let (w, h) = img.dimensions();
-    let raw = img.as_raw();
-    let (outer, inner) = if horizontal { (h, w) } else { (w, h) };
-    let at = |o: u32, i: u32| -> bool {
-        let (x, y) = if horizontal { (i, o) } else { (o, i) };
-        raw[(y * w + x) as usize] == 0
-    };
-    (0..outer)
-        .map(|o| {
-            let mut covered = 0;
-            let mut run_start: Option<u32> = None;
-            let mut last_ink = 0;
-            for i in 0..inner {
-                if at(o, i) {
-                    match run_start {
-                        Some(_) if i - last_ink <= gap + 1 => {}
-                        Some(s) => {
-                            if last_ink + 1 - s >= min_run {
-                                covered += last_ink + 1 - s;
-                            }
-                            run_start = Some(i);
-                        }
-                        None => run_start = Some(i),
-                    }
-                    last_ink = i;
-                }
+    let rows = img.as_raw().chunks_exact(w.max(1) as usize);
+    let mut runs = vec![Runs::default(); if horizontal { h } else { w } as usize];
+    // Pixels in memory order: along each row, or down every column at once.
+    for (y, row) in rows.enumerate() {
+        for (x, _) in row.iter().enumerate().filter(|(_, &v)| v == 0) {
+            let (line, at) = if horizontal { (y, x) } else { (x, y) };
+            runs[line].ink(at as u32, min_run, gap);
+        }
+    }
+    runs.iter().map(|r| r.covered(min_run)).collect()
+}
+
+/// The ink runs along one line, seen so far (see [`run_coverage`]).
+#[derive(Clone, Copy, Default)]
+struct Runs {
+    /// Length of the finished runs of `min_run` or more.
+    covered: u32,
+    /// Where the open run began.
+    start: Option<u32>,
+    last_ink: u32,
+}
+
+impl Runs {
+    /// Ink at `i`, past every earlier one.
+    fn ink(&mut self, i: u32, min_run: u32, gap: u32) {
+        match self.start {
+            Some(_) if i - self.last_ink <= gap + 1 => {}
+            Some(_) => {
+                self.covered = self.covered(min_run);
+                self.start = Some(i);
             }
-            if let Some(s) = run_start {
-                if last_ink + 1 - s >= min_run {
-                    covered += last_ink + 1 - s;
-                }
-            }
-            covered
-        })
-        .collect()
+            None => self.start = Some(i),
+        }
+        self.last_ink = i;
+    }
+
+    /// The covered length, the open run counted when long enough.
+    fn covered(&self, min_run: u32) -> u32 {
+        match self.start {
+            Some(s) if self.last_ink + 1 - s >= min_run => self.covered + self.last_ink + 1 - s,
+            _ => self.covered,
+        }
+    }
 }
 
 /// Groups consecutive positions whose coverage passes `min_cover` into lines.
@@ -919,14 +970,16 @@ pub fn ink_fraction(binary: &GrayImage, b: BBox) -> f32 {
     if w == 0 || h == 0 {
         return 0.0;
     }
-    let mut ink = 0u32;
-    for yy in y..(y + h).min(binary.height()) {
-        for xx in x..(x + w).min(binary.width()) {
-            if binary.get_pixel(xx, yy).0[0] == 0 {
-                ink += 1;
-            }
-        }
-    }
+    let (x0, x1) = (
+        (x as usize).min(binary.width() as usize),
+        ((x + w).min(binary.width())) as usize,
+    );
+    let ink: usize = (y..(y + h).min(binary.height()))
+        .map(|yy| {
+            let row = yy as usize * binary.width() as usize;
+            binary.as_raw()[row + x0..row + x1].iter().filter(|&&v| v == 0).count()
+        })
+        .sum();
     ink as f32 / (w * h) as f32
 }
 
@@ -958,6 +1011,38 @@ mod tests {
                     assert_eq!(p.0[0] == 0, near, "{w}×{h} r {r} vertical {vertical} at {x},{y}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn run_coverage_counts_the_runs_of_each_line_as_defined() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+        // Covered length of a line, from its ink positions: runs joined over gaps of at
+        // most `gap` paper pixels, counted when `min_run` long or more.
+        let reference = |ink: &[bool], min_run: u32, gap: u32| -> u32 {
+            let at: Vec<u32> = (0..ink.len() as u32).filter(|&i| ink[i as usize]).collect();
+            let mut runs: Vec<(u32, u32)> = Vec::new();
+            for i in at {
+                match runs.last_mut() {
+                    Some(r) if i - r.1 <= gap + 1 => r.1 = i,
+                    _ => runs.push((i, i)),
+                }
+            }
+            runs.iter().map(|r| r.1 + 1 - r.0).filter(|&n| n >= min_run).sum()
+        };
+        for (w, h, min_run, gap) in [(60u32, 45u32, 5u32, 2u32), (9, 70, 1, 0), (80, 3, 12, 4)] {
+            let img = GrayImage::from_fn(w, h, |_, _| Luma([if rng.gen_bool(0.3) { 0 } else { 255 }]));
+            let ink = |x: u32, y: u32| img.get_pixel(x, y).0[0] == 0;
+            let rows: Vec<u32> = (0..h)
+                .map(|y| reference(&(0..w).map(|x| ink(x, y)).collect::<Vec<_>>(), min_run, gap))
+                .collect();
+            let cols: Vec<u32> = (0..w)
+                .map(|x| reference(&(0..h).map(|y| ink(x, y)).collect::<Vec<_>>(), min_run, gap))
+                .collect();
+            assert_eq!(run_coverage(&img, true, min_run, gap), rows, "{w}×{h} rows");
+            assert_eq!(run_coverage(&img, false, min_run, gap), cols, "{w}×{h} columns");
+            assert!(rows.iter().chain(&cols).any(|&c| c > 0));
         }
     }
 

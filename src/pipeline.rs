@@ -1053,22 +1053,22 @@ impl CellReader<'_> {
         let [x, y, w, h] = b;
         let mut gray = image::imageops::crop_imm(&self.page.gray, x, y, w, h).to_image();
         let mut binary = image::imageops::crop_imm(&self.page.binary, x, y, w, h).to_image();
-        let bin = &self.page.binary;
-        let ink = |xx: u32, yy: u32| bin.get_pixel(x + xx, y + yy).0[0] == 0;
-        for yy in 0..h {
-            if longest_run((0..w).map(|xx| ink(xx, yy))) as f32 > w as f32 * 0.6 {
-                for xx in 0..w {
-                    gray.put_pixel(xx, yy, Luma([255]));
-                    binary.put_pixel(xx, yy, Luma([255]));
-                }
+        // Rows and columns to erase, judged on the crop as it came.
+        let (wu, hu) = (w as usize, h as usize);
+        let raw = binary.as_raw();
+        let rows: Vec<usize> = (0..hu)
+            .filter(|&yy| longest_run(raw[yy * wu..(yy + 1) * wu].iter().map(|&v| v == 0)) as f32 > w as f32 * 0.6)
+            .collect();
+        let cols: Vec<usize> = (0..wu)
+            .filter(|&xx| longest_run(raw[xx..].iter().step_by(wu.max(1)).map(|&v| v == 0)) as f32 > h as f32 * 0.6)
+            .collect();
+        for img in [&mut gray, &mut binary] {
+            let px: &mut [u8] = img;
+            for &yy in &rows {
+                px[yy * wu..(yy + 1) * wu].fill(255);
             }
-        }
-        for xx in 0..w {
-            if longest_run((0..h).map(|yy| ink(xx, yy))) as f32 > h as f32 * 0.6 {
-                for yy in 0..h {
-                    gray.put_pixel(xx, yy, Luma([255]));
-                    binary.put_pixel(xx, yy, Luma([255]));
-                }
+            for &xx in &cols {
+                px[xx..].iter_mut().step_by(wu.max(1)).for_each(|p| *p = 255);
             }
         }
         // The dotted line a value is written on.

@@ -420,11 +420,14 @@ impl Engines {
         })
     }
 
-    /// A worker's set of engines.
+    /// A worker's set of engines. Their start (loading Tesseract's language and the line
+    /// model) counts as the engines' time, as a bare `tesseract` run's loading does.
     pub(crate) fn readers(&self) -> Result<Readers, crate::ocr::OcrError> {
-        Ok(Readers {
-            tesseract: Box::new(Tesseract::new(&self.lang)?),
-            lines: self.model.as_ref().map(LineModel::load).transpose()?,
+        crate::ocr::in_engine(|| {
+            Ok(Readers {
+                tesseract: Box::new(Tesseract::new(&self.lang)?),
+                lines: self.model.as_ref().map(LineModel::load).transpose()?,
+            })
         })
     }
 }

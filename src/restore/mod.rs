@@ -398,6 +398,8 @@ struct Background {
 
 /// Below this paper level a block is background behind the page, not paper.
 const DARK_PAPER: f32 = 70.0;
+/// [`DARK_PAPER`] as a grey level: darker pixels are background.
+const DARK: u8 = DARK_PAPER as u8;
 
 impl Background {
     fn estimate(img: &GrayImage, block: u32) -> Background {
@@ -479,41 +481,46 @@ impl Background {
     fn outside_pixels(&self, img: &GrayImage) -> Vec<bool> {
         let (w, h) = img.dimensions();
         let (wu, hu) = (w as usize, h as usize);
-        let src = img.as_raw();
-        let r = (self.block / 6).max(2) as usize;
-        // Integral image of dark pixels.
-        let stride = wu + 1;
-        let mut integral = vec![0u32; stride * (hu + 1)];
-        for y in 0..hu {
-            let mut row = 0u32;
-            for x in 0..wu {
-                row += u32::from((src[y * wu + x] as f32) < DARK_PAPER);
-                integral[(y + 1) * stride + x + 1] = integral[y * stride + x + 1] + row;
+        // Found on cells of f×f pixels (the background's edge is far coarser than a pixel,
+        // and its rim is taken anyway): a cell is dark when all its pixels are.
+        let f = if self.block >= 32 { 2 } else { 1 };
+        let (cw, ch) = (wu.div_ceil(f), hu.div_ceil(f));
+        let mut light = vec![255u8; cw * ch];
+        for (y, row) in img.as_raw().chunks_exact(wu.max(1)).enumerate() {
+            let cells = &mut light[(y / f) * cw..(y / f + 1) * cw];
+            for (c, px) in cells.iter_mut().zip(row.chunks(f)) {
+                if px.iter().any(|&v| v >= DARK) {
+                    *c = 0;
+                }
             }
         }
-        let box_dark = |x: usize, y: usize| -> bool {
-            let (x0, y0) = (x.saturating_sub(r), y.saturating_sub(r));
-            let (x1, y1) = ((x + r + 1).min(wu), (y + r + 1).min(hu));
-            let n = ((x1 - x0) * (y1 - y0)) as u32;
-            let s = integral[y1 * stride + x1] + integral[y0 * stride + x0]
-                - integral[y0 * stride + x1]
-                - integral[y1 * stride + x0];
-            s == n
-        };
-        let mut core = vec![false; wu * hu];
+        let r = ((self.block / 6).max(2) as usize).div_ceil(f);
+        // Cells whose whole box is dark (clipped at the page's edges): the light cells (as
+        // ink, 0) smeared by `r` along rows and down columns leave them at 255.
+        let light = GrayImage::from_raw(cw as u32, ch as u32, light).expect("sized");
+        let dark_boxes = crate::layout::smear(&crate::layout::smear(&light, r as u32, false), r as u32, true);
+        drop(light);
+        let dark_boxes = dark_boxes.as_raw();
+        let box_dark = |x: usize, y: usize| -> bool { dark_boxes[y * cw + x] == 255 };
+        let mut core = vec![false; cw * ch];
         let mut stack = Vec::new();
-        for y in 0..hu {
-            for x in 0..wu {
-                if self.is_outside(x as u32, y as u32) && box_dark(x, y) {
-                    core[y * wu + x] = true;
-                    stack.push(y * wu + x);
+        // Seeds: the dark cells of the blocks with no paper.
+        let block = self.block as usize;
+        for (i, _) in self.raw.iter().enumerate().filter(|(_, &v)| v < DARK_PAPER) {
+            let (gx, gy) = (i % self.gw as usize, i / self.gw as usize);
+            for y in gy * block / f..((gy + 1) * block).min(hu).div_ceil(f) {
+                for x in gx * block / f..((gx + 1) * block).min(wu).div_ceil(f) {
+                    if box_dark(x, y) {
+                        core[y * cw + x] = true;
+                        stack.push(y * cw + x);
+                    }
                 }
             }
         }
         while let Some(i) = stack.pop() {
-            let (x, y) = (i % wu, i / wu);
+            let (x, y) = (i % cw, i / cw);
             let mut visit = |nx: usize, ny: usize| {
-                let j = ny * wu + nx;
+                let j = ny * cw + nx;
                 if !core[j] && box_dark(nx, ny) {
                     core[j] = true;
                     stack.push(j);
@@ -522,60 +529,34 @@ impl Background {
             if x > 0 {
                 visit(x - 1, y);
             }
-            if x + 1 < wu {
+            if x + 1 < cw {
                 visit(x + 1, y);
             }
             if y > 0 {
                 visit(x, y - 1);
             }
-            if y + 1 < hu {
+            if y + 1 < ch {
                 visit(x, y + 1);
             }
         }
-        // Grow by r (plus a pixel for the blurred rim): a separable max filter, each pass
-        // a sliding count so that its cost does not depend on the radius.
-        let grow = r + 1;
-        let mut rows = vec![false; wu * hu];
-        for y in 0..hu {
-            let line = &core[y * wu..(y + 1) * wu];
-            let mut count = line[..grow.min(wu)].iter().filter(|&&c| c).count();
-            for x in 0..wu {
-                if x + grow < wu && line[x + grow] {
-                    count += 1;
-                }
-                if x > grow && line[x - grow - 1] {
-                    count -= 1;
-                }
-                rows[y * wu + x] = count > 0;
-            }
-        }
+        // Grow by r (plus a pixel for the blurred rim): the core smeared along rows and
+        // down columns, then brought back to pixels.
+        let grow = r as u32 + 1;
+        let core = GrayImage::from_raw(
+            cw as u32,
+            ch as u32,
+            core.iter().map(|&c| if c { 0 } else { 255 }).collect(),
+        )
+        .expect("sized");
+        let grown = crate::layout::smear(&crate::layout::smear(&core, grow, false), grow, true);
         let mut mask = vec![false; wu * hu];
-        let mut counts = vec![0u32; wu];
-        for y in 0..grow.min(hu) {
-            for (c, &v) in counts.iter_mut().zip(&rows[y * wu..(y + 1) * wu]) {
-                *c += u32::from(v);
-            }
-        }
-        for y in 0..hu {
-            if y + grow < hu {
-                for (c, &v) in counts.iter_mut().zip(&rows[(y + grow) * wu..(y + grow + 1) * wu]) {
-                    *c += u32::from(v);
-                }
-            }
-            if y > grow {
-                for (c, &v) in counts.iter_mut().zip(&rows[(y - grow - 1) * wu..(y - grow) * wu]) {
-                    *c -= u32::from(v);
-                }
-            }
-            for (m, &c) in mask[y * wu..(y + 1) * wu].iter_mut().zip(&counts) {
-                *m = c > 0;
+        for (y, row) in mask.chunks_exact_mut(wu.max(1)).enumerate() {
+            let cells = &grown.as_raw()[(y / f) * cw..(y / f + 1) * cw];
+            for (px, &c) in row.chunks_mut(f).zip(cells) {
+                px.fill(c == 0);
             }
         }
         mask
-    }
-
-    fn is_outside(&self, x: u32, y: u32) -> bool {
-        self.raw[((y / self.block) * self.gw + x / self.block) as usize] < DARK_PAPER
     }
 
     /// Divides the page by its paper level (paper → ~255). Blocks with no paper (dark
