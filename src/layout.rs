@@ -344,46 +344,23 @@ fn text_lines_without_rules(binary: &GrayImage, region: BBox, running: bool) -> 
 pub(crate) fn smear(binary: &GrayImage, r: u32, vertical: bool) -> GrayImage {
     let (w, h) = (binary.width() as usize, binary.height() as usize);
     let r = r as usize;
-    let ink = |v: &u8| if *v == 0 { 0u8 } else { 255 };
-    // The page padded by `r` pixels of paper across the smear: rows above and below, or
-    // columns left and right of each row (a window never runs into the next row then).
-    let (stride, unit, mut padded) = if vertical {
-        let mut p = vec![255u8; w * (h + 2 * r)];
-        for (dst, src) in p[r * w..]
-            .chunks_exact_mut(w.max(1))
-            .zip(binary.as_raw().chunks_exact(w.max(1)))
-        {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = ink(s);
-            }
-        }
-        (w, w, p)
-    } else {
-        let pw = w + 2 * r;
-        let mut p = vec![255u8; pw * h];
-        for (dst, src) in p
-            .chunks_exact_mut(pw.max(1))
-            .zip(binary.as_raw().chunks_exact(w.max(1)))
-        {
-            for (d, s) in dst[r..r + w].iter_mut().zip(src) {
-                *d = ink(s);
-            }
-        }
-        (pw, 1, p)
-    };
-    window_min(&mut padded, 2 * r + 1, unit);
-    // Pixel (x, y) of the smeared page is where its window starts: (x, y) of the padding.
-    let out = if vertical {
-        padded.truncate(w * h);
-        padded
-    } else {
-        let mut out = Vec::with_capacity(w * h);
-        for row in padded.chunks_exact(stride.max(1)) {
-            out.extend_from_slice(&row[..w]);
-        }
-        out
-    };
-    GrayImage::from_raw(w as u32, h as u32, out).expect("same size")
+    if !vertical {
+        let out = binary
+            .as_raw()
+            .chunks_exact(w.max(1))
+            .flat_map(|row| smear_row(row, r))
+            .collect();
+        return GrayImage::from_raw(w as u32, h as u32, out).expect("same size");
+    }
+    // The page padded by `r` rows of paper above and below; row y of the smeared page is
+    // where its window starts: row y of the padding.
+    let mut padded = vec![255u8; w * (h + 2 * r)];
+    for (d, &s) in padded[r * w..].iter_mut().zip(binary.as_raw()) {
+        *d = if s == 0 { 0 } else { 255 };
+    }
+    window_min(&mut padded, 2 * r + 1, w);
+    padded.truncate(w * h);
+    GrayImage::from_raw(w as u32, h as u32, padded).expect("same size")
 }
 
 /// One row with every ink pixel (0) spread `r` pixels left and right (see [`smear`]).
