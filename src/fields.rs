@@ -416,6 +416,14 @@ pub fn flag_shorter_dates(records: &mut [RecordResult], template: &Template) {
 /// record's own date could not be read.
 pub fn check_record(record: &mut RecordResult, template: &Template, page_year: Option<u32>) {
     repair_dates(record, page_year);
+    // A value every record has, found empty (and not already flagged for a failed check:
+    // an invalid date is exported empty too, and says why).
+    for (id, f) in record.fields.iter_mut() {
+        if template.is_required(id) && f.value.is_empty() && !f.flags.iter().any(|x| x.is_failed_check()) {
+            f.flags.push(Flag::Missing);
+            f.confidence = 0.0;
+        }
+    }
     let reg = record.fields.get("ngayDangKy").and_then(|f| parse_date(&f.value));
     let birth = record.fields.get("nksNgaySinh").and_then(|f| parse_date(&f.value));
     // The child's 12-digit ID carries its sex and century in the 4th digit and the last
@@ -652,22 +660,17 @@ mod tests {
         let v = Vocabulary::builtin();
         let t = Template::for_book("ks", Layout::Form).unwrap();
         let record = |id: &str, sex: &str, born: &str| {
-            let mut fields = std::collections::BTreeMap::new();
-            for (k, kind, text) in [
-                ("nksSoDinhDanh", FieldKind::IdNumber, id),
-                ("nksGioiTinh", FieldKind::Sex, sex),
-                ("nksNgaySinh", FieldKind::Date, born),
-            ] {
-                fields.insert(k.to_string(), make_field(kind, text, 0.95, [0, 0, 1, 1], &v));
-            }
-            let mut r = RecordResult {
-                row: 1,
-                bbox: [0, 0, 1, 1],
-                fields,
-                accepted: None,
-            };
-            check_record(&mut r, &t, None);
-            r.fields["nksSoDinhDanh"].clone()
+            checked_record(
+                &[
+                    ("nksSoDinhDanh", FieldKind::IdNumber, id),
+                    ("nksGioiTinh", FieldKind::Sex, sex),
+                    ("nksNgaySinh", FieldKind::Date, born),
+                ],
+                &t,
+                &v,
+            )
+            .fields["nksSoDinhDanh"]
+                .clone()
         };
         // Hà Nội (001), a girl born in 2017: 4th digit 3 (female, 2000s), then 17.
         let ok = record("001 317 012345", "Nữ", "04/02/2017");
@@ -832,5 +835,45 @@ mod tests {
         assert_eq!(r.fields["so"].value, "05/1983");
         assert!(r.fields["nksNgaySinh"].flags.contains(&Flag::BirthAfterRegistration));
         assert!(r.fields["nksNgaySinh"].confidence <= 0.5);
+    }
+
+    /// A record of fields read at confidence 0.95, checked (no page year).
+    fn checked_record(read: &[(&str, FieldKind, &str)], t: &Template, v: &Vocabulary) -> RecordResult {
+        let mut r = RecordResult {
+            row: 1,
+            bbox: [0, 0, 1, 1],
+            fields: read
+                .iter()
+                .map(|&(k, kind, text)| (k.to_string(), make_field(kind, text, 0.95, [0, 0, 1, 1], v)))
+                .collect(),
+            accepted: None,
+        };
+        check_record(&mut r, t, None);
+        r
+    }
+
+    #[test]
+    fn a_required_value_found_empty_is_flagged_missing_and_an_optional_one_is_not() {
+        let v = Vocabulary::builtin();
+        let t = Template::for_book("ks", Layout::Form).unwrap();
+        let r = checked_record(
+            &[
+                ("so", FieldKind::RegistrationNumber, ""),
+                ("nksHoTen", FieldKind::Name, "Trần Văn Nam"),
+                ("nksNgaySinh", FieldKind::Date, "31/02/1983"),
+                ("ngayDangKy", FieldKind::Date, "04/03/1983"),
+                ("ghiChu", FieldKind::Text, ""),
+            ],
+            &t,
+            &v,
+        );
+        let so = &r.fields["so"];
+        assert!(so.has(Flag::Missing) && so.doubtful() && so.confidence == 0.0, "{so:?}");
+        // Optional and empty: a note, not a doubt.
+        assert!(!r.fields["ghiChu"].has(Flag::Missing) && !r.fields["ghiChu"].doubtful());
+        // Empty because no such date exists: says so, not `missing` as well.
+        let born = &r.fields["nksNgaySinh"];
+        assert!(born.has(Flag::InvalidDate) && !born.has(Flag::Missing), "{born:?}");
+        assert!(!r.fields["nksHoTen"].has(Flag::Missing));
     }
 }

@@ -341,6 +341,11 @@ fn best_label<V>(
 /// How alike `words` and a label are (`None`: not alike enough, or not a label's shape).
 fn label_match(words: &[&WordBox], label: &[String]) -> Option<f32> {
     let n = words.len();
+    // A label starts with a word: a number before it ("Số: 7 Ngày, tháng, năm đăng ký:")
+    // is the value of the label before.
+    if !words[0].text.chars().next().is_some_and(char::is_alphabetic) {
+        return None;
+    }
     // Labels are printed in sentence case and end with a colon; a title in capitals
     // ("SỔ ĐĂNG KÝ KHAI SINH") or a colon-less run of words is not a label, unless it is
     // long enough not to happen by chance.
@@ -472,5 +477,32 @@ mod tests {
         assert_eq!(got("ngayDangKy"), "04.02.1983");
         assert_eq!(got("so"), "12");
         assert!(rec.fields["chaHoTen"].text.is_empty());
+    }
+
+    #[test]
+    fn a_number_before_the_next_label_on_its_line_is_the_value_not_the_label() {
+        let t = Template::for_book("ks", Layout::Form).unwrap();
+        let v = Vocabulary::builtin();
+        // As Tesseract read a 2019 form page: the colon after "Số" read as a full stop.
+        let words = vec![
+            word("Số.", 192, 354),
+            word("7", 258, 355),
+            word("Ngày,", 870, 356),
+            word("tháng,", 953, 356),
+            word("năm", 1047, 357),
+            word("đăng", 1113, 357),
+            word("ký:", 1188, 356),
+            word("18/09/2019", 1252, 356),
+            word("Họ,", 192, 576),
+            word("chữ", 240, 576),
+            word("đệm,", 290, 576),
+            word("tên:", 350, 576),
+            word("Ngô", 446, 571),
+            word("Thành", 500, 571),
+        ];
+        let rec = read_record(&words, &t, &v).unwrap();
+        assert_eq!(rec.fields["so"].text, "7");
+        assert_eq!(rec.fields["ngayDangKy"].value, "18.09.2019");
+        assert_eq!(rec.fields["nksHoTen"].value, "Ngô Thành");
     }
 }

@@ -177,11 +177,41 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     let rows = bands_between(&h_lines, min_row);
     let min_col = (dpi * 0.12) as u32;
     let mut columns = if v_lines.len() >= 2 {
-        bands_between(&v_lines, min_col)
+        let mut columns = bands_between(&v_lines, min_col);
+        // A frame rule torn or faded away: the rows run on past the outermost column rule,
+        // and what lies there is a column too.
+        let (first, last) = (v_lines[0], v_lines[v_lines.len() - 1]);
+        if right > last.to + 1 + min_col {
+            columns.push(Band {
+                start: last.to + 1,
+                end: right,
+            });
+        }
+        if left + min_col < first.from {
+            columns.insert(
+                0,
+                Band {
+                    start: left,
+                    end: first.from,
+                },
+            );
+        }
+        columns
     } else {
         Vec::new()
     };
-    let from_template = columns.len() + 1 < expected_columns.len() && !expected_columns.is_empty();
+    let mut from_template = false;
+    if columns.len() < expected_columns.len() {
+        // Some column rules are missing: where the rules found fit the template (columns
+        // merged where a rule between them is gone, the template's first or last columns
+        // torn away), the merged columns are split at the template's proportions. Where
+        // they fit nowhere, the rules stand when one column short (a book without one of
+        // the template's columns); with fewer, the template's proportions are laid across.
+        match fit_to_template(&columns, expected_columns, gap) {
+            Some(fitted) => columns = fitted,
+            None => from_template = columns.len() + 1 < expected_columns.len(),
+        }
+    }
     if from_template {
         // Faded or missing column rules: lay the template's proportions across the table.
         let span = (right - left) as f32;
@@ -198,9 +228,13 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
             })
             .collect();
     }
-    // The frame's outer rules, when two are found (one alone may be a rule inside).
+    // The frame's outer rules, when two are found (one alone may be a rule inside), or
+    // the ends of the rows where a frame rule is gone.
     let (left, right) = match (v_lines.first(), v_lines.last()) {
-        (Some(a), Some(b)) if v_lines.len() >= 2 && !from_template => (a.from, b.to + 1),
+        (Some(a), Some(b)) if v_lines.len() >= 2 && !from_template => (
+            a.from.min(columns.first().map_or(a.from, |c| c.start)),
+            (b.to + 1).max(columns.last().map_or(0, |c| c.end)),
+        ),
         _ => (left, right),
     };
     Grid {
@@ -210,6 +244,103 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
         rows,
         columns,
     }
+}
+
+/// Found columns of at least this many...
+const FIT_MIN_COLUMNS: usize = 4;
+/// ...each within this fraction of its width of what the template's proportions give it
+/// ...
+const FIT_TOLERANCE: f32 = 0.3;
+/// ...with a merge (a rule missing) counted as this much squared error, so that the
+/// columns found are taken one for one where that fits as well.
+const FIT_MERGE_COST: f32 = 0.02;
+
+/// The columns between the rules found, matched to a run of the template's columns
+/// (`expected`: relative widths): each found column is one template column or several
+/// whose rules are missing, then split at their proportions (`gap` pixels kept clear of
+/// each split). The run may leave out template columns at either end (torn away, or a
+/// book without them). `None` when too few columns were found to tell, or none fits.
+fn fit_to_template(found: &[Band], expected: &[f32], gap: u32) -> Option<Vec<Band>> {
+    let n = found.len();
+    if n < FIT_MIN_COLUMNS {
+        return None;
+    }
+    // Each column's width with one rule's thickness (the halves of the rules on its sides).
+    let rule = found
+        .windows(2)
+        .map(|p| p[1].start.saturating_sub(p[0].end))
+        .sum::<u32>() as f32
+        / (n - 1) as f32;
+    let total = (found[n - 1].end - found[0].start) as f32 + rule;
+    // (cost, template run, template columns each found column covers)
+    let mut best: Option<(f32, usize, Vec<usize>)> = None;
+    for a in 0..expected.len() {
+        for b in a + n..=expected.len() {
+            let scale = total / expected[a..b].iter().sum::<f32>();
+            // cost[i][j]: found columns 0..i over template columns a..a + j.
+            let m = b - a;
+            let mut cost = vec![vec![f32::INFINITY; m + 1]; n + 1];
+            let mut from = vec![vec![0usize; m + 1]; n + 1];
+            cost[0][0] = 0.0;
+            for i in 0..n {
+                let width = found[i].len() as f32 + rule;
+                for j in i..m {
+                    if !cost[i][j].is_finite() {
+                        continue;
+                    }
+                    let mut want = 0.0;
+                    for k in j + 1..=m {
+                        want += expected[a + k - 1] * scale;
+                        let err = (width - want).abs() / width;
+                        if want > width * (1.0 + FIT_TOLERANCE) {
+                            break;
+                        }
+                        if err > FIT_TOLERANCE {
+                            continue;
+                        }
+                        let c = cost[i][j] + err * err + FIT_MERGE_COST * (k - j - 1) as f32;
+                        if c < cost[i + 1][k] {
+                            cost[i + 1][k] = c;
+                            from[i + 1][k] = j;
+                        }
+                    }
+                }
+            }
+            let c = cost[n][m];
+            if c.is_finite() && best.as_ref().is_none_or(|b| c < b.0) {
+                let mut spans = vec![0; n];
+                let mut k = m;
+                for i in (1..=n).rev() {
+                    let j = from[i][k];
+                    spans[i - 1] = k - j;
+                    k = j;
+                }
+                best = Some((c, a, spans));
+            }
+        }
+    }
+    let (_, a, spans) = best?;
+    let mut columns = Vec::new();
+    let mut t = a;
+    for (band, &k) in found.iter().zip(&spans) {
+        let parts = &expected[t..t + k];
+        let sum: f32 = parts.iter().sum();
+        let mut x = band.start as f32;
+        for (p, f) in parts.iter().enumerate() {
+            let next = x + f / sum * band.len() as f32;
+            columns.push(Band {
+                start: if p == 0 { band.start } else { x as u32 + gap },
+                end: if p + 1 == k {
+                    band.end
+                } else {
+                    (next as u32).saturating_sub(gap)
+                },
+            });
+            x = next;
+        }
+        t += k;
+    }
+    Some(columns)
 }
 
 /// Marks on the grey page darker than the paper by at least `depth` grey levels, as a
@@ -657,7 +788,7 @@ pub fn text_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
         .filter(|b| b.2 * 50 >= tallest * tallest)
         .filter_map(|(top, bottom, _)| {
             let (top, bottom) = (y0 + top, y0 + bottom);
-            band_line(binary, x0, x0 + w, top, bottom)
+            band_line(binary, x0, x0 + w, top, bottom, true)
         })
         .collect()
 }
@@ -714,17 +845,27 @@ pub fn page_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
             if total < (pitch * pitch / 8) as f32 {
                 return None;
             }
-            band_line(binary, x0, x0 + w, top, bottom)
+            band_line(binary, x0, x0 + w, top, bottom, false)
         })
         .collect()
 }
 
 /// The line in rows `top..bottom` of columns `from..to`: its ink's horizontal extent, a
-/// stray stroke at either edge left out; `None` without ink.
-fn band_line(binary: &GrayImage, from: u32, to: u32, top: u32, bottom: u32) -> Option<TextLine> {
+/// stray stroke at either edge left out; `None` without ink. In a cell (`ruled`), a
+/// stray stroke is a rule's remnant and runs down the whole line; at a page's edges any
+/// narrow mark standing apart is (a neighbour's writing cut off, a tear).
+fn band_line(binary: &GrayImage, from: u32, to: u32, top: u32, bottom: u32, ruled: bool) -> Option<TextLine> {
     let ink = |x: u32, y: u32| binary.get_pixel(x, y).0[0] == 0;
     let cols: Vec<u32> = (from..to).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
-    let (left, right) = trim_edge_strokes(&cols, from, to, bottom - top)?;
+    // Rows a run of columns has ink in (all of them, where any mark may be stray).
+    let tall = |a: u32, b: u32| {
+        if ruled {
+            (top..bottom).filter(|&y| (a..=b).any(|x| ink(x, y))).count() as u32
+        } else {
+            bottom - top
+        }
+    };
+    let (left, right) = trim_edge_strokes(&cols, from, to, bottom - top, tall)?;
     Some(TextLine {
         bbox: [left, top, right + 1 - left, bottom - top],
     })
@@ -776,9 +917,17 @@ fn box_smooth(v: &[f32], r: usize) -> Vec<f32> {
 }
 
 /// The first and last inked column of a line, leaving out a narrow stroke standing apart
-/// at either edge of the region (what is left of a ruling line, the edge of a tear):
-/// writing seldom starts with a lone stroke hard against a cell's rule.
-fn trim_edge_strokes(cols: &[u32], from: u32, to: u32, height: u32) -> Option<(u32, u32)> {
+/// at either edge of the region and running down the whole line (what is left of a ruling
+/// line, the edge of a tear): writing seldom starts with a lone stroke hard against a
+/// cell's rule, and a letter's stroke (the i ending `hai`) leaves rows free above or
+/// below it. `tall(a, b)`: the rows columns `a..=b` have ink in.
+fn trim_edge_strokes(
+    cols: &[u32],
+    from: u32,
+    to: u32,
+    height: u32,
+    tall: impl Fn(u32, u32) -> u32,
+) -> Option<(u32, u32)> {
     // Runs of inked columns: (first, last).
     let mut runs: Vec<(u32, u32)> = Vec::new();
     for &c in cols {
@@ -789,7 +938,7 @@ fn trim_edge_strokes(cols: &[u32], from: u32, to: u32, height: u32) -> Option<(u
     }
     let h = height.max(1);
     let stray = |r: (u32, u32), edge_gap: u32, gap_to_text: u32| {
-        r.1 - r.0 < h / 5 + 1 && edge_gap < h * 3 / 5 && gap_to_text >= h * 3 / 10
+        r.1 - r.0 < h / 5 + 1 && edge_gap < h * 3 / 5 && gap_to_text >= h * 3 / 10 && tall(r.0, r.1) * 10 >= h * 9
     };
     if runs.len() >= 2 && stray(runs[0], runs[0].0 - from, runs[1].0 - runs[0].1) {
         runs.remove(0);
@@ -1050,6 +1199,95 @@ mod tests {
         let t = l.table.unwrap();
         assert!((t[0] as i32 - 40).abs() <= 1 && (t[1] as i32 - 50).abs() <= 1, "{t:?}");
         assert_eq!(l.cell(1, 1), [201, 112, 219, 58]);
+    }
+
+    /// A ruled table: 8 rows between `ys`, a column rule at each of `xs`, and rows running
+    /// from `xs_rows.0` to `xs_rows.1`.
+    fn ruled(xs: &[u32], rows: (u32, u32)) -> GrayImage {
+        let mut img = GrayImage::from_pixel(1400, 700, Luma([255]));
+        for i in 0..9 {
+            let y = 60 + i * 60;
+            for x in rows.0..=rows.1 {
+                img.put_pixel(x, y, Luma([0]));
+                img.put_pixel(x, y + 1, Luma([0]));
+            }
+        }
+        for &x in xs {
+            for y in 60..=542 {
+                img.put_pixel(x, y, Luma([0]));
+                img.put_pixel(x + 1, y, Luma([0]));
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn columns_whose_rules_are_missing_or_torn_away_follow_the_template() {
+        // Template: 8 columns; the table is 1200 px wide from x = 100.
+        let widths = [0.05f32, 0.2, 0.1, 0.15, 0.1, 0.15, 0.15, 0.1];
+        let mut xs = vec![100u32];
+        for w in widths {
+            xs.push(xs[xs.len() - 1] + (w * 1200.0) as u32);
+        }
+        let near = |got: &[Band], want: &[(u32, u32)]| {
+            assert_eq!(got.len(), want.len(), "{got:?}");
+            for (g, &(s, e)) in got.iter().zip(want) {
+                assert!(
+                    g.start.abs_diff(s) <= 8 && g.end.abs_diff(e) <= 8,
+                    "{got:?} against {want:?}"
+                );
+            }
+        };
+        let truth: Vec<(u32, u32)> = xs.windows(2).map(|p| (p[0] + 2, p[1])).collect();
+        // Every rule: the columns between them.
+        near(&find_table(&ruled(&xs, (100, 1300)), 150.0, &widths).columns, &truth);
+        // A book without the template's first column, and two rules inside faded away: the
+        // merged columns split where the template has them.
+        let some: Vec<u32> = xs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ![0, 3, 5].contains(i))
+            .map(|(_, &x)| x)
+            .collect();
+        let g = find_table(&ruled(&some, (160, 1300)), 150.0, &widths);
+        near(&g.columns, &truth[1..]);
+        // The last column and the frame rule before it torn away, the rows running on to the
+        // tear: the columns found stay where their rules are, the torn one runs to the tear.
+        let torn = ruled(&xs[..7], (100, 1200));
+        let g = find_table(&torn, 150.0, &widths);
+        let mut want = truth[..6].to_vec();
+        want.push((xs[6] + 2, 1201));
+        near(&g.columns, &want);
+        assert_eq!(g.table.map(|t| (t[0], t[0] + t[2])), Some((100, 1201)));
+        // Rules that fit no run of the template: its proportions across the whole table.
+        let odd = [100, 130, 1240, 1270, 1300];
+        let g = find_table(&ruled(&odd, (100, 1300)), 150.0, &widths);
+        assert_eq!(g.columns.len(), 8);
+        assert!(g.columns[1].start.abs_diff(160) <= 8, "{:?}", g.columns);
+    }
+
+    #[test]
+    fn a_rules_remnant_at_a_lines_end_is_left_out_and_a_last_letter_kept() {
+        // A 20-px line band in a cell 100 px wide: writing (a block) from x = 10 to 70.
+        let mut img = GrayImage::from_pixel(100, 20, Luma([255]));
+        let fill = |img: &mut GrayImage, x0: u32, x1: u32, y0: u32, y1: u32| {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    img.put_pixel(x, y, Luma([0]));
+                }
+            }
+        };
+        fill(&mut img, 10, 70, 6, 16);
+        // An i standing apart near the right edge: its stem and its dot, rows free
+        // above, between and below.
+        let mut i = img.clone();
+        fill(&mut i, 88, 90, 8, 16);
+        fill(&mut i, 88, 90, 4, 6);
+        assert_eq!(band_line(&i, 0, 100, 0, 20, true).unwrap().bbox, [10, 0, 80, 20]);
+        // What is left of the cell's rule: a stroke down the whole band.
+        let mut rule = img.clone();
+        fill(&mut rule, 88, 90, 0, 20);
+        assert_eq!(band_line(&rule, 0, 100, 0, 20, true).unwrap().bbox, [10, 0, 60, 20]);
     }
 
     #[test]

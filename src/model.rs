@@ -371,11 +371,14 @@ pub enum Flag {
     /// A day or month of one digit where the page's other dates of the column have two:
     /// a digit may have been lost (`5/08/1981` for `15/08/1981`).
     DateShorter,
+    /// Empty where every record has a value (the template's required fields: the number,
+    /// the child's name, birth date and sex, the registration date).
+    Missing,
 }
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 23] = [
+    pub const ALL: [Flag; 24] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -399,6 +402,7 @@ impl Flag {
         Flag::UncommonName,
         Flag::DateRepaired,
         Flag::DateShorter,
+        Flag::Missing,
     ];
 
     /// The JSON name.
@@ -427,6 +431,7 @@ impl Flag {
             Flag::UncommonName => "uncommon_name",
             Flag::DateRepaired => "date_repaired",
             Flag::DateShorter => "date_shorter",
+            Flag::Missing => "missing",
         }
     }
 
@@ -456,6 +461,7 @@ impl Flag {
             Flag::UncommonName => "tên ít gặp, gần một tên thường gặp",
             Flag::DateRepaired => "ngày đã sửa theo quy tắc của sổ",
             Flag::DateShorter => "ngày viết ngắn hơn các ngày khác trên trang",
+            Flag::Missing => "thiếu thông tin bắt buộc",
         }
     }
 

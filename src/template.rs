@@ -67,6 +67,10 @@ pub struct ColumnSpec {
     pub width: f32,
     /// Column headings seen in books of this type, any era.
     pub headings: Vec<String>,
+    /// Every record has a value here (the number, the child's name, birth date and sex,
+    /// the registration date): an empty one is flagged `missing`.
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// A book template.
@@ -157,6 +161,11 @@ impl Template {
     pub fn widths(&self) -> Vec<f32> {
         let total: f32 = self.columns.iter().map(|c| c.width).sum();
         self.columns.iter().map(|c| c.width / total).collect()
+    }
+
+    /// Whether every record has a value for a field id.
+    pub fn is_required(&self, field: &str) -> bool {
+        self.columns.iter().any(|c| c.field == field && c.required)
     }
 
     /// The kind of a field id, if the template has it.

@@ -8,6 +8,10 @@
 
 use image::{GrayImage, Luma};
 
+/// The narrowest outline taken for a photographed page, width against height (and
+/// height against width).
+const MIN_PAGE_ASPECT: f32 = 0.45;
+
 /// A point, pixels.
 pub type Point = [f32; 2];
 
@@ -172,6 +176,13 @@ pub fn page_outline(gray: &GrayImage) -> Option<[Point; 4]> {
     let (left_l, right_l) = (len(corners[0], corners[3]), len(corners[1], corners[2]));
     let differ = |a: f32, b: f32| (a - b).abs() / a.max(b).max(1.0);
     if differ(top_l, bottom_l).max(differ(left_l, right_l)) < 0.01 {
+        return None;
+    }
+    // A page's shape: no book page is narrower than this against its height (A4 is 0.71,
+    // a tall register 0.6, foreshortened by a camera held at a slant a little less). The
+    // strip of a scanned page most of which is torn away is.
+    let aspect = top_l.max(bottom_l) / left_l.max(right_l).max(1.0);
+    if !(MIN_PAGE_ASPECT..=1.0 / MIN_PAGE_ASPECT).contains(&aspect) {
         return None;
     }
     // The outline must hold the paper: a quadrilateral that covers the bright region.
@@ -355,5 +366,14 @@ mod tests {
         let mut scan = GrayImage::from_pixel(600, 800, Luma([50]));
         image::imageops::replace(&mut scan, &page, 100, 120);
         assert!(page_outline(&scan).is_none());
+        // A scan of a page most of which is torn away: the strip left (its tear not quite
+        // parallel to the page's edge) is no page's shape.
+        let mut strip = GrayImage::from_pixel(360, 800, Luma([50]));
+        for y in 120..680u32 {
+            for x in 100..(240 + (y - 120) / 28) {
+                strip.put_pixel(x, y, Luma([235]));
+            }
+        }
+        assert!(page_outline(&strip).is_none());
     }
 }
