@@ -421,9 +421,20 @@ pub fn rows_from_text(grid: &mut Grid, binary: &GrayImage, dpi: f32) {
         rows.push(Band { start, end: cut });
         start = cut + 1;
     }
+    // The last record's row ends half a pitch below its line: the ruled rows left blank
+    // below it are no part of it (their paper would count against its cells' ink).
+    let mut pitches: Vec<u32> = lines
+        .windows(2)
+        .map(|p| mid(&p[1]).saturating_sub(mid(&p[0])))
+        .collect();
+    pitches.sort_unstable();
+    let last_end = lines
+        .last()
+        .zip(pitches.get(pitches.len() / 2))
+        .map_or(body_bottom, |(l, p)| (mid(l) + p / 2).max(l.bbox[1] + l.bbox[3]));
     rows.push(Band {
         start,
-        end: body_bottom,
+        end: body_bottom.min(last_end).max(start + 1),
     });
     grid.rows = rows;
 }
@@ -1112,6 +1123,15 @@ pub fn ink_fraction(binary: &GrayImage, b: BBox) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Paints the box from (x0, y0) to (x1, y1), ends excluded, in ink.
+    fn fill(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32) {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                img.put_pixel(x, y, Luma([0]));
+            }
+        }
+    }
     use image::Luma;
 
     #[test]
@@ -1267,39 +1287,52 @@ mod tests {
     }
 
     #[test]
+    fn rows_without_rules_come_from_the_text_lines_and_the_last_ends_with_its_record() {
+        // A frame, the header's rule, no rules between the rows; three records at the top
+        // of a body that runs on blank to the frame's bottom.
+        let mut img = GrayImage::from_pixel(1000, 700, Luma([255]));
+        for y in [60, 120, 660] {
+            fill(&mut img, 100, y, 902, y + 2);
+        }
+        for x in [100, 300, 900] {
+            fill(&mut img, x, 60, x + 2, 662);
+        }
+        // Lines of "letters": strokes with paper between, as writing makes.
+        for y in [140, 200, 260] {
+            for x in (120..240).chain(320..690).step_by(12) {
+                fill(&mut img, x, y, x + 3, y + 15);
+            }
+        }
+        let mut grid = find_table(&img, 150.0, &[]);
+        assert_eq!(grid.rows.len(), 2, "{:?}", grid.rows);
+        rows_from_text(&mut grid, &img, 150.0);
+        let rows: Vec<(u32, u32)> = grid.rows.iter().map(|r| (r.start, r.end)).collect();
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        // Cuts halfway between the lines; the last row half a pitch below its line.
+        assert!(rows[1].1.abs_diff(177) <= 2 && rows[2].1.abs_diff(237) <= 2, "{rows:?}");
+        assert!(rows[3].1.abs_diff(297) <= 3, "{rows:?}");
+    }
+
+    #[test]
     fn a_rules_remnant_at_a_lines_end_is_left_out_and_a_last_letter_kept() {
         // A 20-px line band in a cell 100 px wide: writing (a block) from x = 10 to 70.
         let mut img = GrayImage::from_pixel(100, 20, Luma([255]));
-        let fill = |img: &mut GrayImage, x0: u32, x1: u32, y0: u32, y1: u32| {
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    img.put_pixel(x, y, Luma([0]));
-                }
-            }
-        };
-        fill(&mut img, 10, 70, 6, 16);
+        fill(&mut img, 10, 6, 70, 16);
         // An i standing apart near the right edge: its stem and its dot, rows free
         // above, between and below.
         let mut i = img.clone();
-        fill(&mut i, 88, 90, 8, 16);
-        fill(&mut i, 88, 90, 4, 6);
+        fill(&mut i, 88, 8, 90, 16);
+        fill(&mut i, 88, 4, 90, 6);
         assert_eq!(band_line(&i, 0, 100, 0, 20, true).unwrap().bbox, [10, 0, 80, 20]);
         // What is left of the cell's rule: a stroke down the whole band.
         let mut rule = img.clone();
-        fill(&mut rule, 88, 90, 0, 20);
+        fill(&mut rule, 88, 0, 90, 20);
         assert_eq!(band_line(&rule, 0, 100, 0, 20, true).unwrap().bbox, [10, 0, 60, 20]);
     }
 
     #[test]
     fn leader_dots_are_found_and_the_marks_of_letters_kept() {
         let mut img = GrayImage::from_pixel(300, 40, Luma([255]));
-        fn fill(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32) {
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    img.put_pixel(x, y, Luma([0]));
-                }
-            }
-        }
         // A letter with a dot under it, then a leader of six dots, then two full stops.
         fill(&mut img, 10, 10, 20, 28);
         fill(&mut img, 19, 31, 21, 33);
@@ -1325,20 +1358,13 @@ mod tests {
     #[test]
     fn a_cell_splits_into_its_lines_with_tone_marks_kept_on_theirs() {
         let mut img = GrayImage::from_pixel(200, 120, Luma([255]));
-        let mut fill = |x0: u32, y0: u32, x1: u32, y1: u32| {
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    img.put_pixel(x, y, Luma([0]));
-                }
-            }
-        };
         // Line 1: marks at rows 10–13, letters at 17–35; line 2: letters 60–78, a dot
         // below at 82–84; a speck at the bottom.
-        fill(30, 10, 36, 13);
-        fill(20, 17, 150, 35);
-        fill(15, 60, 120, 78);
-        fill(40, 82, 43, 84);
-        fill(190, 110, 191, 111);
+        fill(&mut img, 30, 10, 36, 13);
+        fill(&mut img, 20, 17, 150, 35);
+        fill(&mut img, 15, 60, 120, 78);
+        fill(&mut img, 40, 82, 43, 84);
+        fill(&mut img, 190, 110, 191, 111);
         let lines = text_lines(&img, [0, 0, 200, 120]);
         let boxes: Vec<BBox> = lines.iter().map(|l| l.bbox).collect();
         assert_eq!(boxes, vec![[20, 10, 130, 25], [15, 60, 105, 24]]);
