@@ -863,20 +863,15 @@ pub fn page_lines(binary: &GrayImage, region: BBox) -> Vec<TextLine> {
 
 /// The line in rows `top..bottom` of columns `from..to`: its ink's horizontal extent, a
 /// stray stroke at either edge left out; `None` without ink. In a cell (`ruled`), a
-/// stray stroke is a rule's remnant and runs down the whole line; at a page's edges any
-/// narrow mark standing apart is (a neighbour's writing cut off, a tear).
+/// stray stroke is a rule's remnant: hard against the edge, running down the whole line;
+/// at a page's edges any narrow mark standing apart near the edge is (a neighbour's
+/// writing cut off, a tear).
 fn band_line(binary: &GrayImage, from: u32, to: u32, top: u32, bottom: u32, ruled: bool) -> Option<TextLine> {
     let ink = |x: u32, y: u32| binary.get_pixel(x, y).0[0] == 0;
     let cols: Vec<u32> = (from..to).filter(|&x| (top..bottom).any(|y| ink(x, y))).collect();
-    // Rows a run of columns has ink in (all of them, where any mark may be stray).
-    let tall = |a: u32, b: u32| {
-        if ruled {
-            (top..bottom).filter(|&y| (a..=b).any(|x| ink(x, y))).count() as u32
-        } else {
-            bottom - top
-        }
-    };
-    let (left, right) = trim_edge_strokes(&cols, from, to, bottom - top, tall)?;
+    // Rows a run of columns has ink in.
+    let tall = |a: u32, b: u32| (top..bottom).filter(|&y| (a..=b).any(|x| ink(x, y))).count() as u32;
+    let (left, right) = trim_edge_strokes(&cols, from, to, bottom - top, ruled.then_some(tall))?;
     Some(TextLine {
         bbox: [left, top, right + 1 - left, bottom - top],
     })
@@ -928,16 +923,18 @@ fn box_smooth(v: &[f32], r: usize) -> Vec<f32> {
 }
 
 /// The first and last inked column of a line, leaving out a narrow stroke standing apart
-/// at either edge of the region and running down the whole line (what is left of a ruling
-/// line, the edge of a tear): writing seldom starts with a lone stroke hard against a
-/// cell's rule, and a letter's stroke (the i ending `hai`) leaves rows free above or
-/// below it. `tall(a, b)`: the rows columns `a..=b` have ink in.
+/// near either edge of the region (what is left of a ruling line, the edge of a tear):
+/// writing seldom starts with a lone stroke hard against a cell's rule. With `remnant`
+/// (in a cell; `remnant(a, b)`: the rows columns `a..=b` have ink in), only a stroke
+/// within a quarter of the line's height of the edge and running down the whole line: the
+/// i ending `hai` stands a little off the rule, and at low resolution its dot and stem
+/// fill the line's height too.
 fn trim_edge_strokes(
     cols: &[u32],
     from: u32,
     to: u32,
     height: u32,
-    tall: impl Fn(u32, u32) -> u32,
+    remnant: Option<impl Fn(u32, u32) -> u32>,
 ) -> Option<(u32, u32)> {
     // Runs of inked columns: (first, last).
     let mut runs: Vec<(u32, u32)> = Vec::new();
@@ -949,7 +946,12 @@ fn trim_edge_strokes(
     }
     let h = height.max(1);
     let stray = |r: (u32, u32), edge_gap: u32, gap_to_text: u32| {
-        r.1 - r.0 < h / 5 + 1 && edge_gap < h * 3 / 5 && gap_to_text >= h * 3 / 10 && tall(r.0, r.1) * 10 >= h * 9
+        let apart = r.1 - r.0 < h / 5 + 1 && gap_to_text >= h * 3 / 10;
+        apart
+            && match &remnant {
+                Some(tall) => edge_gap < (h / 4).max(2) && tall(r.0, r.1) * 10 >= h * 9,
+                None => edge_gap < h * 3 / 5,
+            }
     };
     if runs.len() >= 2 && stray(runs[0], runs[0].0 - from, runs[1].0 - runs[0].1) {
         runs.remove(0);
@@ -1324,9 +1326,16 @@ mod tests {
         fill(&mut i, 88, 8, 90, 16);
         fill(&mut i, 88, 4, 90, 6);
         assert_eq!(band_line(&i, 0, 100, 0, 20, true).unwrap().bbox, [10, 0, 80, 20]);
+        // At low resolution the i's dot and stem fill the line's height: a little off
+        // the edge, it stays all the same.
+        let mut tall_i = img.clone();
+        fill(&mut tall_i, 88, 1, 90, 20);
+        assert_eq!(band_line(&tall_i, 0, 100, 0, 20, true).unwrap().bbox, [10, 0, 80, 20]);
+        // At a page's edge a narrow mark standing apart goes, however it is shaped.
+        assert_eq!(band_line(&i, 0, 100, 0, 20, false).unwrap().bbox, [10, 0, 60, 20]);
         // What is left of the cell's rule: a stroke down the whole band.
         let mut rule = img.clone();
-        fill(&mut rule, 88, 0, 90, 20);
+        fill(&mut rule, 97, 0, 99, 20);
         assert_eq!(band_line(&rule, 0, 100, 0, 20, true).unwrap().bbox, [10, 0, 60, 20]);
     }
 
