@@ -268,12 +268,12 @@ fn strip_leaders(text: &str) -> String {
 }
 
 /// Whether a word is writing rather than a mark: read with some confidence, and holding
-/// a letter or digit (a lone symbol is noise).
+/// a letter or digit (a lone symbol is noise). The dots of a leader read into the word
+/// (`.5........`) do not count against a lone digit.
 fn is_writing(w: &WordBox) -> bool {
-    let alnum = w.text.chars().filter(|c| c.is_alphanumeric()).count();
-    w.confidence >= MIN_WORD_CONFIDENCE
-        && alnum > 0
-        && (alnum > 1 || w.text.chars().count() == 1 && w.confidence >= 0.8)
+    let core = w.text.trim_matches(|c| c == '.' || c == '…');
+    let alnum = core.chars().filter(|c| c.is_alphanumeric()).count();
+    w.confidence >= MIN_WORD_CONFIDENCE && alnum > 0 && (alnum > 1 || core.chars().count() == 1 && w.confidence >= 0.8)
 }
 
 /// Words grouped into lines, each sorted left to right, lines top to bottom. A word joins
@@ -348,10 +348,12 @@ fn label_match(words: &[&WordBox], label: &[String]) -> Option<f32> {
     }
     // Labels are printed in sentence case and end with a colon; a title in capitals
     // ("SỔ ĐĂNG KÝ KHAI SINH") or a colon-less run of words is not a label, unless it is
-    // long enough not to happen by chance.
+    // long enough not to happen by chance. A label read in capitals still ends with its
+    // colon ("SỐ:" for "Số:", its mark misread as a capital's).
     let upper = words
         .iter()
-        .all(|w| w.text.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase));
+        .all(|w| w.text.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase))
+        && !words[n - 1].text.ends_with(':');
     // OCR often reads the colon as a full stop.
     let colon = words[n - 1].text.contains(':') || words[n - 1].text.ends_with('.');
     // A label ends at its colon: a run with a colon before its last word is a shorter
@@ -504,5 +506,30 @@ mod tests {
         assert_eq!(rec.fields["so"].text, "7");
         assert_eq!(rec.fields["ngayDangKy"].value, "18.09.2019");
         assert_eq!(rec.fields["nksHoTen"].value, "Ngô Thành");
+    }
+
+    #[test]
+    fn a_label_read_in_capitals_with_its_colon_is_a_label_and_a_title_is_not() {
+        let t = Template::for_book("ks", Layout::Form).unwrap();
+        let v = Vocabulary::builtin();
+        // As Tesseract read a 2016 form page: "Số:" in capitals, the number on its leader.
+        let words = vec![
+            word("SỔ", 1300, 300),
+            word("ĐĂNG", 1380, 300),
+            word("KÝ", 1500, 300),
+            word("KHAI", 1560, 300),
+            word("SINH", 1660, 300),
+            word("SỐ:", 520, 560),
+            word(".5........", 600, 560),
+            word("Ngày,", 1500, 570),
+            word("tháng,", 1600, 570),
+            word("năm", 1700, 570),
+            word("đăng", 1780, 570),
+            word("ký:", 1870, 570),
+            word("23/07/2016", 1950, 570),
+        ];
+        let rec = read_record(&words, &t, &v).unwrap();
+        assert_eq!(rec.fields["so"].text, "5");
+        assert_eq!(rec.fields["ngayDangKy"].value, "23.07.2016");
     }
 }

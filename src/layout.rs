@@ -88,6 +88,7 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     let h_lines = h_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
     let v_lines = v_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
     let binary = &across_cols;
+    let all_h_lines = h_lines.clone();
     if h_lines.len() < 3 {
         return Grid {
             h_lines,
@@ -151,6 +152,9 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
             _ => h_lines,
         }
     };
+    // Rules beyond where the column rules run (faded or broken there, as at the top of
+    // an old page) that go on at the rows' own pitch are rows of the table all the same.
+    let h_lines = continue_pitch(h_lines, &all_h_lines);
     let bridge = gap.max((dpi * 4.0 / 25.4) as u32);
     let (left, right) = horizontal_extent(&across_rows, &h_lines, bridge);
     // A rule runs across most of the table (broken or not); a line of handwriting, however
@@ -439,6 +443,75 @@ pub fn rows_from_text(grid: &mut Grid, binary: &GrayImage, dpi: f32) {
     grid.rows = rows;
 }
 
+/// Records above the table's first row rule (its rules faded away at the top of an old
+/// page) make its "header" many rows tall: where the header band is over four body rows
+/// tall and the text lines at its foot go on at the body's pitch (each within a quarter
+/// pitch of its place), each of them is a row, and the header what is left above them.
+pub fn rows_in_header(grid: &mut Grid, binary: &GrayImage) {
+    if grid.rows.len() < 4 || grid.columns.is_empty() {
+        return;
+    }
+    let mut lens: Vec<u32> = grid.rows[1..].iter().map(Band::len).collect();
+    lens.sort_unstable();
+    let pitch = lens[lens.len() / 2];
+    let header = grid.rows[0];
+    if pitch == 0 || header.len() < 4 * pitch {
+        return;
+    }
+    let (left, right) = (grid.columns[0].start, grid.columns[grid.columns.len() - 1].end);
+    // Lines of handwriting that touch, split at the valleys between them; each line's
+    // place is the middle of its ink (its band runs from valley to valley).
+    let lines = text_lines_without_rules(binary, [left, header.start, right - left, header.len()], true);
+    let raw = binary.as_raw();
+    let stride = binary.width() as usize;
+    let mid = |l: &TextLine| {
+        let (mut sum, mut n) = (0u64, 0u64);
+        for y in l.bbox[1]..l.bbox[1] + l.bbox[3] {
+            let row = &raw[y as usize * stride + left as usize..y as usize * stride + right as usize];
+            let ink = row.iter().filter(|&&v| v == 0).count() as u64;
+            sum += ink * y as u64;
+            n += ink;
+        }
+        sum.checked_div(n).map_or(l.bbox[1] + l.bbox[3] / 2, |m| m as u32)
+    };
+    let first = grid.rows[1];
+    // Walking up from the first body row's writing: lines at the pitch, closer ones (a
+    // record's second line) passed over.
+    let mut edge = mid(&TextLine {
+        bbox: [left, first.start, right - left, first.len()],
+    });
+    let mut mids: Vec<u32> = Vec::new();
+    for l in lines.iter().rev() {
+        let d = edge.saturating_sub(mid(l));
+        if d.abs_diff(pitch) * 4 <= pitch {
+            mids.push(mid(l));
+            edge = mid(l);
+        } else if d * 4 >= pitch * 3 {
+            break;
+        }
+    }
+    mids.reverse();
+    // The header keeps what lies above the rows, or their first line when nothing does.
+    let top = mids.first().map_or(header.start, |m| m.saturating_sub(pitch / 2));
+    if top < header.start + pitch / 2 && !mids.is_empty() {
+        mids.remove(0);
+    }
+    if mids.len() < 2 {
+        return;
+    }
+    let mut rows = vec![Band {
+        start: header.start,
+        end: mids[0].saturating_sub(pitch / 2).max(header.start + 1),
+    }];
+    for (i, &m) in mids.iter().enumerate() {
+        let start = rows[rows.len() - 1].end + 1;
+        let end = mids.get(i + 1).map_or(header.end, |next| (m + next) / 2);
+        rows.push(Band { start, end });
+    }
+    rows.extend_from_slice(&grid.rows[1..]);
+    grid.rows = rows;
+}
+
 /// The text lines of a region of the binary page with what is left of rules erased
 /// (columns inked down most of it, rows inked across a third of it) and lone specks
 /// dropped; `running`: lines of handwriting that touch, split at the valleys of the ink
@@ -620,6 +693,46 @@ impl Runs {
             _ => self.covered,
         }
     }
+}
+
+/// `kept` (rules of a table, top to bottom) with those of `all` above and below it that
+/// go on at its rows' pitch (the median space between its rules), each within a fifth
+/// of a pitch of the next; a rule closer than that to the last one taken (a double
+/// rule, a stroke) is passed over, and the first one further stops the run.
+fn continue_pitch(kept: Vec<RuleLine>, all: &[RuleLine]) -> Vec<RuleLine> {
+    if kept.len() < 4 {
+        return kept;
+    }
+    let mut gaps: Vec<u32> = kept.windows(2).map(|p| p[1].pos - p[0].pos).collect();
+    gaps.sort_unstable();
+    let pitch = gaps[gaps.len() / 2] as f32;
+    let at_pitch = |d: u32| (d as f32 - pitch).abs() <= pitch / 5.0;
+    let too_close = |d: u32| (d as f32) < pitch * 0.8;
+    let (first, last) = (kept[0].pos, kept[kept.len() - 1].pos);
+    let mut above = Vec::new();
+    let mut edge = first;
+    for l in all.iter().rev().filter(|l| l.pos < first) {
+        let d = edge - l.pos;
+        if at_pitch(d) {
+            above.push(*l);
+            edge = l.pos;
+        } else if !too_close(d) {
+            break;
+        }
+    }
+    let mut below = Vec::new();
+    let mut edge = last;
+    for l in all.iter().filter(|l| l.pos > last) {
+        let d = l.pos - edge;
+        if at_pitch(d) {
+            below.push(*l);
+            edge = l.pos;
+        } else if !too_close(d) {
+            break;
+        }
+    }
+    above.reverse();
+    above.into_iter().chain(kept).chain(below).collect()
 }
 
 /// Groups consecutive positions whose coverage passes `min_cover` into lines.
@@ -1038,9 +1151,13 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
         // Dots, or the dashes they blur into on a coarse or soft scan.
         if bw <= 4 * dot && bh <= dot {
             small.push(b);
-            // Nothing above or below but more of the same speckle close by.
+            // Nothing above or below but more of the same speckle close by; a letter's own
+            // marks lie within half its height of it, and the writing of the next line
+            // (a band may hold two lines the leaders run between) further off.
             let (near_top, near_bottom) = (y1.saturating_sub(max_dot), y2 + max_dot);
-            let alone = (x1..=x2).all(|x| (0..h).all(|y| (y >= near_top && y <= near_bottom) || !ink(x, y)));
+            let reach = (tall / 2).max(2 * max_dot);
+            let (from, to) = (y1.saturating_sub(reach), (y2 + reach).min(h - 1));
+            let alone = (x1..=x2).all(|x| (from..=to).all(|y| (y >= near_top && y <= near_bottom) || !ink(x, y)));
             if alone {
                 specks.push(b);
             }
@@ -1362,6 +1479,84 @@ mod tests {
         assert_eq!(leader_dots(&img, 150.0, false).len(), 6);
         let dots = leader_dots(&img, 150.0, true);
         assert_eq!(dots.len(), 8, "{dots:?}");
+    }
+
+    #[test]
+    fn rules_beyond_the_column_rules_at_the_rows_pitch_are_rows() {
+        let rule = |pos| RuleLine {
+            pos,
+            from: pos,
+            to: pos,
+        };
+        let kept: Vec<RuleLine> = (3..=7).map(|k| rule(100 * k)).collect();
+        // Above: two at the pitch, with a stroke 70 above the first in between them; a
+        // title's underline far off; below: a page edge two pitches off.
+        let all: Vec<RuleLine> = [30, 100, 130, 200, 300, 400, 500, 600, 700, 900]
+            .into_iter()
+            .map(rule)
+            .collect();
+        let got: Vec<u32> = continue_pitch(kept, &all).iter().map(|l| l.pos).collect();
+        assert_eq!(got, vec![100, 200, 300, 400, 500, 600, 700]);
+    }
+
+    #[test]
+    fn a_header_many_rows_tall_gives_its_lines_at_the_rows_pitch_as_rows() {
+        // A header band 0–500 over body rows of 100: a title at the top, then three lines
+        // of records at the pitch whose rules are gone.
+        let mut img = GrayImage::from_pixel(300, 900, Luma([255]));
+        let line = |img: &mut GrayImage, mid: u32| {
+            fill(img, 20, mid - 10, 60, mid + 10);
+            fill(img, 100, mid - 10, 140, mid + 10);
+        };
+        for mid in [60, 250, 350, 450, 550, 650, 750, 850] {
+            line(&mut img, mid);
+        }
+        let band = |start, end| Band { start, end };
+        let mut grid = Grid {
+            table: Some([0, 0, 300, 900]),
+            rows: vec![
+                band(0, 500),
+                band(501, 600),
+                band(601, 700),
+                band(701, 800),
+                band(801, 900),
+            ],
+            columns: vec![band(0, 300)],
+            ..Grid::default()
+        };
+        rows_in_header(&mut grid, &img);
+        let starts: Vec<u32> = grid.rows.iter().map(|r| r.start).collect();
+        let want = [0, 200, 300, 400, 501, 601, 701, 801];
+        assert_eq!(starts.len(), want.len(), "{starts:?}");
+        assert!(starts.iter().zip(want).all(|(&a, b)| a.abs_diff(b) <= 2), "{starts:?}");
+        // A header of ordinary height is left alone.
+        let before = grid.rows.clone();
+        rows_in_header(&mut grid, &img);
+        assert_eq!(grid.rows, before);
+    }
+
+    #[test]
+    fn a_leader_between_two_lines_of_writing_is_found() {
+        // A band of two lines (rows 5–23 and 50–68) joined by the leader under the first
+        // (rows 27–29): the second line's letters lie below its dots, well off them.
+        let mut img = GrayImage::from_pixel(300, 80, Luma([255]));
+        for k in 0..4 {
+            fill(&mut img, 10 + 20 * k, 5, 22 + 20 * k, 23);
+        }
+        for k in 0..12 {
+            fill(&mut img, 100 + 12 * k, 27, 102 + 12 * k, 29);
+        }
+        for k in 0..10 {
+            fill(&mut img, 90 + 20 * k, 50, 102 + 20 * k, 68);
+        }
+        let dots = leader_dots(&img, 150.0, false);
+        assert_eq!(dots.len(), 12, "{dots:?}");
+        // A mark close over a letter is the letter's.
+        fill(&mut img, 96, 40, 98, 42);
+        fill(&mut img, 116, 40, 118, 42);
+        fill(&mut img, 136, 40, 138, 42);
+        fill(&mut img, 156, 40, 158, 42);
+        assert_eq!(leader_dots(&img, 150.0, false).len(), 12);
     }
 
     #[test]

@@ -344,7 +344,8 @@ pub enum Flag {
     YearMismatch,
     /// The number's year is known from nowhere.
     YearUnknown,
-    /// The number's year taken from the other records of the page.
+    /// The number's year taken from the other records of the page (its own registration
+    /// date has none, or a doubtful one they contradict).
     YearFromPage,
     /// The number taken from the run of numbers down the page.
     FromSequence,
@@ -364,7 +365,8 @@ pub enum Flag {
     /// aside): `Trấn` → `Trần`.
     NameCorrected,
     /// A middle or given name the lists lack whose letters, marks aside, are a listed
-    /// one's: a mark may be misread.
+    /// one's, or that is one letter off a listed one: a mark may be misread, a letter
+    /// lost.
     UncommonName,
     /// A date read as no real date, put right by the book's rules (one digit changed).
     DateRepaired,

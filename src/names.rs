@@ -112,15 +112,15 @@ fn place_words() -> &'static HashSet<String> {
     })
 }
 
-/// The flag a place earns when one of its words is neither a Vietnamese syllable nor a
-/// word of the gazetteer (numbers and short abbreviations such as `TP` pass): `huyệr`,
-/// `Châ` are misreadings.
-pub fn check_place(place: &str) -> Option<Flag> {
-    let odd = place
+/// The flag a place or a note earns when one of its words is neither a Vietnamese
+/// syllable nor a word of the gazetteer (numbers and abbreviations in capitals
+/// such as `TP`, `UBND` pass): `huyệr`, `Châ`, `Con thứ hal` are misreadings.
+pub fn check_words(text: &str) -> Option<Flag> {
+    let odd = text
         .split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '.')
         .filter(|w| !w.is_empty())
         .any(|w| {
-            let short_caps = w.chars().count() <= 3 && w.chars().all(|c| c.is_uppercase());
+            let short_caps = w.chars().count() <= 5 && w.chars().all(|c| c.is_uppercase());
             let numeric = w.chars().any(|c| c.is_ascii_digit());
             !(short_caps || numeric || is_syllable(w) || place_words().contains(&crate::fields::title_case(w)))
         });
@@ -200,12 +200,37 @@ pub fn check_name(name: &str) -> (String, Vec<Flag>) {
     for (i, w) in words.iter().enumerate().filter(|(_, w)| checkable(w)) {
         if !is_syllable(w) {
             flags.push(Flag::InvalidSyllable);
-        } else if i > 0 && !l.words.contains(w) && !l.surnames.contains_key(w) && l.word_folds.contains(&fold(w)) {
+        } else if i > 0
+            && !l.words.contains(w)
+            && !l.surnames.contains_key(w)
+            && (l.word_folds.contains(&fold(w)) || one_letter_off_a_listed(w, &l.words))
+        {
             flags.push(Flag::UncommonName);
         }
     }
     flags.dedup();
     (words.join(" "), flags)
+}
+
+/// True when a middle or given name of `name` (title case) is a listed name that another
+/// listed name differs from by its marks alone (`Yên` and `Yến`, `Anh` and `Ánh`,
+/// `Thương` and `Thượng`): a mark misread there makes a real name, which no check of
+/// syllables or lists can tell.
+pub fn marks_ambiguous(name: &str) -> bool {
+    let l = lists();
+    name.split_whitespace()
+        .skip(1)
+        .any(|w| l.words.contains(w) && l.words.iter().any(|o| o != w && fold(o) == fold(w)))
+}
+
+/// True when one letter added, dropped or changed makes `word` a word of `listed`: a
+/// letter lost at a cell's edge (`Cườn` for `Cường`, `Lượ` for `Lượng`) or misread.
+fn one_letter_off_a_listed(word: &str, listed: &HashSet<String>) -> bool {
+    let w: Vec<char> = word.nfc().collect();
+    listed.iter().any(|l| {
+        let l: Vec<char> = l.nfc().collect();
+        l.len().abs_diff(w.len()) <= 1 && crate::template::edit_distance(&w, &l) == 1
+    })
 }
 
 #[cfg(test)]
@@ -266,22 +291,25 @@ mod tests {
     }
 
     #[test]
-    fn places_with_a_misread_word_are_flagged() {
+    fn places_and_notes_with_a_misread_word_are_flagged() {
         assert_eq!(
-            check_place("Xã Quỳnh Thạch, huyệr Lưu, Nghệ An"),
+            check_words("Xã Quỳnh Thạch, huyệr Lưu, Nghệ An"),
             Some(Flag::InvalidSyllable)
         );
         assert_eq!(
-            check_place("Xã An Ninh, huyện Châ Sóc Trăng"),
+            check_words("Xã An Ninh, huyện Châ Sóc Trăng"),
             Some(Flag::InvalidSyllable)
         );
+        assert_eq!(check_words("Con thứ hal"), Some(Flag::InvalidSyllable));
         for ok in [
             "Xã Quỳnh Thạch, huyện Quỳnh Lưu, Nghệ An",
             "Phường Bến Nghé, Quận 1, TP Hồ Chí Minh",
             "Xã Ea Tu, TP Buôn Ma Thuột, Đắk Lắk",
             "Bệnh viện huyện Thủy Nguyên, Hải Phòng",
+            "Con thứ hai",
+            "Đăng ký lại theo QĐ số 12/QĐ-UBND",
         ] {
-            assert_eq!(check_place(ok), None, "{ok}");
+            assert_eq!(check_words(ok), None, "{ok}");
         }
     }
 
@@ -297,6 +325,13 @@ mod tests {
         // A given name the lists lack but whose letters are a listed one's: a look.
         let (name, flags) = check_name("Nguyễn Thị Hưởng");
         assert_eq!((name.as_str(), flags), ("Nguyễn Thị Hưởng", vec![Flag::UncommonName]));
+        // Or one a letter off a listed one (its last letter lost at the cell's edge).
+        for cut in ["Huỳnh Minh Cườn", "Trần Văn Hùn"] {
+            assert_eq!(check_name(cut).1, vec![Flag::UncommonName], "{cut}");
+        }
+        // Names a misread mark turns into other names.
+        assert!(marks_ambiguous("Trần Diệu Yến") && marks_ambiguous("Lê Đức Thương"));
+        assert!(!marks_ambiguous("Nguyễn Thị Lan") && !marks_ambiguous("Trần Diệu Yếm"));
         // A word that is no syllable.
         assert_eq!(check_name("Lê Thj Lan").1, vec![Flag::InvalidSyllable]);
         // Names of other languages are kept as written.

@@ -399,8 +399,8 @@ fn read_page_words(page: &RestoredPage, dpi: f32, ocr: &mut Readers) -> Result<V
 }
 
 /// The grey page without the dotted lines values are written on (they lead the page's
-/// reading astray: dots read as letters, labels run into their values), found line by
-/// line.
+/// reading astray: dots read as letters, labels run into their values, a line with its
+/// leader close below it is left out), found band by band.
 fn without_leaders(page: &RestoredPage, dpi: f32) -> GrayImage {
     // Only what binarization kept as ink: the grey speckle of a scanner's dark margins
     // (paper there, to the binarization) would otherwise be read as lines of junk.
@@ -411,6 +411,7 @@ fn without_leaders(page: &RestoredPage, dpi: f32) -> GrayImage {
         }
     }
     let (w, h) = page.binary.dimensions();
+    // A band may hold several lines: the leaders run between them and join them.
     for line in layout::text_lines(&page.binary, [0, 0, w, h]) {
         let [_, y, _, lh] = line.bbox;
         let band = image::imageops::crop_imm(&page.binary, 0, y, w, lh).to_image();
@@ -450,6 +451,7 @@ pub fn find_grid(page: &RestoredPage, dpi: f32, ledger: &Template) -> Grid {
         }
     }
     if usable(&grid, size) {
+        layout::rows_in_header(&mut grid, &page.binary);
         layout::rows_from_text(&mut grid, &page.binary, dpi);
     }
     grid

@@ -211,11 +211,28 @@ pub fn split_type(full: &str) -> (&str, &str) {
     ("", full)
 }
 
+/// True when `part` is a unit's type alone (`Phường`, `huyện`, `TP.`).
+fn is_type_word(part: &str) -> bool {
+    let lower = part.to_lowercase();
+    TYPES.iter().any(|(t, _)| lower == *t)
+}
+
 /// Corrects misread names in a place written as comma-separated parts. Returns the
 /// corrected place; pushes `snapped` when a name was changed.
 pub fn correct_place(text: &str, flags: &mut Vec<Flag>) -> String {
     let g = Gazetteer::builtin();
-    let mut parts: Vec<String> = text.split(',').map(|p| p.trim().to_string()).collect();
+    let mut parts: Vec<String> = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        // A unit's type stands before its name, never alone: a comma after it
+        // (`Phường, Bến Nghé`) is a speck read as one.
+        match parts.last_mut() {
+            Some(prev) if is_type_word(prev) => {
+                prev.push(' ');
+                prev.push_str(part);
+            }
+            _ => parts.push(part.to_string()),
+        }
+    }
     let last = parts.len().saturating_sub(1);
     let mut changed = false;
     // Districts and provinces first: a known district then narrows its wards.
@@ -270,6 +287,10 @@ mod tests {
         let got = correct_place("Xã Yên Sơ, huyện Hoài Đưc, Hà Tây", &mut flags);
         assert_eq!(got, "Xã Yên Sở, huyện Hoài Đức, Hà Tây");
         assert_eq!(flags, [Flag::Snapped]);
+        // A comma read after a unit's type.
+        let mut flags = Vec::new();
+        let got = correct_place("Phường, Bến Nghé, Quận 1, TP Hồ Chí Minh", &mut flags);
+        assert_eq!(got, "Phường Bến Nghé, Quận 1, TP Hồ Chí Minh");
         // Correct names, historical provinces, hospitals and street numbers are kept.
         for place in [
             "Xã Quỳnh Lưu, Nghệ Tĩnh",
