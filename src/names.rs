@@ -137,6 +137,8 @@ struct Lists {
     surname_by_fold: HashMap<String, String>,
     /// Folded middle or given name → listed.
     word_folds: HashSet<String>,
+    /// Middle and given names another listed one differs from by its marks alone.
+    twins: HashSet<String>,
 }
 
 fn lists() -> &'static Lists {
@@ -162,12 +164,18 @@ fn lists() -> &'static Lists {
                 *best = name.clone();
             }
         }
-        let word_folds = words.iter().map(|w| fold(w)).collect();
+        let mut by_fold: HashMap<String, usize> = HashMap::new();
+        for w in &words {
+            *by_fold.entry(fold(w)).or_default() += 1;
+        }
+        let twins = words.iter().filter(|w| by_fold[&fold(w)] > 1).cloned().collect();
+        let word_folds = by_fold.into_keys().collect();
         Lists {
             surnames,
             words,
             surname_by_fold,
             word_folds,
+            twins,
         }
     })
 }
@@ -217,10 +225,7 @@ pub fn check_name(name: &str) -> (String, Vec<Flag>) {
 /// `Thương` and `Thượng`): a mark misread there makes a real name, which no check of
 /// syllables or lists can tell.
 pub fn marks_ambiguous(name: &str) -> bool {
-    let l = lists();
-    name.split_whitespace()
-        .skip(1)
-        .any(|w| l.words.contains(w) && l.words.iter().any(|o| o != w && fold(o) == fold(w)))
+    name.split_whitespace().skip(1).any(|w| lists().twins.contains(w))
 }
 
 /// True when one letter added, dropped or changed makes `word` a word of `listed`: a
