@@ -596,11 +596,12 @@ pub fn fill_number_sequence(records: &mut [RecordResult], template: &Template) {
     let mut previous: Option<i64> = None;
     for (i, r) in records.iter_mut().enumerate() {
         let n = read[i];
-        if between(i).is_none() && stands(i) {
+        let between = between(i);
+        if between.is_none() && stands(i) {
             previous = n;
             continue;
         }
-        let expected = between(i).unwrap_or_else(|| previous.map_or(base + i as i64, |p| p + 1));
+        let expected = between.unwrap_or_else(|| previous.map_or(base + i as i64, |p| p + 1));
         previous = Some(expected);
         if expected <= 0 || n == Some(expected) {
             continue;

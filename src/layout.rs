@@ -475,21 +475,12 @@ pub fn rows_in_header(grid: &mut Grid, binary: &GrayImage) {
         sum.checked_div(n).map_or(l.bbox[1] + l.bbox[3] / 2, |m| m as u32)
     };
     let first = grid.rows[1];
-    // Walking up from the first body row's writing: lines at the pitch, closer ones (a
-    // record's second line) passed over.
-    let mut edge = mid(&TextLine {
+    // Walking up from the first body row's writing: lines at the pitch (within a quarter
+    // of it), closer ones (a record's second line) passed over.
+    let start = mid(&TextLine {
         bbox: [left, first.start, right - left, first.len()],
     });
-    let mut mids: Vec<u32> = Vec::new();
-    for l in lines.iter().rev() {
-        let d = edge.saturating_sub(mid(l));
-        if d.abs_diff(pitch) * 4 <= pitch {
-            mids.push(mid(l));
-            edge = mid(l);
-        } else if d * 4 >= pitch * 3 {
-            break;
-        }
-    }
+    let mut mids = follow_pitch(start, lines.iter().rev().map(mid), |&m| m, pitch as f32, 4.0, 0.75);
     mids.reverse();
     // The header keeps what lies above the rows, or their first line when nothing does.
     let top = mids.first().map_or(header.start, |m| m.saturating_sub(pitch / 2));
@@ -695,6 +686,32 @@ impl Runs {
     }
 }
 
+/// The items of `next` (walking away from `start`, their places given by `pos`) that go
+/// on at `pitch`, each within `pitch / tolerance` of its place from the last one taken;
+/// one closer than `close × pitch` (a double rule, a record's second line) is passed
+/// over, and the first one further off stops the walk.
+fn follow_pitch<T>(
+    start: u32,
+    next: impl Iterator<Item = T>,
+    pos: impl Fn(&T) -> u32,
+    pitch: f32,
+    tolerance: f32,
+    close: f32,
+) -> Vec<T> {
+    let mut taken = Vec::new();
+    let mut edge = start;
+    for item in next {
+        let d = edge.abs_diff(pos(&item));
+        if (d as f32 - pitch).abs() <= pitch / tolerance {
+            edge = pos(&item);
+            taken.push(item);
+        } else if (d as f32) >= pitch * close {
+            break;
+        }
+    }
+    taken
+}
+
 /// `kept` (rules of a table, top to bottom) with those of `all` above and below it that
 /// go on at its rows' pitch (the median space between its rules), each within a fifth
 /// of a pitch of the next; a rule closer than that to the last one taken (a double
@@ -706,31 +723,17 @@ fn continue_pitch(kept: Vec<RuleLine>, all: &[RuleLine]) -> Vec<RuleLine> {
     let mut gaps: Vec<u32> = kept.windows(2).map(|p| p[1].pos - p[0].pos).collect();
     gaps.sort_unstable();
     let pitch = gaps[gaps.len() / 2] as f32;
-    let at_pitch = |d: u32| (d as f32 - pitch).abs() <= pitch / 5.0;
-    let too_close = |d: u32| (d as f32) < pitch * 0.8;
     let (first, last) = (kept[0].pos, kept[kept.len() - 1].pos);
-    let mut above = Vec::new();
-    let mut edge = first;
-    for l in all.iter().rev().filter(|l| l.pos < first) {
-        let d = edge - l.pos;
-        if at_pitch(d) {
-            above.push(*l);
-            edge = l.pos;
-        } else if !too_close(d) {
-            break;
-        }
-    }
-    let mut below = Vec::new();
-    let mut edge = last;
-    for l in all.iter().filter(|l| l.pos > last) {
-        let d = l.pos - edge;
-        if at_pitch(d) {
-            below.push(*l);
-            edge = l.pos;
-        } else if !too_close(d) {
-            break;
-        }
-    }
+    let pos = |l: &RuleLine| l.pos;
+    let mut above = follow_pitch(
+        first,
+        all.iter().rev().filter(|l| l.pos < first).copied(),
+        pos,
+        pitch,
+        5.0,
+        0.8,
+    );
+    let below = follow_pitch(last, all.iter().filter(|l| l.pos > last).copied(), pos, pitch, 5.0, 0.8);
     above.reverse();
     above.into_iter().chain(kept).chain(below).collect()
 }
