@@ -92,6 +92,7 @@ pub fn write_dataset(out: &Path, dir: &Path, book_type: &str) -> Result<DatasetS
                 binary: crate::restore::threshold_restored(&gray),
                 gray,
                 skew_deg: 0.0,
+                bend_px: 0.0,
                 quality: Default::default(),
             };
             for r in reviewed {

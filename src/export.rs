@@ -2,7 +2,7 @@
 //! "DL Import": STT + the template's columns, all cells text) and the same rows as
 //! `records.csv` (UTF-8 with a byte-order mark so that Excel opens it as UTF-8).
 
-use crate::model::{PageResult, PageStatus, Signature};
+use crate::model::{PageResult, PageStatus, RecordResult, Signature};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
 
 /// One exported row: the record's values by export column, plus where it came from.
@@ -49,7 +49,7 @@ pub fn rows_for_book(pages: &[PageResult], columns: &[String], book_type: &str) 
                 .iter()
                 .map(|c| match rec.fields.get(c) {
                     Some(f) => f.final_value().to_string(),
-                    None => default_value(c, book_type, page),
+                    None => default_value(c, book_type, page, rec),
                 })
                 .collect();
             let doubtful = rec
@@ -77,12 +77,29 @@ pub fn rows_for_book(pages: &[PageResult], columns: &[String], book_type: &str) 
     rows
 }
 
-/// Values known without reading a cell: the page number, and "unknown" codes.
-fn default_value(column: &str, book_type: &str, page: &PageResult) -> String {
+/// Values known without reading a cell: the page number; the registration type a
+/// record's note names when no box gave it ("Quá hạn": late, 4; "Đăng ký lại": again,
+/// 2), else 6, unknown.
+fn default_value(column: &str, book_type: &str, page: &PageResult, rec: &RecordResult) -> String {
     match column {
         "trangSo" => page.page.to_string(),
-        "loaiDangKy" if book_type.eq_ignore_ascii_case("ks") => "6".to_string(),
+        "loaiDangKy" if book_type.eq_ignore_ascii_case("ks") => {
+            let note = rec.fields.get("ghiChu").map_or("", |f| f.final_value());
+            registration_type_of_note(note).to_string()
+        }
         _ => String::new(),
+    }
+}
+
+/// The KS registration type a note names: `4` late, `2` registered again, else `6`.
+fn registration_type_of_note(note: &str) -> &'static str {
+    let note = crate::template::fold(note);
+    if note.contains("qua han") {
+        "4"
+    } else if note.contains("dang ky lai") {
+        "2"
+    } else {
+        "6"
     }
 }
 
@@ -217,6 +234,14 @@ mod tests {
             confirmed: None,
         }];
         String::from_utf8(write_csv(&rows, &cols)).unwrap()
+    }
+
+    #[test]
+    fn a_note_naming_the_registration_type_gives_its_code() {
+        assert_eq!(registration_type_of_note("Quá hạn"), "4");
+        assert_eq!(registration_type_of_note("Đăng ký lại, QĐ 12"), "2");
+        assert_eq!(registration_type_of_note("Con thứ hai"), "6");
+        assert_eq!(registration_type_of_note(""), "6");
     }
 
     #[test]

@@ -98,6 +98,9 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
         }
         FieldKind::Text => {
             flags.extend(crate::names::check_words(&text));
+            if crate::names::marks_lost(&text) {
+                flags.push(Flag::MarksLost);
+            }
             text.clone()
         }
     };

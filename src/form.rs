@@ -10,9 +10,10 @@
 //! it the same way.
 
 use crate::fields;
-use crate::model::{BBox, Flag, RecordResult, WordBox};
+use crate::model::{BBox, FieldResult, Flag, RecordResult, WordBox};
 use crate::ocr::union;
 use crate::template::{fold, similarity, FieldKind, Template, Vocabulary};
+use image::GrayImage;
 use std::collections::BTreeMap;
 
 /// How alike a run of words and a label must be (0..1, on folded letters).
@@ -21,12 +22,33 @@ const LABEL_MATCH: f32 = 0.8;
 const MIN_WORD_CONFIDENCE: f32 = 0.4;
 
 /// Where a form page's fields lie: for each field whose label was found, the label and
-/// the boxes its value is written in.
+/// the boxes its value is written in; and the tick boxes found.
 #[derive(Clone, Debug, Default)]
 pub struct FormPlaces {
     /// Template column index → where that field lies.
     pub fields: BTreeMap<usize, FieldPlace>,
+    /// The tick boxes found after their labels.
+    pub ticks: Vec<TickPlace>,
 }
+
+/// A tick box found on a form page.
+#[derive(Clone, Debug)]
+pub struct TickPlace {
+    /// Index of its group in the template's `ticks`.
+    pub group: usize,
+    /// The code a tick in it gives.
+    pub code: String,
+    /// Its label as the template prints it.
+    pub label_text: String,
+    /// Where its label and the box lie together.
+    pub bbox: BBox,
+    /// The share of the box's inside that is ink: a tick or a cross fills a tenth and
+    /// more, an empty box nothing but specks.
+    pub ink: f32,
+}
+
+/// A box is ticked when this share of its inside is ink.
+pub const TICKED: f32 = 0.08;
 
 /// Where one field of a form page lies.
 #[derive(Clone, Debug)]
@@ -50,6 +72,242 @@ impl FormPlaces {
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }
+}
+
+/// Finds a form page's tick boxes (on the black-and-white page, after their printed
+/// labels), then the printed labels of its fields among the other words, and the boxes
+/// their values are written in.
+pub fn place(words: &[WordBox], template: &Template, binary: &GrayImage) -> FormPlaces {
+    let (ticks, used) = find_ticks(words, template, binary);
+    let rest: Vec<WordBox> = words.iter().filter(|w| !used.contains(&w.bbox)).cloned().collect();
+    let mut places = locate(&rest, template, binary.dimensions());
+    places.ticks = ticks;
+    places
+}
+
+/// The tick boxes on the lines of `words`, and the boxes of the words they take up (their
+/// labels, and the box itself read as a letter). A box's label is the run of words before
+/// it that reads most like one of the template's; on a line of two boxes or more (a row
+/// of ticks) every word is a label's ("Đăng ký đúng hạn" for "Đúng hạn").
+fn find_ticks(words: &[WordBox], template: &Template, binary: &GrayImage) -> (Vec<TickPlace>, Vec<BBox>) {
+    let mut ticks = Vec::new();
+    let mut used = Vec::new();
+    if template.ticks.is_empty() {
+        return (ticks, used);
+    }
+    let labels: Vec<(usize, &crate::template::TickBox, String)> = template
+        .ticks
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| group.boxes.iter().map(move |b| (g, b, squeeze(&b.label))))
+        .collect();
+    // (tick, boxes on its line, the words it takes up).
+    let mut found: Vec<(TickPlace, usize, Vec<BBox>)> = Vec::new();
+    for line in lines(words) {
+        // A title in capitals is no row of ticks ("SỔ ĐĂNG KÝ KHAI SINH": its letters may
+        // be square, its words like a label).
+        let capitals = |w: &&WordBox| w.text.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
+        if line.iter().all(capitals) {
+            continue;
+        }
+        let mut heights: Vec<u32> = line.iter().map(|w| w.bbox[3]).collect();
+        heights.sort_unstable();
+        let h = heights[heights.len() / 2].max(4);
+        let top = line.iter().map(|w| w.bbox[1]).min().unwrap_or(0);
+        let bottom = line.iter().map(|w| w.bbox[1] + w.bbox[3]).max().unwrap_or(top);
+        let band = (top.saturating_sub(h / 2), (bottom + h / 2).min(binary.height()));
+        // A letter is no box: a square inside a word that goes on past it (a box at a
+        // word's end may be read as the word's last letter, "hạn☑").
+        let inside_word = |b: &BBox| {
+            line.iter()
+                .any(|w| w.bbox[0] + b[2] / 4 <= b[0] && w.bbox[0] + w.bbox[2] > b[0] + b[2] + b[2] / 2)
+        };
+        let mut boxes: Vec<BBox> = tick_boxes(binary, band, h)
+            .into_iter()
+            .filter(|b| !inside_word(b))
+            .collect();
+        // The boxes of a row are printed alike: a smaller square is part of a letter.
+        let largest = boxes.iter().map(|b| b[2].min(b[3])).max().unwrap_or(0);
+        boxes.retain(|b| b[2].min(b[3]) * 4 >= largest * 3);
+        let on_line = boxes.len();
+        let row_of_ticks = on_line >= 2;
+        let mut from = 0;
+        for b in boxes {
+            // The box read as a word of its own, and the words before it (the last one with
+            // the box read into it, maybe).
+            let overlaps = |w: &WordBox| w.bbox[0] + b[2] / 2 >= b[0] && w.bbox[0] < b[0] + b[2];
+            let before: Vec<&WordBox> = line
+                .iter()
+                .copied()
+                .filter(|w| w.bbox[0] >= from && w.bbox[0] + b[2] / 2 < b[0])
+                .collect();
+            // The trailing run of words most like a label: (label, words, likeness).
+            let mut best: Option<(usize, usize, f32)> = None;
+            for k in 1..=before.len().min(6) {
+                let got = squeeze(
+                    &before[before.len() - k..]
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+                for (i, (_, _, want)) in labels.iter().enumerate() {
+                    let sim = similarity(&got, want);
+                    if best.is_none_or(|x| sim > x.2) {
+                        best = Some((i, k, sim));
+                    }
+                }
+            }
+            let Some((i, k, _)) = best.filter(|x| x.2 >= LABEL_MATCH) else {
+                continue;
+            };
+            // A box without a label is passed over: its words may be the next one's.
+            from = b[0] + b[2];
+            let (group, tick, _) = &labels[i];
+            let taken = if row_of_ticks {
+                &before[..]
+            } else {
+                &before[before.len() - k..]
+            };
+            let label = taken.iter().map(|w| w.bbox).reduce(union).unwrap_or(b);
+            let mut takes: Vec<BBox> = taken.iter().map(|w| w.bbox).collect();
+            takes.extend(line.iter().filter(|w| overlaps(w)).map(|w| w.bbox));
+            let place = TickPlace {
+                group: *group,
+                code: tick.code.clone(),
+                label_text: tick.label.clone(),
+                bbox: union(label, b),
+                ink: inside_ink(binary, b),
+            };
+            found.push((place, on_line, takes));
+        }
+    }
+    // A box's label found twice: the one in a row of ticks (a note that says "Đăng ký lại"
+    // beside a square mark is not the box).
+    for (i, (t, on_line, takes)) in found.iter().enumerate() {
+        let better = found.iter().enumerate().any(|(j, (u, n, _))| {
+            j != i && u.group == t.group && u.code == t.code && (*n > *on_line || (*n == *on_line && j < i))
+        });
+        if !better {
+            ticks.push(t.clone());
+            used.extend(takes.iter().copied());
+        }
+    }
+    (ticks, used)
+}
+
+/// Letters folded, without spaces and punctuation.
+fn squeeze(text: &str) -> String {
+    fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Empty squares in the rows `band` of the page, left to right, for a line whose words are
+/// `h` pixels tall: a connected mark about a letter's size whose ink runs straight along
+/// both its sides and both its top and bottom (a tick inside, or past its edge, joins it).
+/// Letters are not boxes: an `H` has one bar, an `O` no straight side.
+fn tick_boxes(binary: &GrayImage, band: (u32, u32), h: u32) -> Vec<BBox> {
+    let (w, _) = binary.dimensions();
+    let (y0, y1) = band;
+    if y1 <= y0 {
+        return Vec::new();
+    }
+    let bh = (y1 - y0) as usize;
+    let ink = |x: u32, y: usize| binary.get_pixel(x, y0 + y as u32).0[0] < 128;
+    let mut seen = vec![false; w as usize * bh];
+    let mut found = Vec::new();
+    let (least, most) = ((h as f32 * 0.5) as u32, (h as f32 * 2.0) as u32);
+    for sy in 0..bh {
+        for sx in 0..w {
+            if seen[sy * w as usize + sx as usize] || !ink(sx, sy) {
+                continue;
+            }
+            // One mark (8-neighbours).
+            let mut stack = vec![(sx, sy)];
+            seen[sy * w as usize + sx as usize] = true;
+            let mut pixels = Vec::new();
+            while let Some((x, y)) = stack.pop() {
+                pixels.push((x, y));
+                for dy in -1i32..=1 {
+                    for dx in -1i32..=1 {
+                        let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                        if nx < 0 || ny < 0 || nx >= w as i32 || ny >= bh as i32 {
+                            continue;
+                        }
+                        let i = ny as usize * w as usize + nx as usize;
+                        if !seen[i] && ink(nx as u32, ny as usize) {
+                            seen[i] = true;
+                            stack.push((nx as u32, ny as usize));
+                        }
+                    }
+                }
+            }
+            let x0 = pixels.iter().map(|p| p.0).min().unwrap();
+            let x1 = pixels.iter().map(|p| p.0).max().unwrap() + 1;
+            let py0 = pixels.iter().map(|p| p.1).min().unwrap();
+            let py1 = pixels.iter().map(|p| p.1).max().unwrap() + 1;
+            let (mw, mh) = (x1 - x0, (py1 - py0) as u32);
+            if mw < least || mh < least || mw > most || mh > most {
+                continue;
+            }
+            let mut grid = vec![false; (mw * mh) as usize];
+            for &(x, y) in &pixels {
+                grid[((y - py0) as u32 * mw + (x - x0)) as usize] = true;
+            }
+            let at = |x: u32, y: u32| grid[(y * mw + x) as usize];
+            let longest = |n: u32, along: &dyn Fn(u32) -> bool| {
+                let (mut best, mut run) = (0, 0);
+                for i in 0..n {
+                    run = if along(i) { run + 1 } else { 0 };
+                    best = best.max(run);
+                }
+                best
+            };
+            let reach = (mw.min(mh) as f32 * 0.55) as u32;
+            let cols: Vec<u32> = (0..mw).filter(|&x| longest(mh, &|y| at(x, y)) >= reach).collect();
+            let rows: Vec<u32> = (0..mh).filter(|&y| longest(mw, &|x| at(x, y)) >= reach).collect();
+            let (Some(&l), Some(&r), Some(&t), Some(&b)) = (cols.first(), cols.last(), rows.first(), rows.last())
+            else {
+                continue;
+            };
+            let (side_w, side_h) = (r + 1 - l, b + 1 - t);
+            let square = (side_w as f32 / side_h as f32 - 1.0).abs() <= 0.4;
+            // Its four sides drawn the whole way, corner to corner (an `o`'s sides are
+            // curves that leave its corners empty).
+            let near = |x: u32, y: u32| {
+                (x.saturating_sub(1)..=(x + 1).min(mw - 1))
+                    .any(|x| (y.saturating_sub(1)..=(y + 1).min(mh - 1)).any(|y| at(x, y)))
+            };
+            let full = |n: u32, on: &dyn Fn(u32) -> bool| (0..n).filter(|&i| on(i)).count() as f32 >= 0.9 * n as f32;
+            let sides = full(side_h, &|i| near(l, t + i))
+                && full(side_h, &|i| near(r, t + i))
+                && full(side_w, &|i| near(l + i, t))
+                && full(side_w, &|i| near(l + i, b));
+            if square && sides && side_w >= least && side_h >= least {
+                found.push([x0 + l, y0 + py0 as u32 + t, side_w, side_h]);
+            }
+        }
+    }
+    found.sort_by_key(|b| b[0]);
+    found
+}
+
+/// The share of a box's inside (its outline left out) that is ink.
+fn inside_ink(binary: &GrayImage, b: BBox) -> f32 {
+    let m = (b[2].min(b[3]) / 5).max(2);
+    let (x0, y0, x1, y1) = (
+        b[0] + m,
+        b[1] + m,
+        (b[0] + b[2]).saturating_sub(m),
+        (b[1] + b[3]).saturating_sub(m),
+    );
+    if x1 <= x0 || y1 <= y0 {
+        return 0.0;
+    }
+    let dark = (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .filter(|&(x, y)| binary.get_pixel(x, y).0[0] < 128)
+        .count();
+    dark as f32 / ((x1 - x0) * (y1 - y0)) as f32
 }
 
 /// Finds the printed labels of `template` among a page's words (`size`: the page's
@@ -177,7 +435,10 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
             },
         );
     }
-    FormPlaces { fields }
+    FormPlaces {
+        fields,
+        ticks: Vec::new(),
+    }
 }
 
 /// What was read for one field of a form page.
@@ -244,6 +505,44 @@ pub fn record(values: &BTreeMap<usize, ValueRead>, template: &Template, vocab: &
         fields: fields_map,
         accepted: None,
     }
+}
+
+/// The fields the tick boxes give: for each group of the template with a box ticked, the
+/// ticked box's code. Sure when one box stands out (twice the ink a tick needs, the
+/// others under half of it); a faint tick, or two boxes of a group ticked (the inkier
+/// taken), is `low_confidence`. A group with no box ticked gives no field.
+pub fn tick_fields(ticks: &[TickPlace], template: &Template) -> Vec<(String, FieldResult)> {
+    let mut out = Vec::new();
+    for (g, group) in template.ticks.iter().enumerate() {
+        let boxes: Vec<&TickPlace> = ticks.iter().filter(|t| t.group == g).collect();
+        let Some(best) = boxes
+            .iter()
+            .copied()
+            .filter(|t| t.ink >= TICKED)
+            .max_by(|a, b| a.ink.total_cmp(&b.ink))
+        else {
+            continue;
+        };
+        let others = boxes
+            .iter()
+            .filter(|t| !std::ptr::eq(**t, best))
+            .map(|t| t.ink)
+            .fold(0.0f32, f32::max);
+        let sure = best.ink >= 2.0 * TICKED && others < TICKED / 2.0;
+        out.push((
+            group.field.clone(),
+            FieldResult {
+                text: best.label_text.clone(),
+                value: best.code.clone(),
+                confidence: if sure { 0.97 } else { 0.3 },
+                bbox: best.bbox,
+                flags: if sure { Vec::new() } else { vec![Flag::LowConfidence] },
+                free: None,
+                review: None,
+            },
+        ));
+    }
+    out
 }
 
 /// A value without the dotted leader it was written on (runs of dots and ellipses) and
@@ -531,5 +830,64 @@ mod tests {
         let rec = read_record(&words, &t, &v).unwrap();
         assert_eq!(rec.fields["so"].text, "5");
         assert_eq!(rec.fields["ngayDangKy"].value, "23.07.2016");
+    }
+
+    /// A square outline of `side` pixels at (`x`, `y`), a cross inside when `ticked`.
+    fn draw_box(page: &mut GrayImage, x: u32, y: u32, side: u32, ticked: bool) {
+        for i in 0..side {
+            for (px, py) in [(x + i, y), (x + i, y + side - 1), (x, y + i), (x + side - 1, y + i)] {
+                page.put_pixel(px, py, image::Luma([0]));
+            }
+            if ticked && (3..side - 3).contains(&i) {
+                page.put_pixel(x + i, y + i, image::Luma([0]));
+                page.put_pixel(x + side - 1 - i, y + i, image::Luma([0]));
+            }
+        }
+    }
+
+    #[test]
+    fn the_ticked_box_of_a_row_gives_its_code_and_the_row_is_no_value() {
+        let t = Template::for_book("ks", Layout::Form).unwrap();
+        let mut page = GrayImage::from_pixel(1400, 400, image::Luma([255]));
+        // A row of ticks worded otherwise than the template ("Đăng ký đúng hạn"), the
+        // middle box crossed; the OCR read each box as a word of a letter or two, or (the
+        // crossed one) as the last letter of its label ("hạnÑ"); a note above.
+        let mut words = vec![word("Ghi", 100, 100), word("chú:", 140, 100), word("Con", 200, 100)];
+        let row = [
+            (vec!["Đăng", "ký", "đúng", "hạn"], 100, false),
+            (vec!["Quá", "hạn"], 600, true),
+            (vec!["Đăng", "ký", "lại"], 900, false),
+        ];
+        for (label, x, ticked) in &row {
+            let mut at = *x;
+            for w in label {
+                words.push(word(w, at, 200));
+                at += 10 * w.chars().count() as u32 + 8;
+            }
+            draw_box(&mut page, at + 4, 200, 20, *ticked);
+            if *ticked {
+                let last = words.last_mut().unwrap();
+                last.text.push('Ñ');
+                last.bbox[2] = at + 24 - last.bbox[0];
+            } else {
+                words.push(word("L]", at + 4, 200));
+            }
+        }
+        let places = place(&words, &t, &page);
+        assert_eq!(places.ticks.len(), 3, "{:?}", places.ticks);
+        let fields = tick_fields(&places.ticks, &t);
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert_eq!((fields[0].0.as_str(), fields[0].1.value.as_str()), ("loaiDangKy", "4"));
+        assert!(fields[0].1.flags.is_empty() && fields[0].1.confidence > 0.9);
+        // The note is its own words: none of the row's.
+        let note = t.columns.iter().position(|c| c.field == "ghiChu").unwrap();
+        let texts: Vec<&str> = places.fields[&note].words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, ["Con"]);
+        // "Đăng ký lại" written as a note, with no box after it, is the note's.
+        let mut plain = vec![word("Ghi", 100, 100), word("chú:", 140, 100)];
+        plain.extend([word("Đăng", 200, 100), word("ký", 250, 100), word("lại", 280, 100)]);
+        let places = place(&plain, &t, &GrayImage::from_pixel(1400, 400, image::Luma([255])));
+        assert!(places.ticks.is_empty());
+        assert_eq!(places.fields[&note].words.len(), 3);
     }
 }

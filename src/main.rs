@@ -152,11 +152,12 @@ enum Command {
         /// the decoding was tuned on) or `script-held-out` (in faces kept out of tuning).
         /// Pages as they really come: `forms` (form pages in several styles: two pairs on
         /// a line, dotted leaders), `rulings` (faint rules, rules missing between rows),
-        /// `photos` (typed ledger pages photographed: perspective, shadow) and
+        /// `photos` (typed ledger pages photographed: perspective, shadow, every other
+        /// page curled near the binding) and
         /// `photos-flat` (the same pages scanned), `no-dpi` (files stating no resolution),
         /// `mixed` (ledger and form pages in one book); each also as `NAME-held-out`, the
         /// variations kept out of tuning (other label wordings with values in a hand, pencil
-        /// rules, rules missing between columns, steeper photos with curl).
+        /// rules, rules missing between columns, steeper photos with more curl).
         /// The script sets need Debian's handwriting fonts (scripts/setup --test).
         #[arg(long, default_value = "samples")]
         set: String,

@@ -99,6 +99,9 @@ pub enum Reason {
     /// A note: the page was photographed; its outline was found and its perspective
     /// undone.
     Flattened,
+    /// A note: the page curled near the binding; its ruled lines, bent by up to this
+    /// many millimetres, were straightened.
+    Uncurled(f32),
     /// The file could not be decoded (the decoder's message).
     Decode(String),
     /// A frame of a multi-page file could not be decoded.
@@ -140,6 +143,7 @@ impl Reason {
             Reason::AssumedDpi(_) => "assumed_dpi",
             Reason::InferredDpi(_) => "inferred_dpi",
             Reason::Flattened => "flattened",
+            Reason::Uncurled(_) => "uncurled",
             Reason::Decode(_) => "decode_error",
             Reason::FrameMissing => "frame_missing",
             Reason::ReadFailed(_) => "read_failed",
@@ -190,6 +194,10 @@ impl Reason {
                 num(*dpi, 0)
             ),
             Reason::Flattened => "Trang chụp bằng máy ảnh: đã tìm viền trang và nắn phẳng phối cảnh".into(),
+            Reason::Uncurled(mm) => format!(
+                "Trang cong gần gáy sách: đã nắn thẳng các dòng kẻ (cong tới {} mm)",
+                num(*mm, 1)
+            ),
             Reason::Decode(message) => format!("Tệp ảnh hỏng hoặc không hỗ trợ ({message})"),
             Reason::FrameMissing => "Không giải mã được trang này của tệp nhiều trang".into(),
             Reason::ReadFailed(message) => format!("Không đọc được trang ({message})"),
@@ -261,6 +269,10 @@ impl std::fmt::Display for Reason {
                  (the nearest common scanning resolution)"
             ),
             Reason::Flattened => f.write_str("photographed page: outline found, perspective undone"),
+            Reason::Uncurled(mm) => write!(
+                f,
+                "page curled near the binding: its ruled lines, bent by up to {mm:.1} mm, straightened"
+            ),
             Reason::Decode(message) => f.write_str(message),
             Reason::FrameMissing => f.write_str("frame could not be decoded"),
             Reason::ReadFailed(message) => write!(f, "the page could not be read: {message}"),
@@ -362,12 +374,16 @@ pub enum Flag {
     /// A word of a name is no Vietnamese syllable (onset, rhyme and tone rules).
     InvalidSyllable,
     /// A surname the list lacks, read as the listed surname with the same letters (marks
-    /// aside): `Trấn` → `Trần`.
+    /// aside): `Trấn` → `Trần`; or a letter alone before a listed surname left out (a
+    /// speck read as a letter: `Ỉ Đặng Thị Lụa`).
     NameCorrected,
     /// A middle or given name the lists lack whose letters, marks aside, are a listed
     /// one's, or that is one letter off a listed one: a mark may be misread, a letter
     /// lost.
     UncommonName,
+    /// A note of several words with no mark on any letter (`Qua han` for `Quá hạn`):
+    /// Vietnamese is seldom written so, the marks were likely lost in reading.
+    MarksLost,
     /// A date read as no real date, put right by the book's rules (one digit changed).
     DateRepaired,
     /// A day or month of one digit where the page's other dates of the column have two:
@@ -380,7 +396,7 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 24] = [
+    pub const ALL: [Flag; 25] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -402,6 +418,7 @@ impl Flag {
         Flag::InvalidSyllable,
         Flag::NameCorrected,
         Flag::UncommonName,
+        Flag::MarksLost,
         Flag::DateRepaired,
         Flag::DateShorter,
         Flag::Missing,
@@ -431,6 +448,7 @@ impl Flag {
             Flag::InvalidSyllable => "invalid_syllable",
             Flag::NameCorrected => "name_corrected",
             Flag::UncommonName => "uncommon_name",
+            Flag::MarksLost => "marks_lost",
             Flag::DateRepaired => "date_repaired",
             Flag::DateShorter => "date_shorter",
             Flag::Missing => "missing",
@@ -461,6 +479,7 @@ impl Flag {
             Flag::InvalidSyllable => "có chữ không phải âm tiết tiếng Việt",
             Flag::NameCorrected => "họ đã sửa theo danh sách họ",
             Flag::UncommonName => "tên ít gặp, gần một tên thường gặp",
+            Flag::MarksLost => "không có dấu: có thể đọc mất dấu",
             Flag::DateRepaired => "ngày đã sửa theo quy tắc của sổ",
             Flag::DateShorter => "ngày viết ngắn hơn các ngày khác trên trang",
             Flag::Missing => "thiếu thông tin bắt buộc",

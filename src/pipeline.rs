@@ -200,6 +200,9 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<
             }
         },
     }
+    if restored.bend_px > 0.0 {
+        notes.push(Reason::Uncurled(restored.bend_px / dpi * 25.4));
+    }
     let mut times = StageTimes {
         restore: started.elapsed(),
         ..Default::default()
@@ -330,7 +333,7 @@ fn read_records(
     if ctx.layout == LayoutChoice::Form {
         if let Some(template) = form {
             let words = read_page_words(page, dpi, ocr)?;
-            let places = crate::form::locate(&words, template, page.gray.dimensions());
+            let places = crate::form::place(&words, template, &page.binary);
             return read_form(page, dpi, template, words, &places, ctx, ocr);
         }
     }
@@ -372,7 +375,7 @@ fn read_untabled(
     let mut reading = match form {
         Some(template) => {
             let words = read_page_words(page, dpi, ocr)?;
-            let places = crate::form::locate(&words, template, page.gray.dimensions());
+            let places = crate::form::place(&words, template, &page.binary);
             if is_form_page(&places, page.gray.height()) {
                 read_form(page, dpi, template, words, &places, ctx, ocr)?
             } else {
@@ -709,6 +712,7 @@ fn read_form(
         }
     }
     let mut records = Vec::new();
+    let mut columns: Vec<String> = template.columns.iter().map(|c| c.field.clone()).collect();
     if !places.is_empty() {
         let mut rec = crate::form::record(&values, template, &ctx.vocab);
         for id in &by_model {
@@ -716,13 +720,16 @@ fn read_form(
                 fields::flag_below(f, LINE_MODEL_DOUBTFUL);
             }
         }
+        let ticked = crate::form::tick_fields(&places.ticks, template);
+        columns.extend(ticked.iter().map(|(id, _)| id.clone()));
+        rec.fields.extend(ticked);
         if rec.fields.values().filter(|f| !f.text.is_empty()).count() >= 2 {
             records.push(rec);
         }
     }
     check(&mut records, template);
     Ok(Reading {
-        columns: template.columns.iter().map(|c| c.field.clone()).collect(),
+        columns,
         column_mapping: ColumnMapping::FormLabels,
         records,
         text: crate::ocr::words_to_text(&words),

@@ -84,6 +84,29 @@ pub struct Template {
     pub title: String,
     /// The table's columns, left to right, in the usual order.
     pub columns: Vec<ColumnSpec>,
+    /// Tick boxes printed on the page (form books of 2016–2020): one group per field.
+    #[serde(default)]
+    pub ticks: Vec<TickGroup>,
+}
+
+/// Tick boxes that give one field its value: the code of the box ticked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TickGroup {
+    /// Ministry field id (`loaiDangKy`, …).
+    pub field: String,
+    /// What the review screen calls the field.
+    pub heading: String,
+    /// The boxes, each after its printed label.
+    pub boxes: Vec<TickBox>,
+}
+
+/// One tick box: its printed label and the code a tick in it gives.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TickBox {
+    /// The label printed before the box.
+    pub label: String,
+    /// The field's value when the box is ticked.
+    pub code: String,
 }
 
 /// Closed vocabularies and the Ministry's export columns.
@@ -284,6 +307,15 @@ pub fn book_fields(book_type: &str) -> Result<Vec<BookField>, TemplateError> {
                 field: c.field.clone(),
                 heading: c.headings.first().cloned().unwrap_or_default(),
                 kind: c.kind,
+            });
+        }
+    }
+    for g in form.iter().flat_map(|t| &t.ticks) {
+        if !out.iter().any(|f| f.field == g.field) {
+            out.push(BookField {
+                field: g.field.clone(),
+                heading: g.heading.clone(),
+                kind: FieldKind::Text,
             });
         }
     }

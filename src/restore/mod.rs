@@ -7,6 +7,7 @@
 //! black-and-white version (for layout analysis), and the measures the eligibility check
 //! uses. Pure functions of the pixels: no files, no threads.
 
+pub mod dewarp;
 pub mod orient;
 pub mod perspective;
 
@@ -45,12 +46,27 @@ pub struct RestoredPage {
     pub binary: GrayImage,
     /// Angle of the content as found, degrees, counter-clockwise positive.
     pub skew_deg: f32,
+    /// How far the page's ruled lines were bent where it curled, pixels (0 when they ran
+    /// straight; see [`dewarp`]).
+    pub bend_px: f32,
     /// Readability measures (OCR confidence filled in later).
     pub quality: PageQuality,
 }
 
 /// Restores one page. `dpi` scales the window sizes.
 pub fn restore(gray: &GrayImage, dpi: f32, opts: &RestoreOptions) -> RestoredPage {
+    let mut page = level(gray, dpi, opts);
+    // A page curled near the binding: its rules straightened.
+    if let Some(curl) = dewarp::find(&page.binary, dpi) {
+        page.gray = curl.undo(&page.gray, 255, false);
+        page.binary = curl.undo(&page.binary, 255, true);
+        page.bend_px = curl.largest();
+    }
+    page
+}
+
+/// The page deskewed, cleaned, and turned the right way up.
+fn level(gray: &GrayImage, dpi: f32, opts: &RestoreOptions) -> RestoredPage {
     let skew_deg = estimate_skew(gray, dpi, opts.max_skew_deg);
     let page = level_and_clean(gray, skew_deg, dpi, opts);
     let quarter = if opts.detect_orientation {
@@ -110,6 +126,7 @@ fn clean(rotated: GrayImage, skew_deg: f32, dpi: f32, opts: &RestoreOptions) -> 
         gray: norm,
         binary,
         skew_deg,
+        bend_px: 0.0,
         quality: PageQuality {
             missing_fraction,
             ink_fraction: if page_area > 0.0 { ink / page_area } else { 0.0 },

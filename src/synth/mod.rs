@@ -1004,7 +1004,114 @@ fn render_form(
         }
         y += pitch * mm + extra_lines as f32 * (pitch - 5.0) * mm;
     }
+    if with_id {
+        let mut tick_rng = SmallRng::seed_from_u64(spec.seed ^ 0x71c6);
+        let ticks = TickRow {
+            font: lfont,
+            px: lpx,
+            line: ((spec.dpi / 110.0).round() as u32).max(1),
+            other_labels: style.other_labels,
+        };
+        ticks.draw(&mut img, &mut rec, (left, right), y, &mut tick_rng);
+    }
     (img, vec![rec])
+}
+
+/// The tick boxes of the 2016–2020 form books: on time, late, registered again (the
+/// registration type, `loaiDangKy`), and an abandoned child (`nksLoaiKhaiSinh` 5).
+struct TickRow<'a> {
+    font: &'a FontRef<'a>,
+    px: f32,
+    /// The boxes' line width, pixels.
+    line: u32,
+    other_labels: bool,
+}
+
+impl TickRow<'_> {
+    /// Draws the row at baseline `y` across `span`, one box ticked by hand for the
+    /// registration type (the note's when it names one), another now and then for an
+    /// abandoned child; the ticked ones go into the truth.
+    fn draw(
+        &self,
+        img: &mut GrayImage,
+        rec: &mut BTreeMap<String, TruthField>,
+        span: (f32, f32),
+        y: f32,
+        rng: &mut SmallRng,
+    ) {
+        let boxes: [(&str, &str, &str); 4] = [
+            ("Đúng hạn", "Đăng ký đúng hạn", "1"),
+            ("Quá hạn", "Đăng ký quá hạn", "4"),
+            ("Đăng ký lại", "Đăng ký lại", "2"),
+            ("Trẻ bị bỏ rơi", "Trẻ em bị bỏ rơi", "5"),
+        ];
+        let kind = match rec["ghiChu"].value.as_str() {
+            "Quá hạn" => 1,
+            "Đăng ký lại" => 2,
+            _ if rng.gen_bool(0.1) => 1,
+            _ => 0,
+        };
+        let abandoned = rng.gen_bool(0.08);
+        let slot = (span.1 - span.0) / boxes.len() as f32;
+        let side = 0.75 * self.px;
+        for (i, (short, long, code)) in boxes.iter().enumerate() {
+            let label = if self.other_labels { long } else { short };
+            let x = span.0 + i as f32 * slot;
+            let bx = x + text_width(self.font, self.px, label) + 0.25 * self.px;
+            draw_text(img, self.font, self.px, x, y, label, 0, None);
+            let (x0, y0, s, t) = (bx as u32, (y - side) as u32, side as u32, self.line);
+            fill_rect(img, x0, y0, x0 + s, y0 + t, 0);
+            fill_rect(img, x0, y0 + s - t, x0 + s, y0 + s, 0);
+            fill_rect(img, x0, y0, x0 + t, y0 + s, 0);
+            fill_rect(img, x0 + s - t, y0, x0 + s, y0 + s, 0);
+            let ticked = if i < 3 { i == kind } else { abandoned };
+            if !ticked {
+                continue;
+            }
+            // A tick or a cross in a pen, a little past the box now and then.
+            let w = (self.line as f32 * 1.6).max(1.5);
+            let j = |rng: &mut SmallRng| rng.gen_range(-0.08..0.08) * side;
+            let (bx, by) = (x0 as f32, y0 as f32);
+            if rng.gen_bool(0.7) {
+                let a = (bx + 0.15 * side + j(rng), by + 0.5 * side + j(rng));
+                let b = (bx + 0.42 * side + j(rng), by + 0.85 * side + j(rng));
+                let c = (bx + 1.05 * side + j(rng), by - 0.15 * side + j(rng));
+                stroke(img, a, b, w, 40);
+                stroke(img, b, c, w, 40);
+            } else {
+                let (lo, hi) = (0.12 * side, 0.88 * side);
+                stroke(img, (bx + lo + j(rng), by + lo), (bx + hi + j(rng), by + hi), w, 40);
+                stroke(img, (bx + hi + j(rng), by + lo), (bx + lo + j(rng), by + hi), w, 40);
+            }
+            let field = if i < 3 { "loaiDangKy" } else { "nksLoaiKhaiSinh" };
+            rec.insert(
+                field.to_string(),
+                TruthField {
+                    text: short.to_string(),
+                    value: code.to_string(),
+                },
+            );
+        }
+    }
+}
+
+/// A pen's straight stroke from `a` to `b`, `width` pixels wide.
+fn stroke(img: &mut GrayImage, a: (f32, f32), b: (f32, f32), width: f32, ink: u8) {
+    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1.0);
+    let r = width / 2.0;
+    for k in 0..=(len * 2.0) as u32 {
+        let t = k as f32 / (len * 2.0);
+        let (cx, cy) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+        for y in (cy - r).floor() as i32..=(cy + r).ceil() as i32 {
+            for x in (cx - r).floor() as i32..=(cx + r).ceil() as i32 {
+                let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+                if d <= r && x >= 0 && y >= 0 && (x as u32) < img.width() && (y as u32) < img.height() {
+                    let p = img.get_pixel_mut(x as u32, y as u32);
+                    p.0[0] = p.0[0].min(ink);
+                }
+            }
+        }
+    }
 }
 
 /// Applies the damage to a clean page (ink 0 … paper 255).
@@ -1276,9 +1383,10 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
 /// pages drawn in several styles), `rulings` (faint, pencil and missing rules), `photos`
 /// (typed ledger pages photographed), `photos-flat` (the same pages scanned flat),
 /// `no-dpi` (files that state no resolution), `mixed` (a book of ledger and form pages).
-/// `held_out` draws the variations kept out of tuning instead: forms worded and set
-/// differently with values in a hand, pencil rules and rules missing between columns,
-/// steeper photographs with curl.
+/// Every other photographed page is curled near the binding. `held_out` draws the
+/// variations kept out of tuning instead: forms worded and set differently with values in
+/// a hand, pencil rules and rules missing between columns, steeper photographs with more
+/// curl.
 pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out: bool) -> Option<Vec<PageSpec>> {
     let mut specs = varied_specs(n, seed, dpi);
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
@@ -1317,7 +1425,11 @@ pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out:
                     } else {
                         rng.gen_range(0.01..0.04)
                     },
-                    curl: if held_out { rng.gen_range(0.004..0.01) } else { 0.0 },
+                    curl: match (held_out, i % 2) {
+                        (true, _) => rng.gen_range(0.004..0.01),
+                        (false, 1) => rng.gen_range(0.002..0.007),
+                        (false, _) => 0.0,
+                    },
                     shadow: rng.gen_range(10.0..50.0),
                 };
                 if set == "photos" {

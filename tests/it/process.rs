@@ -364,9 +364,9 @@ fn form_pages_give_one_record_each_read_after_their_labels() {
     assert_eq!(csv.lines().count(), 1 + e["records_found"].as_u64().unwrap() as usize);
 }
 
-/// Pages as they come, in one book, processed with no layout flag: a ledger, a form with
-/// two label/value pairs on a line and dotted leaders, a photographed ledger, a ledger
-/// with faint rules, one without rules between its rows, one whose file states no
+/// Pages as they come, in one book, processed with no layout flag: a ledger, a form of
+/// 2018 with two label/value pairs on a line, dotted leaders and tick boxes, a photographed ledger, one curled
+/// near the binding, a ledger with faint rules, one without rules between its rows, one whose file states no
 /// resolution, and a letter (readable, no records: `manual`).
 #[test]
 fn pages_as_they_come_are_read_without_a_layout_flag() {
@@ -388,7 +388,7 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
                 leaders: true,
                 other_labels: false,
             }),
-            year: 2010,
+            year: 2018,
             ..PageSpec::ledger("form.png", 150.0, 62)
         },
         ledger(
@@ -399,6 +399,18 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
                     perspective: 0.03,
                     curl: 0.0,
                     shadow: 30.0,
+                }),
+                ..Damage::none()
+            },
+        ),
+        ledger(
+            "curled.jpg",
+            67,
+            Damage {
+                photo: Some(Photo {
+                    perspective: 0.02,
+                    curl: 0.007,
+                    shadow: 20.0,
                 }),
                 ..Damage::none()
             },
@@ -444,7 +456,12 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
     let out = tmp.path().join("out");
     process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
     let page = |name: &str| read_json(&out.join(format!("mixed/pages/{name}.json")));
-    let field = |p: &Value, r: usize, id: &str| p["records"][r]["fields"][id]["value"].as_str().unwrap().to_string();
+    let field = |p: &Value, r: usize, id: &str| {
+        p["records"][r]["fields"][id]["value"]
+            .as_str()
+            .unwrap_or("(no such field)")
+            .to_string()
+    };
     for (name, t) in &truth {
         let p = page(name);
         assert_eq!(p["status"], "ok", "{name}: {}", p["reasons"]);
@@ -464,12 +481,31 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
     // The form: its one record, values beside other labels on their lines.
     let form = page("form");
     assert_eq!(form["column_mapping"], "form_labels");
-    for id in ["nksNgaySinh", "nksGioiTinh", "nksDanToc", "nksQuocTich", "ngayDangKy"] {
+    // Its tick boxes (books of 2016–2020): the registration type ticked.
+    for id in [
+        "nksNgaySinh",
+        "nksGioiTinh",
+        "nksDanToc",
+        "nksQuocTich",
+        "ngayDangKy",
+        "loaiDangKy",
+    ] {
         assert_eq!(field(&form, 0, id), truth["form"].records[0][id].value, "{id}");
     }
     assert_eq!(page("ledger")["column_mapping"], "header");
     let reasons = |name: &str| page(name)["reasons"].to_string();
     assert!(reasons("photo").contains("photographed"), "{}", reasons("photo"));
+    // The page curled near the binding: its rules straightened, and the numbers in the
+    // column by the binding read as they are.
+    assert!(
+        reasons("curled").contains("curled near the binding"),
+        "{}",
+        reasons("curled")
+    );
+    let curled = page("curled");
+    for (r, t) in truth["curled"].records.iter().enumerate() {
+        assert_eq!(field(&curled, r, "so"), t["so"].value, "record {r}");
+    }
     // A file without a resolution: its records read all the same (asserted above), and its
     // reasons say the resolution its PDF page is drawn at and where it came from (inferred
     // from the writing only when the letters point to a common scanning resolution:
