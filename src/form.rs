@@ -141,24 +141,8 @@ fn find_ticks(words: &[WordBox], template: &Template, binary: &GrayImage) -> (Ve
                 .copied()
                 .filter(|w| w.bbox[0] >= from && w.bbox[0] + b[2] / 2 < b[0])
                 .collect();
-            // The trailing run of words most like a label: (label, words, likeness).
-            let mut best: Option<(usize, usize, f32)> = None;
-            for k in 1..=before.len().min(6) {
-                let got = squeeze(
-                    &before[before.len() - k..]
-                        .iter()
-                        .map(|w| w.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
-                for (i, (_, _, want)) in labels.iter().enumerate() {
-                    let sim = similarity(&got, want);
-                    if best.is_none_or(|x| sim > x.2) {
-                        best = Some((i, k, sim));
-                    }
-                }
-            }
-            let Some((i, k, _)) = best.filter(|x| x.2 >= LABEL_MATCH) else {
+            let wanted: Vec<&str> = labels.iter().map(|l| l.2.as_str()).collect();
+            let Some((i, k)) = trailing_label(&before, &wanted) else {
                 continue;
             };
             // A box without a label is passed over: its words may be the next one's.
@@ -194,6 +178,23 @@ fn find_ticks(words: &[WordBox], template: &Template, binary: &GrayImage) -> (Ve
         }
     }
     (ticks, used)
+}
+
+/// The label (index into `labels`, squeezed) that a trailing run of `words` reads most
+/// like, and how many words the run takes; `None` when none is alike enough.
+fn trailing_label(words: &[&WordBox], labels: &[&str]) -> Option<(usize, usize)> {
+    let mut best: Option<(usize, usize, f32)> = None;
+    for k in 1..=words.len().min(6) {
+        let run: Vec<&str> = words[words.len() - k..].iter().map(|w| w.text.as_str()).collect();
+        let got = squeeze(&run.join(" "));
+        for (i, want) in labels.iter().enumerate() {
+            let sim = similarity(&got, want);
+            if best.is_none_or(|b| sim > b.2) {
+                best = Some((i, k, sim));
+            }
+        }
+    }
+    best.filter(|b| b.2 >= LABEL_MATCH).map(|(i, k, _)| (i, k))
 }
 
 /// Letters folded, without spaces and punctuation.

@@ -193,8 +193,8 @@ impl Curl {
     pub fn undo(&self, img: &GrayImage, fill: u8, nearest: bool) -> GrayImage {
         let (w, h) = img.dimensions();
         let mut out = GrayImage::new(w, h);
-        for x in 0..w {
-            for y in 0..h {
+        for y in 0..h {
+            for x in 0..w {
                 let src = y as f32 + self.shift(x, y as f32);
                 let value = if nearest || (src - src.round()).abs() < 0.2 {
                     let s = src.round();
