@@ -95,12 +95,13 @@ fn find_ticks(words: &[WordBox], template: &Template, binary: &GrayImage) -> (Ve
     if template.ticks.is_empty() {
         return (ticks, used);
     }
-    let labels: Vec<(usize, &crate::template::TickBox, String)> = template
+    let labels: Vec<(usize, &crate::template::TickBox)> = template
         .ticks
         .iter()
         .enumerate()
-        .flat_map(|(g, group)| group.boxes.iter().map(move |b| (g, b, squeeze(&b.label))))
+        .flat_map(|(g, group)| group.boxes.iter().map(move |b| (g, b)))
         .collect();
+    let wanted: Vec<String> = labels.iter().map(|(_, b)| squeeze(&b.label)).collect();
     // (tick, boxes on its line, the words it takes up).
     let mut found: Vec<(TickPlace, usize, Vec<BBox>)> = Vec::new();
     for line in lines(words) {
@@ -141,13 +142,12 @@ fn find_ticks(words: &[WordBox], template: &Template, binary: &GrayImage) -> (Ve
                 .copied()
                 .filter(|w| w.bbox[0] >= from && w.bbox[0] + b[2] / 2 < b[0])
                 .collect();
-            let wanted: Vec<&str> = labels.iter().map(|l| l.2.as_str()).collect();
             let Some((i, k)) = trailing_label(&before, &wanted) else {
                 continue;
             };
             // A box without a label is passed over: its words may be the next one's.
             from = b[0] + b[2];
-            let (group, tick, _) = &labels[i];
+            let (group, tick) = &labels[i];
             let taken = if row_of_ticks {
                 &before[..]
             } else {
@@ -182,7 +182,7 @@ fn find_ticks(words: &[WordBox], template: &Template, binary: &GrayImage) -> (Ve
 
 /// The label (index into `labels`, squeezed) that a trailing run of `words` reads most
 /// like, and how many words the run takes; `None` when none is alike enough.
-fn trailing_label(words: &[&WordBox], labels: &[&str]) -> Option<(usize, usize)> {
+fn trailing_label(words: &[&WordBox], labels: &[String]) -> Option<(usize, usize)> {
     let mut best: Option<(usize, usize, f32)> = None;
     for k in 1..=words.len().min(6) {
         let run: Vec<&str> = words[words.len() - k..].iter().map(|w| w.text.as_str()).collect();
@@ -295,20 +295,13 @@ fn tick_boxes(binary: &GrayImage, band: (u32, u32), h: u32) -> Vec<BBox> {
 /// The share of a box's inside (its outline left out) that is ink.
 fn inside_ink(binary: &GrayImage, b: BBox) -> f32 {
     let m = (b[2].min(b[3]) / 5).max(2);
-    let (x0, y0, x1, y1) = (
+    let inside = [
         b[0] + m,
         b[1] + m,
-        (b[0] + b[2]).saturating_sub(m),
-        (b[1] + b[3]).saturating_sub(m),
-    );
-    if x1 <= x0 || y1 <= y0 {
-        return 0.0;
-    }
-    let dark = (y0..y1)
-        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
-        .filter(|&(x, y)| binary.get_pixel(x, y).0[0] < 128)
-        .count();
-    dark as f32 / ((x1 - x0) * (y1 - y0)) as f32
+        b[2].saturating_sub(2 * m),
+        b[3].saturating_sub(2 * m),
+    ];
+    crate::layout::ink_fraction(binary, inside)
 }
 
 /// Finds the printed labels of `template` among a page's words (`size`: the page's

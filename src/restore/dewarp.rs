@@ -74,7 +74,6 @@ pub fn find(binary: &GrayImage, dpi: f32) -> Option<Curl> {
     }
     // A curl bends neighbouring rules alike; a line bent alone (a page's slanting edge, a
     // stroke along a rule) is no curl's evidence.
-    let largest = |b: &[f32]| b.iter().fold(0.0f32, |m, &d| m.max(d.abs()));
     let alike = |a: &[f32], b: &[f32]| {
         let apart = a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
         apart <= (LEAST_BEND_MM * mm).max(0.35 * largest(a).max(largest(b)))
@@ -94,6 +93,11 @@ pub fn find(binary: &GrayImage, dpi: f32) -> Option<Curl> {
     }
     let curl = Curl { step, rules };
     (curl.largest() >= LEAST_BEND_MM * mm).then_some(curl)
+}
+
+/// The largest of bends, either way.
+fn largest(bends: &[f32]) -> f32 {
+    bends.iter().fold(0.0f32, |m, &d| m.max(d.abs()))
 }
 
 /// One rule followed left and right from the page's middle at `seed`: its height where it
@@ -223,10 +227,7 @@ impl Curl {
 
     /// The largest bend, pixels.
     pub fn largest(&self) -> f32 {
-        self.rules
-            .iter()
-            .flat_map(|(_, b)| b.iter())
-            .fold(0.0f32, |m, &d| m.max(d.abs()))
+        self.rules.iter().map(|(_, b)| largest(b)).fold(0.0, f32::max)
     }
 }
 
