@@ -79,6 +79,10 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     // Rules drawn by hand or in pencil waver by a fraction of a millimetre: each is looked
     // for on the page smeared across it by that much.
     let waver = ((dpi * 0.3 / 25.4) as u32).max(1);
+    // Where the column rules run, a rule a little aslant (left so by a photo's
+    // flattening) is followed across the band of columns it spans, up to 2 mm wide (see
+    // [`longest_run`]); elsewhere along its middle.
+    let drift = (dpi / 25.4) as u32;
     let across_rows = smear(binary, waver, true);
     let across_cols = smear(binary, waver, false);
     let h_cover = run_coverage(&across_rows, true, (w / 12).max(40), gap);
@@ -111,7 +115,7 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
         let bridge = gap.max((dpi * 4.0 / 25.4) as u32);
         let mut spans: Vec<(u32, u32)> = v_lines
             .iter()
-            .map(|l| longest_run(binary, l.pos, false, bridge))
+            .map(|l| longest_run(binary, l, false, bridge, drift))
             .collect();
         spans.sort_by_key(|s| s.1 - s.0);
         let (vt, vb) = spans[spans.len() / 2];
@@ -137,7 +141,7 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
         let bridge = gap.max((dpi * 4.0 / 25.4) as u32);
         let spans: Vec<(u32, u32)> = v_lines
             .iter()
-            .map(|l| longest_run(binary, l.pos, false, bridge))
+            .map(|l| longest_run(binary, l, false, bridge, drift))
             .collect();
         let crossed = |a: &RuleLine, b: &RuleLine| {
             let (lo, hi) = (a.pos + (b.pos - a.pos) / 4, b.pos - (b.pos - a.pos) / 4);
@@ -164,7 +168,7 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     let h_lines: Vec<RuleLine> = h_lines
         .into_iter()
         .filter(|l| {
-            let (a, b) = longest_run(&across_rows, l.pos, true, bridge);
+            let (a, b) = longest_run(&across_rows, l, true, bridge, 0);
             (b - a) * 2 >= right - left
         })
         .collect();
@@ -782,7 +786,7 @@ fn horizontal_extent(img: &GrayImage, lines: &[RuleLine], gap: u32) -> (u32, u32
     let mut lefts = Vec::new();
     let mut rights = Vec::new();
     for l in lines {
-        let (a, b) = longest_run(img, l.pos, true, gap);
+        let (a, b) = longest_run(img, l, true, gap, 0);
         if b > a {
             lefts.push(a);
             rights.push(b);
@@ -797,20 +801,30 @@ fn horizontal_extent(img: &GrayImage, lines: &[RuleLine], gap: u32) -> (u32, u32
 }
 
 fn vertical_extent(img: &GrayImage, line: &RuleLine, top: u32, bottom: u32, gap: u32) -> f32 {
-    let (a, b) = longest_run(img, line.pos, false, gap);
+    let (a, b) = longest_run(img, line, false, gap, 0);
     let a = a.max(top);
     let b = b.min(bottom);
     b.saturating_sub(a) as f32
 }
 
-/// The longest gap-closed run along row (or column) `pos`: (first, one past last).
-fn longest_run(img: &GrayImage, pos: u32, horizontal: bool, gap: u32) -> (u32, u32) {
+/// The longest run along a line with gaps up to `gap` closed: (first, one past last).
+/// Ink anywhere across the line's band, or a pixel beyond it, counts when the band is
+/// at most `2 × drift` wide: the band a rule's coverage spans takes in its drift (a rule a
+/// little aslant on a page flattened from a photo, a ruling drawn by hand). A wider band
+/// is no single rule's (the dark edges of a book's pages, a shadow's rim): there only its
+/// middle and a pixel either side count.
+fn longest_run(img: &GrayImage, line: &RuleLine, horizontal: bool, gap: u32, drift: u32) -> (u32, u32) {
     let (w, h) = img.dimensions();
-    let n = if horizontal { w } else { h };
+    let (n, across) = if horizontal { (w, h) } else { (h, w) };
     let raw = img.as_raw();
-    let ink = |i: u32| -> bool {
-        // Look one pixel either side of the centre: the line may drift.
-        (pos.saturating_sub(1)..=(pos + 1).min(if horizontal { h - 1 } else { w - 1 })).any(|p| {
+    let (from, to) = if line.to - line.from <= 2 * drift {
+        (line.from, line.to)
+    } else {
+        (line.pos, line.pos)
+    };
+    let band = from.saturating_sub(1)..=(to + 1).min(across - 1);
+    let ink = |i: u32| {
+        band.clone().any(|p| {
             let (x, y) = if horizontal { (i, p) } else { (p, i) };
             raw[(y * w + x) as usize] == 0
         })
@@ -818,17 +832,15 @@ fn longest_run(img: &GrayImage, pos: u32, horizontal: bool, gap: u32) -> (u32, u
     let mut best = (0, 0);
     let mut start: Option<u32> = None;
     let mut last = 0;
-    for i in 0..n {
-        if ink(i) {
-            match start {
-                Some(_) if i - last <= gap + 1 => {}
-                _ => start = Some(i),
-            }
-            last = i;
-            let s = start.unwrap_or(i);
-            if last + 1 - s > best.1 - best.0 {
-                best = (s, last + 1);
-            }
+    for i in (0..n).filter(|&i| ink(i)) {
+        match start {
+            Some(_) if i - last <= gap + 1 => {}
+            _ => start = Some(i),
+        }
+        last = i;
+        let s = start.unwrap_or(i);
+        if last + 1 - s > best.1 - best.0 {
+            best = (s, last + 1);
         }
     }
     best
@@ -1341,6 +1353,32 @@ mod tests {
         let t = l.table.unwrap();
         assert!((t[0] as i32 - 40).abs() <= 1 && (t[1] as i32 - 50).abs() <= 1, "{t:?}");
         assert_eq!(l.cell(1, 1), [201, 112, 219, 58]);
+    }
+
+    #[test]
+    fn a_table_whose_column_rules_lean_keeps_its_header() {
+        // A page flattened from a photo, a little off: the column rules lean by 12 px over
+        // the table's height; the header row (100–220) is taller than the body's rows.
+        let mut img = GrayImage::from_pixel(1200, 1100, Luma([255]));
+        let ys: Vec<u32> = std::iter::once(100).chain((0..=10).map(|i| 220 + i * 80)).collect();
+        for &y in &ys {
+            for x in 100..=1100 {
+                img.put_pixel(x, y, Luma([0]));
+                img.put_pixel(x, y + 1, Luma([0]));
+            }
+        }
+        for x0 in [100u32, 300, 500, 700, 900, 1100] {
+            for y in 100..=1021 {
+                let x = x0 + 12 - (y - 100) * 12 / 921;
+                img.put_pixel(x, y, Luma([0]));
+                img.put_pixel(x - 1, y, Luma([0]));
+            }
+        }
+        let grid = find_table(&img, 200.0, &[]);
+        let t = grid.table.expect("a table");
+        assert!(t[1].abs_diff(100) <= 2, "table from y = {}", t[1]);
+        assert_eq!(grid.rows.len(), 11, "the header and ten rows");
+        assert!(grid.rows[0].start.abs_diff(102) <= 2 && grid.rows[0].end.abs_diff(220) <= 2);
     }
 
     /// A ruled table: 8 rows between `ys`, a column rule at each of `xs`, and rows running
