@@ -86,9 +86,9 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     let across_rows = smear(binary, waver, true);
     let across_cols = smear(binary, waver, false);
     let h_cover = run_coverage(&across_rows, true, (w / 12).max(40), gap);
-    let h_lines = pick_lines(&h_cover, w as f32 * 0.25);
+    let h_lines = with_weak_rules(pick_lines(&h_cover, w as f32 * 0.25, STRONG_SHARE), &h_cover, w);
     let v_cover = run_coverage(&across_cols, false, (h / 20).max(40), gap);
-    let v_lines = pick_lines(&v_cover, h as f32 * 0.12);
+    let v_lines = pick_lines(&v_cover, h as f32 * 0.12, STRONG_SHARE);
     let h_lines = h_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
     let v_lines = v_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
     let binary = &across_cols;
@@ -374,6 +374,46 @@ pub fn faint_marks(gray: &GrayImage, depth: u8) -> GrayImage {
         image::Luma([if gray.get_pixel(x, y).0[0] < cut { 0 } else { 255 }])
     })
 }
+
+/// `marks` (ink 0) without the solid regions in them (stains, a fold's shadow, the dark
+/// surround of a page: their edges pass for rules): marks whose window of
+/// [`SOLID_WINDOW_MM`] around them is marked over [`SOLID_SHARE`] of its area are
+/// cleared.
+pub fn without_solid(marks: &GrayImage, dpi: f32) -> GrayImage {
+    let (w, h) = marks.dimensions();
+    let (wu, hu) = (w as usize, h as usize);
+    // Summed-area table of the marks, one row and column of zeros before the first.
+    let mut sum = vec![0u32; (wu + 1) * (hu + 1)];
+    for y in 0..hu {
+        let mut row = 0;
+        for x in 0..wu {
+            row += u32::from(marks.as_raw()[y * wu + x] == 0);
+            sum[(y + 1) * (wu + 1) + x + 1] = sum[y * (wu + 1) + x + 1] + row;
+        }
+    }
+    let r = ((dpi * SOLID_WINDOW_MM / 25.4) as usize / 2).max(1);
+    GrayImage::from_fn(w, h, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        if marks.as_raw()[y * wu + x] != 0 {
+            return image::Luma([255]);
+        }
+        let (x0, y0, x1, y1) = (
+            x.saturating_sub(r),
+            y.saturating_sub(r),
+            (x + r + 1).min(wu),
+            (y + r + 1).min(hu),
+        );
+        let n = sum[y1 * (wu + 1) + x1] + sum[y0 * (wu + 1) + x0] - sum[y0 * (wu + 1) + x1] - sum[y1 * (wu + 1) + x0];
+        let area = ((x1 - x0) * (y1 - y0)) as f32;
+        image::Luma([if n as f32 > SOLID_SHARE * area { 255 } else { 0 }])
+    })
+}
+
+/// The side of the window in which a mark is seen as part of a solid region (mm)...
+const SOLID_WINDOW_MM: f32 = 5.0;
+/// ...when this share of the window is marked: rules across it cover a tenth or less,
+/// writing a third; a stain or the dark surround of a page all of it.
+const SOLID_SHARE: f32 = 0.6;
 
 /// Rows of a ruled table whose rules between rows are missing: the body cut between the
 /// text lines of the column that holds one line per record (of the first two, the one
@@ -742,10 +782,49 @@ fn continue_pitch(kept: Vec<RuleLine>, all: &[RuleLine]) -> Vec<RuleLine> {
     above.into_iter().chain(kept).chain(below).collect()
 }
 
-/// Groups consecutive positions whose coverage passes `min_cover` into lines.
-fn pick_lines(cover: &[u32], min_cover: f32) -> Vec<RuleLine> {
+/// `lines` (rules found against the page's width) with the weaker rules between them: a
+/// pencil rule broken into dashes covers less of the page than the rules around it, and
+/// under the bar it is lost, with it a row (a record taken into the header, two records
+/// in one row). Where two rules found lie a pitch and a half apart or more (the pitch:
+/// the median space between them), a line between them covering a third of what the
+/// rules typically cover (an eighth of the page's width at least), a whole number of
+/// pitches from either of them (within a quarter), is a rule too; text makes no such runs.
+fn with_weak_rules(lines: Vec<RuleLine>, cover: &[u32], width: u32) -> Vec<RuleLine> {
+    if lines.len() < 4 {
+        return lines;
+    }
+    let mut covers: Vec<u32> = lines.iter().map(|l| cover[l.pos as usize]).collect();
+    covers.sort_unstable();
+    let typical = covers[covers.len() / 2] as f32;
+    let mut gaps: Vec<u32> = lines.windows(2).map(|p| p[1].pos - p[0].pos).collect();
+    gaps.sort_unstable();
+    let pitch = gaps[gaps.len() / 2] as f32;
+    let on_pitch = |d: u32| {
+        let k = (d as f32 / pitch).round();
+        k >= 1.0 && (d as f32 - k * pitch).abs() <= pitch / 4.0
+    };
+    let weak: Vec<RuleLine> = pick_lines(cover, (typical / 3.0).max(width as f32 / 8.0), 0.0)
+        .into_iter()
+        .filter(|l| {
+            lines.windows(2).any(|p| {
+                let (a, b) = (p[0].pos, p[1].pos);
+                a < l.pos && l.pos < b && (b - a) as f32 >= 1.5 * pitch && (on_pitch(l.pos - a) || on_pitch(b - l.pos))
+            })
+        })
+        .collect();
+    let mut all: Vec<RuleLine> = lines.into_iter().chain(weak).collect();
+    all.sort_by_key(|l| l.pos);
+    all
+}
+
+/// A line is a rule when it covers this share of the best-covered line, at least.
+const STRONG_SHARE: f32 = 0.35;
+
+/// Groups consecutive positions whose coverage passes `min_cover` and `share` of the
+/// largest coverage into lines.
+fn pick_lines(cover: &[u32], min_cover: f32, share: f32) -> Vec<RuleLine> {
     let max = cover.iter().copied().max().unwrap_or(0) as f32;
-    let thr = min_cover.max(max * 0.35);
+    let thr = min_cover.max(max * share);
     let mut lines = Vec::new();
     let mut i = 0;
     while i < cover.len() {
@@ -1353,6 +1432,54 @@ mod tests {
         let t = l.table.unwrap();
         assert!((t[0] as i32 - 40).abs() <= 1 && (t[1] as i32 - 50).abs() <= 1, "{t:?}");
         assert_eq!(l.cell(1, 1), [201, 112, 219, 58]);
+    }
+
+    #[test]
+    fn a_weak_rule_a_whole_pitch_from_the_rules_is_one_and_others_are_not() {
+        // Coverage down a page 1200 px wide: rules at a pitch of 80 covering 1000 px, the
+        // header's rule 100 px above the first body rule; between them a pencil rule
+        // covering 340 px a pitch above the body (under the bar: 0.35 of the best), a
+        // weak line off the pitch between two body rules, and text.
+        let mut cover = vec![0u32; 900];
+        let mut put = |y: usize, c: u32| cover[y - 1..=y + 1].fill(c);
+        for y in [100, 260, 340, 420, 500, 580, 660] {
+            put(y, 1000);
+        }
+        put(180, 340);
+        put(380, 340);
+        put(620, 90);
+        let strong = pick_lines(&cover, 300.0, STRONG_SHARE);
+        assert_eq!(
+            strong.iter().map(|l| l.pos).collect::<Vec<_>>(),
+            [100, 260, 340, 420, 500, 580, 660]
+        );
+        let all = with_weak_rules(strong, &cover, 1200);
+        assert_eq!(
+            all.iter().map(|l| l.pos).collect::<Vec<_>>(),
+            [100, 180, 260, 340, 420, 500, 580, 660]
+        );
+    }
+
+    #[test]
+    fn solid_regions_are_cleared_from_the_marks_and_thin_lines_kept() {
+        // 200 dpi: a dark surround 60 px wide down the left, a stain 80 px across, and a
+        // rule 2 px thick running across the page through both.
+        let mut img = GrayImage::from_pixel(600, 300, Luma([255]));
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            let stain = (x as i32 - 400).pow(2) + (y as i32 - 150).pow(2) <= 40 * 40;
+            if x < 60 || stain || y == 150 || y == 151 {
+                *p = Luma([0]);
+            }
+        }
+        let thin = without_solid(&img, 200.0);
+        let ink = |x: u32, y: u32| thin.get_pixel(x, y).0[0] == 0;
+        assert!(!ink(20, 40) && !ink(400, 140), "the surround and the stain are cleared");
+        assert!((100..300).all(|x| ink(x, 150)), "the rule on clean paper is kept");
+        let left = (0..60)
+            .flat_map(|x| (0..300).map(move |y| (x, y)))
+            .filter(|&(x, y)| ink(x, y))
+            .count();
+        assert!(left < 60 * 300 / 5, "{left} marks left of the surround");
     }
 
     #[test]

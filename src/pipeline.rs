@@ -445,10 +445,19 @@ pub fn find_grid(page: &RestoredPage, dpi: f32, ledger: &Template) -> Grid {
     let mut grid = layout::find_table(&page.binary, dpi, &widths);
     if !usable(&grid, size) || grid.v_lines.len() < 3 {
         let marks = layout::faint_marks(&page.gray, FAINT_RULE_DEPTH);
-        let faint = layout::find_table(&marks, dpi, &widths);
         // Rules stand on clean paper: where a fifth of the paper is marked (the grain of a
         // stain, a fold's shadow, a dark edge) lines are texture.
-        let clean = faint.table.is_some_and(|t| layout::ink_fraction(&marks, t) < 0.2);
+        let on_clean_paper =
+            |marks: &GrayImage, grid: &Grid| grid.table.is_some_and(|t| layout::ink_fraction(marks, t) < 0.2);
+        let mut faint = layout::find_table(&marks, dpi, &widths);
+        let mut clean = on_clean_paper(&marks, &faint);
+        if !clean {
+            // Solid dark regions (the dark surround of a page, large stains) over a page
+            // ruled in pencil: their edges taken for the table's frame. Without them.
+            let thin = layout::without_solid(&marks, dpi);
+            faint = layout::find_table(&thin, dpi, &widths);
+            clean = on_clean_paper(&thin, &faint);
+        }
         if clean && usable(&faint, size) && (!usable(&grid, size) || faint.rows.len() > grid.rows.len()) {
             grid = faint;
         }
