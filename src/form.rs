@@ -472,7 +472,8 @@ impl ValueRead {
 }
 
 /// The record of a form page from the values read for its fields (template column index
-/// → value); fields whose label was not found are empty.
+/// → value); fields whose label was not found are empty, flagged `label_not_found` (at
+/// confidence 0) unless their label is printed on some years' forms only.
 pub fn record(values: &BTreeMap<usize, ValueRead>, template: &Template, vocab: &Vocabulary) -> RecordResult {
     let mut fields_map = BTreeMap::new();
     let mut all: Option<BBox> = None;
@@ -490,6 +491,10 @@ pub fn record(values: &BTreeMap<usize, ValueRead>, template: &Template, vocab: &
         }
         if kind == FieldKind::RegistrationNumber && text.is_empty() {
             f.flags.retain(|x| *x != Flag::NotANumber);
+        }
+        if !values.contains_key(&i) && !col.not_on_every_form {
+            f.flags.push(Flag::LabelNotFound);
+            f.confidence = 0.0;
         }
         fields_map.insert(col.field.clone(), f);
     }
@@ -771,7 +776,12 @@ mod tests {
         assert_eq!(got("meHoTen"), "Lê Thị Hoa");
         assert_eq!(got("ngayDangKy"), "04.02.1983");
         assert_eq!(got("so"), "12");
-        assert!(rec.fields["chaHoTen"].text.is_empty());
+        // The father's label is not on the page: his name may be there, unread.
+        let cha = &rec.fields["chaHoTen"];
+        assert!(cha.text.is_empty() && cha.has(Flag::LabelNotFound) && cha.confidence == 0.0);
+        // The personal ID's label is printed on some years' forms only: no finding.
+        assert!(!rec.fields["nksSoDinhDanh"].has(Flag::LabelNotFound));
+        assert!(!rec.fields["meHoTen"].has(Flag::LabelNotFound));
     }
 
     #[test]

@@ -392,11 +392,14 @@ pub enum Flag {
     /// Empty where every record has a value (the template's required fields: the number,
     /// the child's name, birth date and sex, the registration date).
     Missing,
+    /// Empty on a form page where the field's printed label was not found (a stain over
+    /// it, a label worded otherwise): whether the page holds a value there is unknown.
+    LabelNotFound,
 }
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 25] = [
+    pub const ALL: [Flag; 26] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -422,6 +425,7 @@ impl Flag {
         Flag::DateRepaired,
         Flag::DateShorter,
         Flag::Missing,
+        Flag::LabelNotFound,
     ];
 
     /// The JSON name.
@@ -452,6 +456,7 @@ impl Flag {
             Flag::DateRepaired => "date_repaired",
             Flag::DateShorter => "date_shorter",
             Flag::Missing => "missing",
+            Flag::LabelNotFound => "label_not_found",
         }
     }
 
@@ -483,6 +488,7 @@ impl Flag {
             Flag::DateRepaired => "ngày đã sửa theo quy tắc của sổ",
             Flag::DateShorter => "ngày viết ngắn hơn các ngày khác trên trang",
             Flag::Missing => "thiếu thông tin bắt buộc",
+            Flag::LabelNotFound => "không tìm thấy nhãn in trên trang: xem bản quét",
         }
     }
 

@@ -71,6 +71,11 @@ pub struct ColumnSpec {
     /// the registration date): an empty one is flagged `missing`.
     #[serde(default)]
     pub required: bool,
+    /// On form pages, the label is printed on some years' forms only (the personal ID,
+    /// from 2016): a page without it is no finding. Other labels not found on a form page
+    /// leave their field flagged `label_not_found`.
+    #[serde(default)]
+    pub not_on_every_form: bool,
 }
 
 /// A book template.
