@@ -756,6 +756,13 @@ fn follow_pitch<T>(
     taken
 }
 
+/// The pitch of rules (top to bottom, two at least): the median space between them.
+fn pitch_of(lines: &[RuleLine]) -> f32 {
+    let mut gaps: Vec<u32> = lines.windows(2).map(|p| p[1].pos - p[0].pos).collect();
+    gaps.sort_unstable();
+    gaps[gaps.len() / 2] as f32
+}
+
 /// `kept` (rules of a table, top to bottom) with those of `all` above and below it that
 /// go on at its rows' pitch (the median space between its rules), each within a fifth
 /// of a pitch of the next; a rule closer than that to the last one taken (a double
@@ -764,9 +771,7 @@ fn continue_pitch(kept: Vec<RuleLine>, all: &[RuleLine]) -> Vec<RuleLine> {
     if kept.len() < 4 {
         return kept;
     }
-    let mut gaps: Vec<u32> = kept.windows(2).map(|p| p[1].pos - p[0].pos).collect();
-    gaps.sort_unstable();
-    let pitch = gaps[gaps.len() / 2] as f32;
+    let pitch = pitch_of(&kept);
     let (first, last) = (kept[0].pos, kept[kept.len() - 1].pos);
     let pos = |l: &RuleLine| l.pos;
     let mut above = follow_pitch(
@@ -796,9 +801,7 @@ fn with_weak_rules(lines: Vec<RuleLine>, cover: &[u32], width: u32) -> Vec<RuleL
     let mut covers: Vec<u32> = lines.iter().map(|l| cover[l.pos as usize]).collect();
     covers.sort_unstable();
     let typical = covers[covers.len() / 2] as f32;
-    let mut gaps: Vec<u32> = lines.windows(2).map(|p| p[1].pos - p[0].pos).collect();
-    gaps.sort_unstable();
-    let pitch = gaps[gaps.len() / 2] as f32;
+    let pitch = pitch_of(&lines);
     let on_pitch = |d: u32| {
         let k = (d as f32 / pitch).round();
         k >= 1.0 && (d as f32 - k * pitch).abs() <= pitch / 4.0
