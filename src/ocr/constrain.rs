@@ -131,15 +131,32 @@ pub fn read(kind: FieldKind, p: &Posteriors, free: &str, vocab: &Vocab, lex: &Le
         FieldKind::RegistrationNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == '/'),
         FieldKind::IdNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == ' ' || c == '.'),
         FieldKind::Name => Constrained::text(name(p, vocab, free, lex)),
-        FieldKind::Place => Constrained::text(place(p, vocab, free)),
+        FieldKind::Place => place_reading(p, vocab, free),
         FieldKind::Text => Constrained::text(free.to_string()),
     }
 }
 
-/// The candidate with the best score (log-likelihood) and its probability among all of
-/// them and the free reading.
-fn choose(p: &Posteriors, vocab: &Vocab, free: &str, scored: Vec<(String, f32)>) -> Constrained {
-    let free_score = ctc::score(p, vocab, free);
+/// The candidate that best explains the frames and its probability among all of them
+/// and the free reading. Each candidate is scored with the punctuation the free reading
+/// has around its letters and digits (`.Nữ......`, `.42`: the dots of the leader line a
+/// value is written on), so that candidates and free reading explain the same frames;
+/// and a free reading that is the best candidate but for that punctuation and its marks
+/// (`Kịnh` for `Kinh`: a dot of the leader under a letter) is that candidate read through
+/// specks, not a competitor: no sex, ethnic group, nationality, date or number differs
+/// from another by its marks alone. Letters, their case and `đ` still tell (`ma` is not
+/// `Mạ`). A candidate with nothing but punctuation is none (the box has ink: the free
+/// reading is not empty).
+fn choose(p: &Posteriors, vocab: &Vocab, free: &str, candidates: Vec<String>) -> Constrained {
+    let (before, after) = edges(free);
+    let mut scored: Vec<(String, f32)> = Vec::new();
+    for c in candidates {
+        let (b, a) = edges(&c);
+        let core = c[b.len()..c.len() - a.len()].to_string();
+        if !core.is_empty() && !scored.iter().any(|(t, _)| *t == core) {
+            let s = ctc::score(p, vocab, &format!("{before}{core}{after}"));
+            scored.push((core, s));
+        }
+    }
     let Some((text, best)) = scored
         .iter()
         .filter(|(_, s)| s.is_finite())
@@ -148,11 +165,14 @@ fn choose(p: &Posteriors, vocab: &Vocab, free: &str, scored: Vec<(String, f32)>)
     else {
         return Constrained::text(free.to_string());
     };
+    let free_core = &free[before.len()..free.len() - after.len()];
+    let specks_only = without_marks(free_core) == without_marks(&text);
+    let free_competes = !specks_only && !scored.iter().any(|(t, _)| t == free);
     let others = scored
         .iter()
         .filter(|(t, _)| t != &text)
         .map(|(_, s)| *s)
-        .chain((!scored.iter().any(|(t, _)| t == free)).then_some(free_score));
+        .chain(free_competes.then(|| ctc::score(p, vocab, free)));
     let total: f32 = others.filter(|s| s.is_finite()).map(|s| (s - best).exp()).sum::<f32>() + 1.0;
     Constrained {
         text,
@@ -162,8 +182,27 @@ fn choose(p: &Posteriors, vocab: &Vocab, free: &str, scored: Vec<(String, f32)>)
 
 /// The entry of a closed list that best explains the frames.
 fn best_of(p: &Posteriors, vocab: &Vocab, free: &str, list: &[String]) -> Constrained {
-    let scored = list.iter().map(|e| (e.clone(), ctc::score(p, vocab, e))).collect();
-    choose(p, vocab, free, scored)
+    choose(p, vocab, free, list.to_vec())
+}
+
+/// A text without its combining marks (tones, `ơ`'s horn, `â`'s hat), case and `đ` kept.
+fn without_marks(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|&c| !unicode_normalization::char::is_combining_mark(c))
+        .nfc()
+        .collect()
+}
+
+/// What a reading has before its first letter or digit and after its last.
+fn edges(text: &str) -> (&str, &str) {
+    let start = text.find(char::is_alphanumeric).unwrap_or(text.len());
+    let end = text
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_alphanumeric())
+        .map_or(start, |(i, c)| i + c.len_utf8());
+    (&text[..start], &text[end.max(start)..])
 }
 
 /// The best reading over digits and separators that is a real date; else the best one.
@@ -174,25 +213,22 @@ fn date(p: &Posteriors, vocab: &Vocab, free: &str) -> Constrained {
         |c| c.is_ascii_digit() || matches!(c, '/' | '.' | '-' | ' '),
         12,
     );
-    let valid: Vec<(String, f32)> = found
+    let valid: Vec<String> = found
         .iter()
         .filter(|(t, _)| crate::fields::parse_date(t).is_some())
-        .map(|(t, s)| (t.trim().to_string(), *s))
+        .map(|(t, _)| t.clone())
         .collect();
-    let scored = if valid.is_empty() {
-        found.into_iter().map(|(t, s)| (t.trim().to_string(), s)).collect()
+    let candidates = if valid.is_empty() {
+        found.into_iter().map(|(t, _)| t).collect()
     } else {
         valid
     };
-    choose(p, vocab, free, scored)
+    choose(p, vocab, free, candidates)
 }
 
 /// The best reading over the characters a number can hold.
 fn digits(p: &Posteriors, vocab: &Vocab, free: &str, allowed: impl Fn(char) -> bool) -> Constrained {
-    let found = ctc::beam(p, vocab, allowed, 8)
-        .into_iter()
-        .map(|(t, s)| (t.trim().to_string(), s))
-        .collect();
+    let found = ctc::beam(p, vocab, allowed, 8).into_iter().map(|(t, _)| t).collect();
     choose(p, vocab, free, found)
 }
 
@@ -258,6 +294,20 @@ fn near_syllables(word: &str, lex: &Lexicons) -> Vec<String> {
     out
 }
 
+/// A place read through the gazetteer ([`place`]). When every part is a name of the
+/// gazetteer's chain, read with the letters of the free reading, the chain fixes the
+/// marks: a mark the frames show otherwise (a dot of the leader line under a letter:
+/// `Xã Lọng Sợn`) costs the reading nothing, and its confidence is its letters', the
+/// better of the two readings' (a full stop read after `TP` costs nothing either).
+fn place_reading(p: &Posteriors, vocab: &Vocab, free: &str) -> Constrained {
+    let (text, all_named) = place(p, vocab, free);
+    let product = |t: &str| ctc::align(p, t, vocab).map(|r| r.chars.iter().map(|c| c.prob).product::<f32>());
+    let confidence = (all_named && text != free && fold(&text) == fold(free))
+        .then(|| product(free).into_iter().chain(product(&text)).reduce(f32::max))
+        .flatten();
+    Constrained { text, confidence }
+}
+
 /// Type words that start a place's part, as they are written.
 const PLACE_TYPES: &[&str] = &[
     "Xã",
@@ -290,13 +340,15 @@ const PLACE_TYPES: &[&str] = &[
 /// district. Each part's name is the gazetteer's that best explains the frames (bare, or
 /// with its type word as written or a listed one close to it; a part that a stray comma
 /// split in two is tried whole too); parts that no name explains as well as the reading
-/// itself, with the prior for a listed name, stay as read.
-fn place(p: &Posteriors, vocab: &Vocab, free: &str) -> String {
+/// itself, with the prior for a listed name, stay as read. True with the text when every
+/// part is a name of the chain.
+fn place(p: &Posteriors, vocab: &Vocab, free: &str) -> (String, bool) {
     let g = Gazetteer::builtin();
     let mut parts: Vec<String> = free.split(',').map(|s| s.trim().to_string()).collect();
     let score = |parts: &[String]| ctc::score(p, vocab, &parts.join(", "));
     let mut parent: Option<String> = None;
     let mut level = 0;
+    let mut named = 0;
     let mut i = parts.len();
     while i > 0 {
         i -= 1;
@@ -341,6 +393,7 @@ fn place(p: &Posteriors, vocab: &Vocab, free: &str) -> String {
             Some(name) => {
                 parent = Some(name);
                 level += 1;
+                named += 1;
             }
             // A part no name explains (a hamlet, a street): the next one may still be
             // the same level's.
@@ -348,7 +401,8 @@ fn place(p: &Posteriors, vocab: &Vocab, free: &str) -> String {
             None => break,
         }
     }
-    parts.join(", ")
+    let all_named = named > 0 && named == parts.len();
+    (parts.join(", "), all_named)
 }
 
 /// Texts a place part read as `read` could be: the listed `names` nearest to it (on the
@@ -411,4 +465,86 @@ fn place_candidates(read: &str, names: &[String]) -> Vec<(String, String, f32)> 
 
 fn folded(s: &str) -> Vec<char> {
     fold(s).chars().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocab() -> Vocab {
+        vocab_of("KiịnhHoaNữmMôgườ42./ ")
+    }
+
+    fn vocab_of(text: &str) -> Vocab {
+        let mut seen = BTreeSet::new();
+        let chars: Vec<String> = std::iter::once("<blank>".to_string())
+            .chain(text.chars().filter(|c| seen.insert(*c)).map(String::from))
+            .collect();
+        Vocab::parse(&serde_json::json!({ "chars": chars }).to_string()).unwrap()
+    }
+
+    /// Frames that show `text` plainly: each character 0.99 sure in a frame of its own,
+    /// a blank between.
+    fn frames(text: &str, vocab: &Vocab) -> Posteriors {
+        let classes = vocab.len();
+        let row = |class: usize| -> Vec<f32> {
+            (0..classes)
+                .map(|k| if k == class { 0.99 } else { 0.01 / (classes - 1) as f32 })
+                .collect()
+        };
+        let rows: Vec<Vec<f32>> = text
+            .chars()
+            .flat_map(|c| [row(vocab.class(c).unwrap()), row(0)])
+            .collect();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        ctc::tests::posteriors(&refs)
+    }
+
+    fn list(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn an_entry_read_on_a_dotted_leader_is_sure() {
+        let v = vocab();
+        // The sex word between dots of the leader it was written on.
+        let read = best_of(&frames(".Nữ...", &v), &v, ".Nữ...", &list(&["Nam", "Nữ"]));
+        assert_eq!(read.text, "Nữ");
+        assert!(read.confidence.unwrap() > 0.9, "{read:?}");
+        // A dot of the leader under a letter: the entry, not a word outside the list.
+        let read = best_of(&frames("Kịnh", &v), &v, "Kịnh", &list(&["Kinh", "Hoa"]));
+        assert_eq!(read.text, "Kinh");
+        assert!(read.confidence.unwrap() > 0.9, "{read:?}");
+        // A number after a dot of the leader.
+        let read = digits(&frames(".42", &v), &v, ".42", |c| c.is_ascii_digit() || c == '/');
+        assert_eq!(read.text, "42");
+        assert!(read.confidence.unwrap() > 0.9, "{read:?}");
+    }
+
+    #[test]
+    fn a_reading_with_other_letters_than_every_entry_leaves_the_choice_in_doubt() {
+        let v = vocab();
+        // `Mông` has a letter `Mường` lacks: the nearest entry is taken, in doubt.
+        let read = best_of(&frames("Mông", &v), &v, "Mông", &list(&["Mường", "Kinh"]));
+        assert_eq!(read.text, "Mường");
+        assert!(read.confidence.unwrap() < 0.5, "{read:?}");
+        // Another letter's case is no speck: `ma` is not the entry `Mạ`.
+        let v = vocab_of("Mạmaho");
+        let read = best_of(&frames("ma", &v), &v, "ma", &list(&["Mạ", "Hoa"]));
+        assert_eq!(read.text, "Mạ");
+        assert!(read.confidence.unwrap() < 0.5, "{read:?}");
+    }
+
+    #[test]
+    fn a_place_of_the_gazetteer_read_with_dots_under_its_letters_is_sure() {
+        let read = "Xã Lọng Sợn, huyện Minh Long, Quảng Ngãi";
+        let v = vocab_of(&format!("{read}Xã Long Sơn"));
+        let place = place_reading(&frames(read, &v), &v, read);
+        assert_eq!(place.text, "Xã Long Sơn, huyện Minh Long, Quảng Ngãi");
+        assert!(place.confidence.unwrap() > 0.5, "{place:?}");
+        // A hamlet the gazetteer does not hold: its marks are the reading's own.
+        let read = "Thôn Đọng, Xã Long Sơn, huyện Minh Long, Quảng Ngãi";
+        let v = vocab_of(&format!("{read}Xã Long Sơn"));
+        assert_eq!(place_reading(&frames(read, &v), &v, read).confidence, None);
+    }
 }

@@ -287,7 +287,8 @@ pub fn beam(p: &Posteriors, vocab: &Vocab, allowed: impl Fn(char) -> bool, width
             }
         }
         let mut v: Vec<Entry> = next.into_values().collect();
-        v.sort_by(|a, b| total(b).total_cmp(&total(a)));
+        // Ties broken by the labels: the same texts whatever order the map gave.
+        v.sort_by(|a, b| total(b).total_cmp(&total(a)).then_with(|| a.labels.cmp(&b.labels)));
         v.truncate(width.max(1));
         beams = v;
     }
