@@ -104,6 +104,7 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     let bottom = h_lines[h_lines.len() - 1].to + 1;
     // Vertical lines must span a good part of the table height to count.
     let table_h = (bottom - top) as f32;
+    let all_v_lines = v_lines.clone();
     let v_lines: Vec<RuleLine> = v_lines
         .into_iter()
         .filter(|l| vertical_extent(binary, l, top, bottom, gap) >= table_h * 0.5)
@@ -184,11 +185,22 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     let min_row = (dpi * 0.10) as u32;
     let rows = bands_between(&h_lines, min_row);
     let min_col = (dpi * 0.12) as u32;
-    let mut columns = if v_lines.len() >= 2 {
-        let mut columns = bands_between(&v_lines, min_col);
+    // Column rules broken every few millimetres (faded, ruled in pencil) divide columns
+    // too, though they are not trusted to tell where the table runs (a margin drawn by
+    // hand, the left edge of a column of writing may pass for one over the rows).
+    // The grid's own `v_lines` stay the unbroken ones (whether a page's rules are to be
+    // looked for again on the grey page hangs on them).
+    let dividers = if v_lines.len() < expected_columns.len() + 1 {
+        let within = (left + min_col, right.saturating_sub(min_col));
+        with_broken_rules(v_lines.clone(), &all_v_lines, binary, (top, bottom), within, dpi)
+    } else {
+        v_lines.clone()
+    };
+    let mut columns = if dividers.len() >= 2 {
+        let mut columns = bands_between(&dividers, min_col);
         // A frame rule torn or faded away: the rows run on past the outermost column rule,
         // and what lies there is a column too.
-        let (first, last) = (v_lines[0], v_lines[v_lines.len() - 1]);
+        let (first, last) = (dividers[0], dividers[dividers.len() - 1]);
         if right > last.to + 1 + min_col {
             columns.push(Band {
                 start: last.to + 1,
@@ -882,6 +894,31 @@ fn horizontal_extent(img: &GrayImage, lines: &[RuleLine], gap: u32) -> (u32, u32
     }
 }
 
+/// `rules` (column rules, left to right) with those of `candidates` that run over half of
+/// the table's height (`rows`: top and bottom) with breaks of up to 2.5 mm bridged,
+/// inside `within` (left and right) and clear of the rules already there.
+fn with_broken_rules(
+    rules: Vec<RuleLine>,
+    candidates: &[RuleLine],
+    img: &GrayImage,
+    (top, bottom): (u32, u32),
+    (left, right): (u32, u32),
+    dpi: f32,
+) -> Vec<RuleLine> {
+    let broken = ((dpi * 2.5 / 25.4) as u32).max(3);
+    let clear = (dpi * 0.12) as u32;
+    let mut out = rules.clone();
+    for l in candidates {
+        let inside = l.pos > left && l.pos < right;
+        let apart = rules.iter().all(|r| r.pos.abs_diff(l.pos) > clear);
+        if inside && apart && vertical_extent(img, l, top, bottom, broken) >= (bottom - top) as f32 * 0.5 {
+            out.push(*l);
+        }
+    }
+    out.sort_by_key(|l| l.pos);
+    out
+}
+
 fn vertical_extent(img: &GrayImage, line: &RuleLine, top: u32, bottom: u32, gap: u32) -> f32 {
     let (a, b) = longest_run(img, line, false, gap, 0);
     let a = a.max(top);
@@ -1435,6 +1472,38 @@ mod tests {
         let t = l.table.unwrap();
         assert!((t[0] as i32 - 40).abs() <= 1 && (t[1] as i32 - 50).abs() <= 1, "{t:?}");
         assert_eq!(l.cell(1, 1), [201, 112, 219, 58]);
+    }
+
+    #[test]
+    fn column_rules_broken_every_few_millimetres_divide_the_columns() {
+        // A frame and rows ruled whole; three column rules drawn in runs of 120 px with
+        // 12 px (2 mm at 150 dpi) left out between them, as a faded ruling breaks. The
+        // template's proportions are other than the ruling's.
+        let mut img = GrayImage::from_pixel(1200, 800, Luma([255]));
+        for y in (50..=750).step_by(100) {
+            for x in 40..=1160 {
+                img.put_pixel(x, y, Luma([0]));
+                img.put_pixel(x, y + 1, Luma([0]));
+            }
+        }
+        for x in [40u32, 1160] {
+            for y in 50..=751 {
+                img.put_pixel(x, y, Luma([0]));
+            }
+        }
+        for x in [300u32, 600, 900] {
+            for y in (50..=751).filter(|y| (y - 50) % 132 < 120) {
+                img.put_pixel(x, y, Luma([0]));
+            }
+        }
+        let grid = find_table(&img, 150.0, &[0.1, 0.3, 0.3, 0.3]);
+        let bounds: Vec<(u32, u32)> = grid.columns.iter().map(|c| (c.start, c.end)).collect();
+        assert_eq!(grid.columns.len(), 4, "{bounds:?}");
+        for (i, x) in [300u32, 600, 900].into_iter().enumerate() {
+            assert!(grid.columns[i].end.abs_diff(x) <= 3, "{bounds:?}");
+            assert!(grid.columns[i + 1].start.abs_diff(x) <= 3, "{bounds:?}");
+        }
+        assert_eq!(grid.rows.len(), 7);
     }
 
     #[test]
