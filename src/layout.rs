@@ -192,7 +192,7 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     // looked for again on the grey page hangs on them).
     let dividers = if v_lines.len() < expected_columns.len() + 1 {
         let within = (left + min_col, right.saturating_sub(min_col));
-        with_broken_rules(v_lines.clone(), &all_v_lines, binary, (top, bottom), within, dpi)
+        with_broken_rules(&v_lines, &all_v_lines, binary, (top, bottom), within, min_col, dpi)
     } else {
         v_lines.clone()
     };
@@ -895,26 +895,25 @@ fn horizontal_extent(img: &GrayImage, lines: &[RuleLine], gap: u32) -> (u32, u32
 }
 
 /// `rules` (column rules, left to right) with those of `candidates` that run over half of
-/// the table's height (`rows`: top and bottom) with breaks of up to 2.5 mm bridged,
-/// inside `within` (left and right) and clear of the rules already there.
+/// the table's height (`top`, `bottom`) with breaks of up to 2.5 mm bridged, inside
+/// `within` (left and right) and further than `min_col` from the rules already there.
 fn with_broken_rules(
-    rules: Vec<RuleLine>,
+    rules: &[RuleLine],
     candidates: &[RuleLine],
     img: &GrayImage,
     (top, bottom): (u32, u32),
     (left, right): (u32, u32),
+    min_col: u32,
     dpi: f32,
 ) -> Vec<RuleLine> {
     let broken = ((dpi * 2.5 / 25.4) as u32).max(3);
-    let clear = (dpi * 0.12) as u32;
-    let mut out = rules.clone();
-    for l in candidates {
-        let inside = l.pos > left && l.pos < right;
-        let apart = rules.iter().all(|r| r.pos.abs_diff(l.pos) > clear);
-        if inside && apart && vertical_extent(img, l, top, bottom, broken) >= (bottom - top) as f32 * 0.5 {
-            out.push(*l);
-        }
-    }
+    let extra = candidates.iter().copied().filter(|l| {
+        l.pos > left
+            && l.pos < right
+            && rules.iter().all(|r| r.pos.abs_diff(l.pos) > min_col)
+            && vertical_extent(img, l, top, bottom, broken) >= (bottom - top) as f32 * 0.5
+    });
+    let mut out: Vec<RuleLine> = rules.iter().copied().chain(extra).collect();
     out.sort_by_key(|l| l.pos);
     out
 }

@@ -147,14 +147,13 @@ pub fn read(kind: FieldKind, p: &Posteriors, free: &str, vocab: &Vocab, lex: &Le
 /// `Mạ`). A candidate with nothing but punctuation is none (the box has ink: the free
 /// reading is not empty).
 fn choose(p: &Posteriors, vocab: &Vocab, free: &str, candidates: Vec<String>) -> Constrained {
-    let (before, after) = edges(free);
+    let (before, free_core, after) = edges(free);
     let mut scored: Vec<(String, f32)> = Vec::new();
-    for c in candidates {
-        let (b, a) = edges(&c);
-        let core = c[b.len()..c.len() - a.len()].to_string();
-        if !core.is_empty() && !scored.iter().any(|(t, _)| *t == core) {
+    for c in &candidates {
+        let core = edges(c).1;
+        if !core.is_empty() && !scored.iter().any(|(t, _)| t == core) {
             let s = ctc::score(p, vocab, &format!("{before}{core}{after}"));
-            scored.push((core, s));
+            scored.push((core.to_string(), s));
         }
     }
     let Some((text, best)) = scored
@@ -165,7 +164,6 @@ fn choose(p: &Posteriors, vocab: &Vocab, free: &str, candidates: Vec<String>) ->
     else {
         return Constrained::text(free.to_string());
     };
-    let free_core = &free[before.len()..free.len() - after.len()];
     let specks_only = without_marks(free_core) == without_marks(&text);
     let free_competes = !specks_only && !scored.iter().any(|(t, _)| t == free);
     let others = scored
@@ -194,15 +192,17 @@ fn without_marks(text: &str) -> String {
         .collect()
 }
 
-/// What a reading has before its first letter or digit and after its last.
-fn edges(text: &str) -> (&str, &str) {
+/// A reading cut into what it has before its first letter or digit, from there to its
+/// last, and after that.
+fn edges(text: &str) -> (&str, &str, &str) {
     let start = text.find(char::is_alphanumeric).unwrap_or(text.len());
     let end = text
         .char_indices()
         .rev()
         .find(|(_, c)| c.is_alphanumeric())
-        .map_or(start, |(i, c)| i + c.len_utf8());
-    (&text[..start], &text[end.max(start)..])
+        .map_or(start, |(i, c)| i + c.len_utf8())
+        .max(start);
+    (&text[..start], &text[start..end], &text[end..])
 }
 
 /// The best reading over digits and separators that is a real date; else the best one.
