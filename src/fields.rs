@@ -128,7 +128,9 @@ pub fn clean(text: &str) -> String {
 /// A name's words without what is not writing: marks that are not letters (specks of
 /// stain and ruling read as `¬`, `‹`, `:`) are dropped, a word that was mostly such marks
 /// goes with them, and an apostrophe inside a word stands for a space ("Ngô'đình") unless
-/// it follows a one-letter prefix of a minority name (`H'Hen`, `Y'Bih`).
+/// it follows a one-letter prefix of a minority name (`H'Hen`, `Y'Bih`). Two syllables
+/// run together stand apart where a dot (a leader's, `Hữu.Khọa`) or a capital
+/// (`ThịLua`) divides them.
 pub fn name_letters(text: &str) -> String {
     let mut words = Vec::new();
     for token in text.split_whitespace() {
@@ -136,6 +138,7 @@ pub fn name_letters(text: &str) -> String {
             .char_indices()
             .map(|(i, c)| if c == '\'' && i > 1 { ' ' } else { c })
             .collect();
+        let token = apart(&token);
         for part in token.split(' ') {
             let junk = part.chars().filter(|c| !c.is_alphabetic() && *c != '\'').count();
             let letters: String = part.chars().filter(|c| c.is_alphabetic() || *c == '\'').collect();
@@ -148,6 +151,33 @@ pub fn name_letters(text: &str) -> String {
         }
     }
     words.join(" ")
+}
+
+/// `Hữu.Khọa` → `Hữu Khọa`, `ThịLua` → `Thị Lua`: a word that is no syllable split at a
+/// dot between letters or before a capital after a small letter, when both halves are
+/// syllables. Anything else is left as it is (`NguyỄn` is one misread syllable).
+fn apart(token: &str) -> String {
+    let chars: Vec<(usize, char)> = token.char_indices().collect();
+    let letters = |s: &str| s.chars().filter(|c| c.is_alphabetic()).collect::<String>();
+    if crate::names::is_syllable(&letters(token)) {
+        return token.to_string();
+    }
+    for k in 1..chars.len() {
+        let (i, c) = chars[k];
+        let prev = chars[k - 1].1;
+        let next = chars.get(k + 1).map(|&(_, n)| n);
+        let (left, right) = if c == '.' && prev.is_alphabetic() && next.is_some_and(char::is_alphabetic) {
+            (&token[..i], &token[i + 1..])
+        } else if c.is_uppercase() && prev.is_lowercase() {
+            (&token[..i], &token[i..])
+        } else {
+            continue;
+        };
+        if crate::names::is_syllable(&letters(left)) && crate::names::is_syllable(&letters(right)) {
+            return format!("{left} {right}");
+        }
+    }
+    token.to_string()
 }
 
 /// Capitalizes each word ("nguyễn văn AN" → "Nguyễn Văn An", "h'hen" → "H'Hen").
@@ -297,6 +327,17 @@ pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vo
 /// every such confusion left unflagged was read at 0.91–0.98, and the bar flags about
 /// one name in eighteen (docs/ACCURACY.md).
 const MARKS_AMBIGUOUS_DOUBTFUL: f32 = 0.99;
+
+/// A value read on a dotted leader whose dot below a letter or full stop may be the
+/// leader's (the reading with the leader's dots under the writing erased lacks it): flagged
+/// `mark_on_leader`, and no surer than a guess.
+pub fn doubt_marks_on_leader(f: &mut FieldResult) {
+    if f.value.is_empty() || f.has(Flag::MarkOnLeader) {
+        return;
+    }
+    f.flags.push(Flag::MarkOnLeader);
+    f.confidence = f.confidence.min(0.5);
+}
 
 /// Flags a field `low_confidence` below `threshold`: the line model's confidence is the
 /// probability that the reading is right, and fields under 0.9 hold most of its errors
@@ -677,6 +718,9 @@ mod tests {
         assert_eq!(name("Ngô'đình Diệp"), "Ngô Đình Diệp");
         assert_eq!(name("h'hen niê"), "H'Hen Niê");
         assert_eq!(name("Trần Thị Á"), "Trần Thị Á");
+        assert_eq!(name("Lý Hữu.Khọa"), "Lý Hữu Khoa");
+        assert_eq!(name("Đặng ThịLụa"), "Đặng Thị Lụa");
+        assert_eq!(name("NguyỄn Văn An"), "Nguyễn Văn An");
     }
 
     #[test]

@@ -319,6 +319,7 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
     let mut found: BTreeMap<usize, (BBox, usize)> = BTreeMap::new();
     let mut values: BTreeMap<usize, Vec<(&WordBox, usize)>> = BTreeMap::new();
     let mut current: Option<usize> = None;
+    let mut value_ends: Vec<u32> = Vec::new();
     for (li, line) in lines.iter().enumerate() {
         let mut i = 0;
         // Right edge of the last word taken on this line (label or value), and whether a
@@ -350,7 +351,25 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
                     if gap > limit * w.bbox[3].max(1) {
                         current = None;
                     }
+                    // A value carried on to the next line starts that line under the
+                    // value's start; what lies far to the right of it is the page's edge.
+                    if last_right.is_none() {
+                        let start = current.and_then(|f| found.get(&f)).map(|(b, _)| b[0] + b[2]);
+                        if start.is_some_and(|s| w.bbox[0] > s + 4 * w.bbox[3].max(1)) {
+                            current = None;
+                        }
+                    }
                     if let Some(f) = current {
+                        // A word right after its label is the value's, however unsure
+                        // its reading (a date read `1/05/2018` at confidence 0), when it
+                        // has three letters or digits (not a tear's edge read `LỘ`) and is
+                        // as wide as they are (not a leader read `xa`): the value's box
+                        // reaches past it.
+                        let alnum = w.text.chars().filter(|c| c.is_alphanumeric()).count() as u32;
+                        let [_, _, ww, wh] = w.bbox;
+                        if !value_here && gap <= 2 * wh && alnum >= 3 && ww <= alnum * wh * 3 / 2 {
+                            value_ends.push(w.bbox[0] + w.bbox[2]);
+                        }
                         if is_writing(w) {
                             values.entry(f).or_default().push((w, li));
                             last_right = Some(w.bbox[0] + w.bbox[2]);
@@ -375,6 +394,7 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
         .flat_map(|(_, l)| l.iter())
         .filter(|w| is_writing(w) || w.text.chars().filter(|&c| c == '.' || c == '…').count() >= 3)
         .map(|w| w.bbox[0] + w.bbox[2])
+        .chain(value_ends)
         .max()
         .map_or(size.0, |r| r + typical)
         .min(size.0);
@@ -387,12 +407,16 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
         })
         .collect();
     // A value's rows: the line's, grown by half its height (writing in a hand is taller
-    // and strays from the printed baseline), never into the lines above and below.
+    // and strays from the printed baseline), never into the lines of writing above and
+    // below (marks of a torn edge read as a line of their own do not count).
+    let written: Vec<bool> = lines.iter().map(|l| l.iter().any(|w| is_writing(w))).collect();
     let band = |li: usize| -> (u32, u32) {
         let (top, bottom) = rows[li];
         let grow = (bottom - top) / 2;
-        let above = if li > 0 { rows[li - 1].1 + 1 } else { 0 };
-        let below = rows.get(li + 1).map_or(size.1, |r| r.0.saturating_sub(1));
+        let above = (0..li).rev().find(|&k| written[k]).map_or(0, |k| rows[k].1 + 1);
+        let below = (li + 1..rows.len())
+            .find(|&k| written[k])
+            .map_or(size.1, |k| rows[k].0.saturating_sub(1));
         (
             top.saturating_sub(grow).max(above.min(top)),
             (bottom + grow).min(below.max(bottom)).min(size.1),
@@ -731,6 +755,51 @@ mod tests {
             .map(|(&i, p)| (i, ValueRead::from_words(p)))
             .collect();
         Some(record(&values, template, vocab))
+    }
+
+    #[test]
+    fn value_boxes_reach_past_an_unsure_value_and_not_into_a_torn_edge() {
+        let t = Template::for_book("ks", Layout::Form).unwrap();
+        let unsure = |text: &str, x, y, w| WordBox {
+            text: text.to_string(),
+            bbox: [x, y, w, 20],
+            confidence: 0.0,
+        };
+        let words = vec![
+            word("Số:", 10, 10),
+            word("46", 60, 10),
+            word("Ngày", 300, 10),
+            word("đăng", 350, 10),
+            word("ký:", 400, 10),
+            // A date read at confidence 0 ends the line; a leader read `xa` ends another.
+            unsure("1/05/2018", 440, 10, 150),
+            word("Dân", 10, 50),
+            word("tộc:", 50, 50),
+            word("Kinh", 100, 50),
+            word("Ghi", 10, 90),
+            word("chú:", 40, 90),
+            word("Con", 90, 90),
+            unsure("xa", 140, 92, 800),
+            // A torn edge's marks: read as a line of its own just below the note, and as
+            // letters further down.
+            word("‹", 900, 104),
+            word("AMNT", 900, 130),
+        ];
+        let places = locate(&words, &t, (1000, 400));
+        let field = |id: &str| &places.fields[&t.columns.iter().position(|c| c.field == id).unwrap()];
+        // The date's box reaches past its last digit (590), not to the leader's end.
+        let date = field("ngayDangKy").boxes[0];
+        assert!(date[0] + date[2] >= 590 && date[0] + date[2] < 900, "{date:?}");
+        // The note keeps its line's height (the edge's mark below does not cut it) and
+        // nothing of the edge.
+        let note = field("ghiChu");
+        assert_eq!(note.boxes.len(), 1, "{:?}", note.boxes);
+        assert!(
+            note.boxes[0][1] <= 85 && note.boxes[0][1] + note.boxes[0][3] >= 115,
+            "{:?}",
+            note.boxes
+        );
+        assert!(note.words.iter().all(|w| w.text != "AMNT"));
     }
 
     #[test]

@@ -1273,10 +1273,18 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
         }
     }
     // A dot is small beside the writing too: under a third of its tall letters' height
-    // (which also keeps letters when the resolution is wrongly assumed too fine).
+    // (which also keeps letters when the resolution is wrongly assumed too fine). The
+    // letters' height is told by what is taller than a dot can be, where there is such:
+    // a long leader's dots outnumber the letters of its line.
     let mut heights: Vec<u32> = all.iter().map(|b| b[3]).filter(|&bh| bh >= 2).collect();
     heights.sort_unstable();
-    let tall = heights.get(heights.len() * 9 / 10).copied().unwrap_or(0);
+    let above_dots = heights.partition_point(|&bh| bh <= max_dot);
+    let letters = if heights.len() - above_dots >= 3 {
+        &heights[above_dots..]
+    } else {
+        &heights[..]
+    };
+    let tall = letters.get(letters.len() * 9 / 10).copied().unwrap_or(0);
     let dot = if tall >= 6 { max_dot.min(tall / 3) } else { max_dot };
     for &b in &all {
         let [x1, y1, bw, bh] = b;
@@ -1327,14 +1335,44 @@ pub fn leader_dots(binary: &GrayImage, dpi: f32, under_writing: bool) -> Vec<BBo
                     let mut gaps: Vec<f32> = run.windows(2).map(|p| centre(&p[1]) - centre(&p[0])).collect();
                     gaps.sort_by(f32::total_cmp);
                     let pitch = gaps[gaps.len() / 2].max(1.0);
-                    let x0 = centre(&run[0]);
-                    for b in &small {
-                        let on_pitch = ((centre(b) - x0).rem_euclid(pitch))
-                            .min(pitch - (centre(b) - x0).rem_euclid(pitch))
-                            <= pitch / 5.0;
-                        let at_height = (b[1] + b[3] / 2).abs_diff(mid) <= max_dot / 2 + step;
-                        if on_pitch && at_height && !dots.contains(b) {
-                            dots.push(*b);
+                    // The leader under the writing: specks at its height, found a pitch
+                    // on from the last dot found (or from where one was due, under a
+                    // letter's stroke), outwards from both ends of the run and across
+                    // its gaps; a leader's pitch wavers too much to be laid from one end
+                    // across a value.
+                    let mut row_specks: Vec<BBox> = small
+                        .iter()
+                        .filter(|b| (b[1] + b[3] / 2).abs_diff(mid) <= max_dot / 2 + step)
+                        .copied()
+                        .collect();
+                    row_specks.sort_by(|a, b| centre(a).total_cmp(&centre(b)));
+                    let (lo, hi) = match (row_specks.first(), row_specks.last()) {
+                        (Some(a), Some(b)) => (centre(a) - pitch, centre(b) + pitch),
+                        _ => (0.0, 0.0),
+                    };
+                    let mut walks = vec![(centre(&run[0]), -1.0f32, lo), (centre(&run[run.len() - 1]), 1.0, hi)];
+                    for p in run.windows(2) {
+                        if centre(&p[1]) - centre(&p[0]) > 1.5 * pitch {
+                            walks.push((centre(&p[0]), 1.0, centre(&p[1]) - pitch / 2.0));
+                        }
+                    }
+                    for (from, dir, until) in walks {
+                        let mut x = from;
+                        while (x + dir * pitch - until) * dir <= 0.0 {
+                            let due = x + dir * pitch;
+                            let near = row_specks
+                                .iter()
+                                .filter(|b| (centre(b) - due).abs() <= pitch / 5.0)
+                                .min_by(|a, b| (centre(a) - due).abs().total_cmp(&(centre(b) - due).abs()));
+                            match near {
+                                Some(b) => {
+                                    x = centre(b);
+                                    if !dots.contains(b) {
+                                        dots.push(*b);
+                                    }
+                                }
+                                None => x = due,
+                            }
                         }
                     }
                 }
@@ -1718,6 +1756,37 @@ mod tests {
         assert_eq!(leader_dots(&img, 150.0, false).len(), 6);
         let dots = leader_dots(&img, 150.0, true);
         assert_eq!(dots.len(), 8, "{dots:?}");
+    }
+
+    #[test]
+    fn a_long_leader_is_found_whole_under_a_short_value() {
+        // 300 dpi: a value of nine letters 30 px tall, on a leader of dots 4 px wide and 5
+        // tall (every fourth blurred to 7) that runs on far past it: the dots outnumber
+        // the letters ten to one. Under the value the leader's pitch has drifted (13 px
+        // there, 12 beyond it).
+        let mut img = GrayImage::from_pixel(1200, 60, Luma([255]));
+        for k in 0..9 {
+            fill(&mut img, 20 + 12 * k, 10, 28 + 12 * k, 40);
+        }
+        let mut want = Vec::new();
+        for k in 0..80 {
+            let x = 140 + 12 * k;
+            let bottom = if k % 4 == 3 { 51 } else { 49 };
+            fill(&mut img, x, 44, x + 4, bottom);
+            want.push(x);
+        }
+        for k in 1..=9 {
+            let x = 140 - 13 * k;
+            fill(&mut img, x, 44, x + 4, 49);
+            want.push(x);
+        }
+        // Beyond the value only (and between its letters), and under it too.
+        let beyond = leader_dots(&img, 300.0, false);
+        assert!(beyond.len() >= 80 && beyond.len() < 85, "{beyond:?}");
+        let mut found: Vec<u32> = leader_dots(&img, 300.0, true).iter().map(|d| d[0]).collect();
+        found.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(found, want);
     }
 
     #[test]

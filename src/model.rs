@@ -384,6 +384,10 @@ pub enum Flag {
     /// A note of several words with no mark on any letter (`Qua han` for `Quá hạn`):
     /// Vietnamese is seldom written so, the marks were likely lost in reading.
     MarksLost,
+    /// A value written on a dotted leader, read with a dot below a letter (`Cọn`) or a
+    /// full stop (`TP.`) that it lacks when the leader's dots under the writing are
+    /// erased: the dot may be the leader's.
+    MarkOnLeader,
     /// A date read as no real date, put right by the book's rules (one digit changed).
     DateRepaired,
     /// A day or month of one digit where the page's other dates of the column have two:
@@ -399,7 +403,7 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, in a stable order.
-    pub const ALL: [Flag; 26] = [
+    pub const ALL: [Flag; 27] = [
         Flag::Empty,
         Flag::LowConfidence,
         Flag::InvalidDate,
@@ -422,6 +426,7 @@ impl Flag {
         Flag::NameCorrected,
         Flag::UncommonName,
         Flag::MarksLost,
+        Flag::MarkOnLeader,
         Flag::DateRepaired,
         Flag::DateShorter,
         Flag::Missing,
@@ -453,6 +458,7 @@ impl Flag {
             Flag::NameCorrected => "name_corrected",
             Flag::UncommonName => "uncommon_name",
             Flag::MarksLost => "marks_lost",
+            Flag::MarkOnLeader => "mark_on_leader",
             Flag::DateRepaired => "date_repaired",
             Flag::DateShorter => "date_shorter",
             Flag::Missing => "missing",
@@ -485,6 +491,7 @@ impl Flag {
             Flag::NameCorrected => "họ đã sửa theo danh sách họ",
             Flag::UncommonName => "tên ít gặp, gần một tên thường gặp",
             Flag::MarksLost => "không có dấu: có thể đọc mất dấu",
+            Flag::MarkOnLeader => "dấu nặng hoặc dấu chấm có thể là chấm của dòng kẻ",
             Flag::DateRepaired => "ngày đã sửa theo quy tắc của sổ",
             Flag::DateShorter => "ngày viết ngắn hơn các ngày khác trên trang",
             Flag::Missing => "thiếu thông tin bắt buộc",

@@ -403,7 +403,7 @@ fn read_page_words(page: &RestoredPage, dpi: f32, ocr: &mut Readers) -> Result<V
 
 /// The grey page without the dotted lines values are written on (they lead the page's
 /// reading astray: dots read as letters, labels run into their values, a line with its
-/// leader close below it is left out), found band by band.
+/// leader close below it is left out), found strip by strip down the page.
 fn without_leaders(page: &RestoredPage, dpi: f32) -> GrayImage {
     // Only what binarization kept as ink: the grey speckle of a scanner's dark margins
     // (paper there, to the binarization) would otherwise be read as lines of junk.
@@ -413,17 +413,34 @@ fn without_leaders(page: &RestoredPage, dpi: f32) -> GrayImage {
             g.0[0] = 255;
         }
     }
+    // Strips overlapping by half, each keeping the dots in its middle half, where a dot
+    // has a line's height of the page around it. Not the page's text lines: a torn edge's
+    // debris or a margin rule running down the page joins them into one band.
     let (w, h) = page.binary.dimensions();
-    // A band may hold several lines: the leaders run between them and join them.
-    for line in layout::text_lines(&page.binary, [0, 0, w, h]) {
-        let [_, y, _, lh] = line.bbox;
-        let band = image::imageops::crop_imm(&page.binary, 0, y, w, lh).to_image();
-        for [dx, dy, dw, dh] in layout::leader_dots(&band, dpi, true) {
-            whiten(&mut gray, [dx, y + dy, dw, dh]);
+    let quarter = ((dpi * LEADER_STRIP_MM / 25.4) as u32 / 4).max(8);
+    let mut top = 0;
+    loop {
+        let strip_h = (4 * quarter).min(h - top);
+        let strip = image::imageops::crop_imm(&page.binary, 0, top, w, strip_h).to_image();
+        let from = if top == 0 { 0 } else { quarter };
+        let last = top + strip_h >= h;
+        let to = if last { strip_h } else { 3 * quarter };
+        for [dx, dy, dw, dh] in layout::leader_dots(&strip, dpi, true) {
+            if (from..to).contains(&(dy + dh / 2)) {
+                whiten(&mut gray, [dx, top + dy, dw, dh]);
+            }
         }
+        if last {
+            break;
+        }
+        top += 2 * quarter;
     }
     gray
 }
+
+/// The height of the strips leaders are looked for in (mm): a line of writing with room
+/// above and below.
+const LEADER_STRIP_MM: f32 = 16.0;
 
 /// A grid that can be read: a table with a header and a body row, and columns, as large
 /// as a register's table is (a third of the page's width, a sixth of its height; not a
@@ -653,6 +670,13 @@ fn read_table(
 
 /// How Tesseract reads a cell of each kind: digits only for dates and numbers, one line
 /// for short coded values, a block for the rest (names and places wrap).
+/// A text without what a leader's dot reads as: dots below (the nặng tone) and full
+/// stops (`Cọn` → `Con`, `TP.` → `TP`).
+fn without_dots(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd().filter(|&c| c != '\u{323}' && c != '.').nfc().collect()
+}
+
 fn read_mode(kind: FieldKind) -> ReadMode {
     match kind {
         FieldKind::Date | FieldKind::RegistrationNumber => ReadMode::Digits,
@@ -680,27 +704,41 @@ fn read_form(
         .collect();
     let kind = |i: usize| template.columns[i].kind;
     let mut by_model = Vec::new();
+    let mut on_leader = Vec::new();
     if let Some(model) = ocr.lines.as_mut() {
         let reader = CellReader { page, dpi };
-        let pending: Vec<(usize, Vec<LineImage>)> = places
+        // Each value's lines, and the same lines with the leader's dots under the writing
+        // erased when that changes them: a dot of the leader under a letter reads as the
+        // letter's dot below (`Cọn` for `Con`), one after a word as a full stop.
+        let pending: Vec<(usize, Vec<LineImage>, Vec<LineImage>)> = places
             .fields
             .iter()
             .filter(|(&i, _)| ctx.cells.engine(Some(kind(i))) == CellEngine::LineModel)
             .map(|(&i, p)| {
-                (
-                    i,
-                    p.boxes.iter().flat_map(|&b| reader.value_lines(b)).collect::<Vec<_>>(),
-                )
+                let lines: Vec<LineImage> = p.boxes.iter().flat_map(|&b| reader.value_lines(b)).collect();
+                let off: Vec<LineImage> = p.boxes.iter().flat_map(|&b| reader.value_lines_off_leader(b)).collect();
+                let same = off.len() == lines.len() && off.iter().zip(&lines).all(|(a, b)| a.crop == b.crop);
+                (i, lines, if same { Vec::new() } else { off })
             })
-            .filter(|(_, lines)| !lines.is_empty())
+            .filter(|(_, lines, _)| !lines.is_empty())
             .collect();
-        let crops: Vec<&GrayImage> = pending.iter().flat_map(|(_, l)| l.iter().map(|l| &l.crop)).collect();
+        let crops: Vec<&GrayImage> = pending
+            .iter()
+            .flat_map(|(_, l, o)| l.iter().chain(o).map(|l| &l.crop))
+            .collect();
         let mut posts = model.read_lines(&crops)?.into_iter();
         drop(crops);
         let vocab = model.vocab().clone();
-        for (i, lines) in pending {
+        for (i, lines, off) in pending {
             let p: Vec<_> = posts.by_ref().take(lines.len()).collect();
             let r = field::decode(&lines, &p, Some(kind(i)), &vocab, &ctx.lexicons);
+            let p_off: Vec<_> = posts.by_ref().take(off.len()).collect();
+            if !off.is_empty() {
+                let other = field::decode(&off, &p_off, Some(kind(i)), &vocab, &ctx.lexicons);
+                if other.text != r.text && without_dots(&other.text) == without_dots(&r.text) {
+                    on_leader.push(template.columns[i].field.clone());
+                }
+            }
             if r.text.is_empty() || r.mean_char_prob < LEGIBLE {
                 continue;
             }
@@ -727,6 +765,11 @@ fn read_form(
         for id in &by_model {
             if let Some(f) = rec.fields.get_mut(id) {
                 fields::flag_below(f, LINE_MODEL_DOUBTFUL);
+            }
+        }
+        for id in &on_leader {
+            if let Some(f) = rec.fields.get_mut(id) {
+                fields::doubt_marks_on_leader(f);
             }
         }
         let ticked = crate::form::tick_fields(&places.ticks, template);
@@ -965,7 +1008,7 @@ impl CellReader<'_> {
     /// The text lines of a cell, ruling erased, for the line model; none for an empty
     /// cell.
     fn cell_lines(&self, cell: BBox) -> Vec<LineImage> {
-        self.lines_in(cell, CELL_MIN_INK, false)
+        self.lines_in(cell, CELL_MIN_INK, false, false)
     }
 
     /// The text lines of a form's value box (wide, and maybe holding a lone digit: less
@@ -973,19 +1016,26 @@ impl CellReader<'_> {
     /// line is high (a value is written as one run; specks further on are what is left of
     /// the dotted line, a stain, the page's edge).
     fn value_lines(&self, cell: BBox) -> Vec<LineImage> {
-        self.lines_in(cell, VALUE_MIN_INK, true)
+        self.lines_in(cell, VALUE_MIN_INK, true, false)
+    }
+
+    /// [`Self::value_lines`] with the leader's dots under the writing erased too (and
+    /// with them any mark of the writing that lies on the leader's row and pitch).
+    fn value_lines_off_leader(&self, cell: BBox) -> Vec<LineImage> {
+        self.lines_in(cell, VALUE_MIN_INK, true, true)
     }
 
     /// The text lines of a box holding ink over `min_ink` of its area at least, ruling
     /// and dotted leaders erased; `one_run`: each line cut at its first wide gap.
-    fn lines_in(&self, cell: BBox, min_ink: f32, one_run: bool) -> Vec<LineImage> {
+    fn lines_in(&self, cell: BBox, min_ink: f32, one_run: bool, under_writing: bool) -> Vec<LineImage> {
         let b = inset(cell, self.pad());
         if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < min_ink {
             return Vec::new();
         }
-        let (gray, binary) = self.clean_crops(b);
+        let (gray, binary) = self.clean_crops(b, under_writing);
         field::line_images(&gray, &binary, [0, 0, b[2], b[3]])
             .into_iter()
+            .filter(|l| !self.is_leader(&binary, l.bbox))
             .filter_map(|l| {
                 let [x, y, w, h] = l.bbox;
                 let right = if one_run { first_run_end(&binary, l.bbox)? } else { w };
@@ -1001,6 +1051,19 @@ impl CellReader<'_> {
             .collect()
     }
 
+    /// Whether a line of a cleaned crop is nothing but a dotted leader: the dots under a
+    /// value, which the leader's erasing keeps (writing lies just above them), read apart
+    /// from the value they would turn into a line of junk.
+    fn is_leader(&self, binary: &GrayImage, [x, y, w, h]: BBox) -> bool {
+        let line = image::imageops::crop_imm(binary, x, y, w, h).to_image();
+        let ink = line.pixels().filter(|p| p.0[0] == 0).count();
+        let dots: u32 = layout::leader_dots(&line, self.dpi, false)
+            .iter()
+            .map(|&d| (layout::ink_fraction(&line, d) * (d[2] * d[3]) as f32).round() as u32)
+            .sum();
+        ink > 0 && dots as usize * 10 >= ink * 9
+    }
+
     /// Margin left inside a cell's rules.
     fn pad(&self) -> u32 {
         ((self.dpi / 50.0) as u32).max(3)
@@ -1012,7 +1075,7 @@ impl CellReader<'_> {
         if b[2] < 6 || b[3] < 6 || layout::ink_fraction(&self.page.binary, b) < 0.003 {
             return Ok(CellRead::empty(cell, CellEngine::Tesseract));
         }
-        let crop = self.clean_crops(b).0;
+        let crop = self.clean_crops(b, false).0;
         let scale = ocr_scale(self.dpi);
         let margin = 12u32;
         let (cw, ch) = crop.dimensions();
@@ -1067,7 +1130,7 @@ impl CellReader<'_> {
     /// holding one unbroken ink run across most of the crop (text never makes such runs,
     /// though bold or blurred text can cover most of a row in total), and the dots of a
     /// dotted leader line.
-    fn clean_crops(&self, b: BBox) -> (GrayImage, GrayImage) {
+    fn clean_crops(&self, b: BBox, under_writing: bool) -> (GrayImage, GrayImage) {
         let [x, y, w, h] = b;
         let mut gray = image::imageops::crop_imm(&self.page.gray, x, y, w, h).to_image();
         let mut binary = image::imageops::crop_imm(&self.page.binary, x, y, w, h).to_image();
@@ -1090,7 +1153,7 @@ impl CellReader<'_> {
             }
         }
         // The dotted line a value is written on.
-        for dot in layout::leader_dots(&binary, self.dpi, false) {
+        for dot in layout::leader_dots(&binary, self.dpi, under_writing) {
             whiten(&mut gray, dot);
             whiten(&mut binary, dot);
         }

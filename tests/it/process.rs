@@ -364,6 +364,30 @@ fn form_pages_give_one_record_each_read_after_their_labels() {
     assert_eq!(csv.lines().count(), 1 + e["records_found"].as_u64().unwrap() as usize);
 }
 
+/// Form pages whose values are typed on dotted leaders, torn and stained (`forms`): the
+/// leaders' dots are read neither as letters after a value nor as its marks unflagged, a
+/// date read unsure at a line's end keeps its last digits, and a torn edge's marks stay
+/// out of the note above them.
+#[test]
+fn values_on_dotted_leaders_are_read_without_the_leaders_dots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("set");
+    run_ok(
+        sohoa()
+            .args([
+                "synth", "--set", "forms", "--pages", "4", "--seed", "33", "--book", "b", "--out",
+            ])
+            .arg(&set),
+    );
+    let out = tmp.path().join("out");
+    process_into(&set.join("books"), &out, &["--no-record-pdfs"], &[]);
+    let eval = run_ok(sohoa().args(["eval"]).arg(&out).arg(set.join("truth")));
+    let e: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(e["records_found"], e["records_expected"], "{e}");
+    assert!(e["field_cer"].as_f64().unwrap() <= 0.01, "{e}");
+    assert!(e["errors_in_flagged"].as_f64().unwrap() >= 0.999, "{e}");
+}
+
 /// Pages as they come, in one book, processed with no layout flag: a ledger, a form of
 /// 2018 with two label/value pairs on a line, dotted leaders and tick boxes, a photographed ledger, one curled
 /// near the binding, a ledger with faint rules, one without rules between its rows, one whose file states no
