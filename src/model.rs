@@ -384,8 +384,8 @@ pub enum Flag {
     /// A note of several words with no mark on any letter (`Qua han` for `Quá hạn`):
     /// Vietnamese is seldom written so, the marks were likely lost in reading.
     MarksLost,
-    /// A value written on a dotted leader, read with a dot below a letter (`Cọn`) or a
-    /// full stop (`TP.`) that it lacks when the leader's dots under the writing are
+    /// A value written on a dotted leader, read with a dot below a letter (`Cọn`), a full
+    /// stop (`TP.`) or a comma that it lacks when the leader's dots under the writing are
     /// erased: the dot may be the leader's.
     MarkOnLeader,
     /// A date read as no real date, put right by the book's rules (one digit changed).

@@ -670,11 +670,14 @@ fn read_table(
 
 /// How Tesseract reads a cell of each kind: digits only for dates and numbers, one line
 /// for short coded values, a block for the rest (names and places wrap).
-/// A text without what a leader's dot reads as: dots below (the nặng tone) and full
-/// stops (`Cọn` → `Con`, `TP.` → `TP`).
+/// A text without what a leader's dot reads as: dots below (the nặng tone), full stops
+/// and commas (`Cọn` → `Con`, `TP.` → `TP`, `Phường, Bến Nghé` → `Phường Bến Nghé`).
 fn without_dots(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    text.nfd().filter(|&c| c != '\u{323}' && c != '.').nfc().collect()
+    text.nfd()
+        .filter(|&c| !matches!(c, '\u{323}' | '.' | ','))
+        .nfc()
+        .collect()
 }
 
 fn read_mode(kind: FieldKind) -> ReadMode {
@@ -709,7 +712,7 @@ fn read_form(
         let reader = CellReader { page, dpi };
         // Each value's lines, and the same lines with the leader's dots under the writing
         // erased when that changes them: a dot of the leader under a letter reads as the
-        // letter's dot below (`Cọn` for `Con`), one after a word as a full stop.
+        // letter's dot below (`Cọn` for `Con`), one after a word as a full stop or comma.
         let pending: Vec<(usize, Vec<LineImage>, Vec<LineImage>)> = places
             .fields
             .iter()
