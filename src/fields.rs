@@ -329,8 +329,8 @@ pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vo
 const MARKS_AMBIGUOUS_DOUBTFUL: f32 = 0.99;
 
 /// A value read on a dotted leader whose dot below a letter, full stop or comma may be
-/// the leader's (the reading with the leader's dots under the writing erased lacks it): flagged
-/// `mark_on_leader`, and no surer than a guess.
+/// the leader's (the reading with the leader's dots under the writing erased lacks it):
+/// flagged `mark_on_leader`, and no surer than a guess.
 pub fn doubt_marks_on_leader(f: &mut FieldResult) {
     if f.value.is_empty() || f.has(Flag::MarkOnLeader) {
         return;

@@ -668,8 +668,6 @@ fn read_table(
     Ok(reading)
 }
 
-/// How Tesseract reads a cell of each kind: digits only for dates and numbers, one line
-/// for short coded values, a block for the rest (names and places wrap).
 /// A text without what a leader's dot reads as: dots below (the nặng tone), full stops
 /// and commas (`Cọn` → `Con`, `TP.` → `TP`, `Phường, Bến Nghé` → `Phường Bến Nghé`).
 fn without_dots(text: &str) -> String {
@@ -680,6 +678,8 @@ fn without_dots(text: &str) -> String {
         .collect()
 }
 
+/// How Tesseract reads a cell of each kind: digits only for dates and numbers, one line
+/// for short coded values, a block for the rest (names and places wrap).
 fn read_mode(kind: FieldKind) -> ReadMode {
     match kind {
         FieldKind::Date | FieldKind::RegistrationNumber => ReadMode::Digits,
