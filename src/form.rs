@@ -408,8 +408,12 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
         .collect();
     // A value's rows: the line's, grown by half its height (writing in a hand is taller
     // and strays from the printed baseline), never into the lines of writing above and
-    // below (marks of a torn edge read as a line of their own do not count).
-    let written: Vec<bool> = lines.iter().map(|l| l.iter().any(|w| is_writing(w))).collect();
+    // below (marks of a torn edge read as a line of their own, or beside the writing
+    // past its right edge, do not count).
+    let written: Vec<bool> = lines
+        .iter()
+        .map(|l| l.iter().any(|w| is_writing(w) && w.bbox[0] < right))
+        .collect();
     let band = |li: usize| -> (u32, u32) {
         let (top, bottom) = rows[li];
         let grow = (bottom - top) / 2;
@@ -600,14 +604,16 @@ fn is_writing(w: &WordBox) -> bool {
 
 /// Words grouped into lines, each sorted left to right, lines top to bottom. A word joins
 /// a line when its middle lies within half a word height of the line's; words far taller
-/// than the writing (a stain or a stamp read as letters) are left out.
+/// than the writing (a stain or a stamp read as letters) are left out, and so are specks
+/// far smaller than it every way (a stain's grain read `H` inside `Ghi chú:`).
 fn lines(words: &[WordBox]) -> Vec<Vec<&WordBox>> {
     let mut heights: Vec<u32> = words.iter().map(|w| w.bbox[3]).collect();
     heights.sort_unstable();
     let typical = heights.get(heights.len() / 2).copied().unwrap_or(0).max(1) as f32;
+    let speck = |w: &WordBox| (w.bbox[2].max(w.bbox[3]) as f32) < 0.3 * typical;
     let mut sorted: Vec<&WordBox> = words
         .iter()
-        .filter(|w| !w.text.trim().is_empty() && (w.bbox[3] as f32) <= 2.5 * typical)
+        .filter(|w| !w.text.trim().is_empty() && (w.bbox[3] as f32) <= 2.5 * typical && !speck(w))
         .collect();
     let mid = |w: &WordBox| w.bbox[1] as f32 + w.bbox[3] as f32 / 2.0;
     sorted.sort_by(|a, b| mid(a).total_cmp(&mid(b)));
@@ -733,10 +739,14 @@ mod tests {
     use crate::template::Layout;
 
     fn word(text: &str, x: u32, y: u32) -> WordBox {
+        word_in(text, [x, y, 10 * text.chars().count() as u32, 20], 0.9)
+    }
+
+    fn word_in(text: &str, bbox: BBox, confidence: f32) -> WordBox {
         WordBox {
             text: text.to_string(),
-            bbox: [x, y, 10 * text.chars().count() as u32, 20],
-            confidence: 0.9,
+            bbox,
+            confidence,
         }
     }
 
@@ -760,11 +770,7 @@ mod tests {
     #[test]
     fn value_boxes_reach_past_an_unsure_value_and_not_into_a_torn_edge() {
         let t = Template::for_book("ks", Layout::Form).unwrap();
-        let unsure = |text: &str, x, y, w| WordBox {
-            text: text.to_string(),
-            bbox: [x, y, w, 20],
-            confidence: 0.0,
-        };
+        let unsure = |text: &str, x, y, w| word_in(text, [x, y, w, 20], 0.0);
         let words = vec![
             word("Số:", 10, 10),
             word("46", 60, 10),
@@ -800,6 +806,35 @@ mod tests {
             note.boxes
         );
         assert!(note.words.iter().all(|w| w.text != "AMNT"));
+    }
+
+    #[test]
+    fn a_speck_inside_a_label_and_an_edge_mark_beside_a_line_neither_hide_nor_cut_it() {
+        let t = Template::for_book("ks", Layout::Form).unwrap();
+        let speck = |text: &str, x, y| word_in(text, [x, y, 3, 3], 0.9);
+        let line = |y, texts: &[(&str, u32)]| texts.iter().map(|&(t, x)| word(t, x, y)).collect::<Vec<_>>();
+        let mut words = [
+            line(10, &[("Dân", 10), ("tộc:", 50), ("Kinh", 100)]),
+            // A torn edge's mark read as a digit, far right, between two lines.
+            line(60, &[("4", 900)]),
+            line(80, &[("Nơi", 10), ("sinh:", 50), ("Phường", 110), ("3", 180)]),
+            line(130, &[("Ghi", 10), ("chú:", 50), ("Con", 100)]),
+        ]
+        .concat();
+        // A stain's grain read as a letter between the label's words.
+        words.push(speck("H", 42, 136));
+        let places = locate(&words, &t, (1000, 400));
+        let field = |id: &str| {
+            places
+                .fields
+                .get(&t.columns.iter().position(|c| c.field == id).unwrap())
+        };
+        let note = field("ghiChu").expect("the note's label is found");
+        assert!(note.words.iter().any(|w| w.text == "Con"), "{:?}", note.words);
+        // The place's box grows above its line as far as on a clean page (the edge's mark
+        // is no line of writing above it).
+        let place = field("nksNoiSinh").expect("the place's label is found").boxes[0];
+        assert!(place[1] <= 72, "{place:?}");
     }
 
     #[test]

@@ -678,6 +678,37 @@ fn without_dots(text: &str) -> String {
         .collect()
 }
 
+/// A value read twice, with the leader's dots under it (`kept`) and without (`off`), the
+/// two differing by dots only: word by word, a full stop or comma only the first reading
+/// has is the leader's; a dot below is the leader's when the word without it is a listed
+/// name or place syllable and the word with it is not (`Tận Phước`), else the writing's
+/// (`Thị`, a true dot on the leader's row).
+fn off_leader_words(kept: &str, off: &str, lexicons: &Lexicons) -> String {
+    let (k, o): (Vec<&str>, Vec<&str>) = (kept.split_whitespace().collect(), off.split_whitespace().collect());
+    if k.len() != o.len() {
+        return kept.to_string();
+    }
+    let bare = |w: &str| w.trim_matches(|c| c == '.' || c == ',').to_string();
+    k.iter()
+        .zip(&o)
+        .map(|(&kw, &ow)| {
+            if kw == ow {
+                return kw;
+            }
+            let (kb, ob) = (bare(kw), bare(ow));
+            if kb == ob {
+                // Punctuation only: the reading without the leader's dots.
+                ow
+            } else if lexicons.knows(&ob) && !lexicons.knows(&kb) {
+                ow
+            } else {
+                kw
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// How Tesseract reads a cell of each kind: digits only for dates and numbers, one line
 /// for short coded values, a block for the rest (names and places wrap).
 fn read_mode(kind: FieldKind) -> ReadMode {
@@ -734,12 +765,13 @@ fn read_form(
         let vocab = model.vocab().clone();
         for (i, lines, off) in pending {
             let p: Vec<_> = posts.by_ref().take(lines.len()).collect();
-            let r = field::decode(&lines, &p, Some(kind(i)), &vocab, &ctx.lexicons);
+            let mut r = field::decode(&lines, &p, Some(kind(i)), &vocab, &ctx.lexicons);
             let p_off: Vec<_> = posts.by_ref().take(off.len()).collect();
             if !off.is_empty() {
                 let other = field::decode(&off, &p_off, Some(kind(i)), &vocab, &ctx.lexicons);
                 if other.text != r.text && without_dots(&other.text) == without_dots(&r.text) {
                     on_leader.push(template.columns[i].field.clone());
+                    r.text = off_leader_words(&r.text, &other.text, &ctx.lexicons);
                 }
             }
             if r.text.is_empty() || r.mean_char_prob < LEGIBLE {
@@ -1138,14 +1170,8 @@ impl CellReader<'_> {
         let mut gray = image::imageops::crop_imm(&self.page.gray, x, y, w, h).to_image();
         let mut binary = image::imageops::crop_imm(&self.page.binary, x, y, w, h).to_image();
         // Rows and columns to erase, judged on the crop as it came.
-        let (wu, hu) = (w as usize, h as usize);
-        let raw = binary.as_raw();
-        let rows: Vec<usize> = (0..hu)
-            .filter(|&yy| longest_run(raw[yy * wu..(yy + 1) * wu].iter().map(|&v| v == 0)) as f32 > w as f32 * 0.6)
-            .collect();
-        let cols: Vec<usize> = (0..wu)
-            .filter(|&xx| longest_run(raw[xx..].iter().step_by(wu.max(1)).map(|&v| v == 0)) as f32 > h as f32 * 0.6)
-            .collect();
+        let (rows, cols) = leftover_rules(&binary);
+        let wu = w as usize;
         for img in [&mut gray, &mut binary] {
             let px: &mut [u8] = img;
             for &yy in &rows {
@@ -1162,6 +1188,25 @@ impl CellReader<'_> {
         }
         (gray, binary)
     }
+}
+
+/// The rows and columns of a cell's crop that hold what is left of its rules: one unbroken
+/// ink run across most of it. A column's rule crosses the crop, or enters it from above or
+/// below; a letter's stroke as tall as most of a low box (`ị`, its dots run into its stem
+/// at a low resolution) stands clear of both edges.
+fn leftover_rules(binary: &GrayImage) -> (Vec<usize>, Vec<usize>) {
+    let (wu, hu) = (binary.width() as usize, binary.height() as usize);
+    let raw = binary.as_raw();
+    let rows = (0..hu)
+        .filter(|&y| longest_run(raw[y * wu..(y + 1) * wu].iter().map(|&v| v == 0)).1 as f32 > wu as f32 * 0.6)
+        .collect();
+    let cols = (0..wu)
+        .filter(|&x| {
+            let (start, len) = longest_run(raw[x..].iter().step_by(wu.max(1)).map(|&v| v == 0));
+            len as f32 > hu as f32 * 0.9 || len as f32 > hu as f32 * 0.6 && (start <= 1 || start + len + 1 >= hu)
+        })
+        .collect();
+    (rows, cols)
 }
 
 /// Where the first run of writing in a line's box ends (width from the box's left, a
@@ -1196,14 +1241,17 @@ fn whiten(img: &mut GrayImage, [x, y, w, h]: BBox) {
     }
 }
 
-/// Length of the longest run of `true`, bridging gaps of up to 2 (a broken rule).
-fn longest_run(bits: impl Iterator<Item = bool>) -> usize {
-    let (mut best, mut run, mut gap) = (0, 0, 0);
-    for b in bits {
+/// Start and length of the longest run of `true`, bridging gaps of up to 2 (a broken
+/// rule).
+fn longest_run(bits: impl Iterator<Item = bool>) -> (usize, usize) {
+    let (mut best, mut run, mut gap) = ((0, 0), 0, 0);
+    for (i, b) in bits.enumerate() {
         if b {
             run += gap + 1;
             gap = 0;
-            best = best.max(run);
+            if run > best.1 {
+                best = (i + 1 - run, run);
+            }
         } else if run > 0 && gap < 2 {
             gap += 1;
         } else {
@@ -1212,4 +1260,48 @@ fn longest_run(bits: impl Iterator<Item = bool>) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn of_two_readings_differing_by_dots_the_leaders_dots_are_dropped_and_the_writings_kept() {
+        let lexicons = Lexicons::builtin(&crate::template::Vocabulary::builtin());
+        let pick = |kept: &str, off: &str| off_leader_words(kept, off, &lexicons);
+        // A dot of the leader read as a comma, and as the dot below of an unlisted word.
+        assert_eq!(pick("Phường, 3, thị xã", "Phường 3, thị xã"), "Phường 3, thị xã");
+        assert_eq!(
+            pick("Xã Tận Phước, huyện Gò Công", "Xã Tân Phước, huyện Gò Công"),
+            "Xã Tân Phước, huyện Gò Công"
+        );
+        // A listed word's own dot on the leader's row stays.
+        assert_eq!(pick("Đặng Thị Lụa", "Đặng Thi Lụa"), "Đặng Thị Lụa");
+        // Readings that do not pair word by word keep the first.
+        assert_eq!(pick("Lê Thị Hoa", "Lê ThịHoa"), "Lê Thị Hoa");
+    }
+
+    #[test]
+    fn leftover_rules_are_told_from_tall_strokes_of_a_low_box() {
+        // A crop 30 px high: a rule's stub entering from the top (x = 5), a broken rule
+        // across it (x = 40, a 2-px gap), a stroke of 20 px clear of both edges (`ị` at a
+        // low resolution, x = 80), and the dashes of a rule across (y = 28).
+        let mut crop = GrayImage::from_pixel(120, 30, Luma([255]));
+        for y in 0..20 {
+            crop.put_pixel(5, y, Luma([0]));
+        }
+        for y in (0..30).filter(|&y| y != 14 && y != 15) {
+            crop.put_pixel(40, y, Luma([0]));
+        }
+        for y in 5..25 {
+            crop.put_pixel(80, y, Luma([0]));
+        }
+        for x in (0..120).filter(|x| x % 20 != 0) {
+            crop.put_pixel(x, 28, Luma([0]));
+        }
+        let (rows, cols) = leftover_rules(&crop);
+        assert_eq!(rows, vec![28]);
+        assert_eq!(cols, vec![5, 40]);
+    }
 }

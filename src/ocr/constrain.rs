@@ -102,6 +102,16 @@ impl Lexicons {
     }
 }
 
+impl Lexicons {
+    /// Whether a word, in any case, is a syllable of the name lists or the gazetteer.
+    pub fn knows(&self, word: &str) -> bool {
+        let word = crate::fields::title_case(word);
+        self.syllables
+            .get(&fold(&word))
+            .is_some_and(|spellings| spellings.contains(&word))
+    }
+}
+
 /// A reading constrained by the field's kind.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Constrained {
