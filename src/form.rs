@@ -85,6 +85,39 @@ pub fn place(words: &[WordBox], template: &Template, binary: &GrayImage) -> Form
     places
 }
 
+/// On a form drawn in boxes (`columns`, `rows`: where its rules run, left to right and top
+/// to bottom), a value is the cell right of its label's: each label alone in its cell with
+/// an empty cell beside it (no label there) gets that cell, `margin` inside its rules, for
+/// its value's box — however the writing sits in it, and on however many lines.
+pub fn values_in_boxes(places: &mut FormPlaces, columns: &[u32], rows: &[u32], margin: u32) {
+    let cell_of = |rules: &[u32], at: u32| rules.windows(2).position(|w| w[0] <= at && at < w[1]);
+    let middle = |b: BBox| (b[0] + b[2] / 2, b[1] + b[3] / 2);
+    let labels: Vec<(Option<usize>, Option<usize>)> = places
+        .fields
+        .values()
+        .map(|p| {
+            let (x, y) = middle(p.label);
+            (cell_of(columns, x), cell_of(rows, y))
+        })
+        .collect();
+    for p in places.fields.values_mut() {
+        let (x, y) = middle(p.label);
+        let (Some(c), Some(r)) = (cell_of(columns, x), cell_of(rows, y)) else {
+            continue;
+        };
+        let beside = c + 1;
+        // The label's own cell holds its value when words follow the label in it.
+        let own_value = p.words.iter().any(|w| w.bbox[0] < columns[c + 1]);
+        if beside + 1 >= columns.len() || own_value || labels.contains(&(Some(beside), Some(r))) {
+            continue;
+        }
+        let (x0, x1, y0, y1) = (columns[beside], columns[beside + 1], rows[r], rows[r + 1]);
+        if x1 > x0 + 2 * margin && y1 > y0 + 2 * margin {
+            p.boxes = vec![[x0 + margin, y0 + margin, x1 - x0 - 2 * margin, y1 - y0 - 2 * margin]];
+        }
+    }
+}
+
 /// The tick boxes on the lines of `words`, and the boxes of the words they take up (their
 /// labels, and the box itself read as a letter). A box's label is the run of words before
 /// it that reads most like one of the template's; on a line of two boxes or more (a row
@@ -352,9 +385,14 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
                         current = None;
                     }
                     // A value carried on to the next line starts that line under the
-                    // value's start; what lies far to the right of it is the page's edge.
+                    // value's start (the label's end, or the value's first word: in a
+                    // form drawn in boxes, the value's column); what lies far to the
+                    // right of it is the page's edge.
                     if last_right.is_none() {
-                        let start = current.and_then(|f| found.get(&f)).map(|(b, _)| b[0] + b[2]);
+                        let start = current.and_then(|f| {
+                            let first = values.get(&f).and_then(|v| v.first()).map_or(0, |(w, _)| w.bbox[0]);
+                            found.get(&f).map(|(b, _)| (b[0] + b[2]).max(first))
+                        });
                         if start.is_some_and(|s| w.bbox[0] > s + 4 * w.bbox[3].max(1)) {
                             current = None;
                         }
@@ -742,6 +780,11 @@ mod tests {
         word_in(text, [x, y, 10 * text.chars().count() as u32, 20], 0.9)
     }
 
+    /// Words on one line at `y`: (text, x).
+    fn line_of(y: u32, texts: &[(&str, u32)]) -> Vec<WordBox> {
+        texts.iter().map(|&(t, x)| word(t, x, y)).collect()
+    }
+
     fn word_in(text: &str, bbox: BBox, confidence: f32) -> WordBox {
         WordBox {
             text: text.to_string(),
@@ -812,13 +855,12 @@ mod tests {
     fn a_speck_inside_a_label_and_an_edge_mark_beside_a_line_neither_hide_nor_cut_it() {
         let t = Template::for_book("ks", Layout::Form).unwrap();
         let speck = |text: &str, x, y| word_in(text, [x, y, 3, 3], 0.9);
-        let line = |y, texts: &[(&str, u32)]| texts.iter().map(|&(t, x)| word(t, x, y)).collect::<Vec<_>>();
         let mut words = [
-            line(10, &[("Dân", 10), ("tộc:", 50), ("Kinh", 100)]),
+            line_of(10, &[("Dân", 10), ("tộc:", 50), ("Kinh", 100)]),
             // A torn edge's mark read as a digit, far right, between two lines.
-            line(60, &[("4", 900)]),
-            line(80, &[("Nơi", 10), ("sinh:", 50), ("Phường", 110), ("3", 180)]),
-            line(130, &[("Ghi", 10), ("chú:", 50), ("Con", 100)]),
+            line_of(60, &[("4", 900)]),
+            line_of(80, &[("Nơi", 10), ("sinh:", 50), ("Phường", 110), ("3", 180)]),
+            line_of(130, &[("Ghi", 10), ("chú:", 50), ("Con", 100)]),
         ]
         .concat();
         // A stain's grain read as a letter between the label's words.
@@ -835,6 +877,28 @@ mod tests {
         // is no line of writing above it).
         let place = field("nksNoiSinh").expect("the place's label is found").boxes[0];
         assert!(place[1] <= 72, "{place:?}");
+    }
+
+    #[test]
+    fn on_a_form_drawn_in_boxes_a_value_is_the_cell_beside_its_label() {
+        let t = Template::for_book("ks", Layout::Form).unwrap();
+        // Rules at x 0, 300, 900; rows 0–40, 40–80, 80–120. The name's value was not
+        // read (a hand in the cell); the ethnicity is written in its label's own cell.
+        let words = [
+            line_of(10, &[("Họ", 10), ("và", 40), ("tên:", 70)]),
+            line_of(50, &[("Nơi", 10), ("sinh:", 50)]),
+            vec![word("Huế", 320, 58)],
+            line_of(90, &[("Dân", 10), ("tộc:", 50), ("Kinh", 110)]),
+        ]
+        .concat();
+        let mut places = locate(&words, &t, (1000, 400));
+        values_in_boxes(&mut places, &[0, 300, 900], &[0, 40, 80, 120], 3);
+        let field = |id: &str| &places.fields[&t.columns.iter().position(|c| c.field == id).unwrap()];
+        assert_eq!(field("nksHoTen").boxes, vec![[303, 3, 594, 34]]);
+        assert_eq!(field("nksNoiSinh").boxes, vec![[303, 43, 594, 34]]);
+        // Its own cell holds the ethnicity: its box is the one after its label.
+        let ethnicity = &field("nksDanToc").boxes;
+        assert!(ethnicity.len() == 1 && ethnicity[0][0] < 300, "{ethnicity:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::form::{FormPlaces, ValueRead};
 use crate::ingest::Frame;
 use crate::layout::{self, Grid};
 use crate::model::{
-    BBox, ColumnMapping, PageOrigin, PageQuality, PageResult, PageStatus, Reason, RecordResult, WordBox,
+    BBox, ColumnMapping, Flag, PageOrigin, PageQuality, PageResult, PageStatus, Reason, RecordResult, WordBox,
 };
 use crate::ocr::constrain::Lexicons;
 use crate::ocr::field::{self, LineImage};
@@ -330,20 +330,28 @@ fn read_records(
     times: &mut StageTimes,
 ) -> Result<Reading, OcrError> {
     let form = ctx.form.as_ref().filter(|_| ctx.layout != LayoutChoice::Ledger);
-    if ctx.layout == LayoutChoice::Form {
-        if let Some(template) = form {
-            let words = read_page_words(page, dpi, ocr)?;
-            let places = crate::form::place(&words, template, &page.binary);
-            return read_form(page, dpi, template, words, &places, ctx, ocr);
-        }
-    }
     let started = Instant::now();
     let grid = find_grid(page, dpi, &ctx.ledger);
     times.layout = started.elapsed();
     // A header and two rows at least: a lone band between two lines is no register.
     let table = usable(&grid, page.binary.dimensions()) && grid.rows.len() >= 3;
+    // A table of a few columns may be a form drawn in boxes: its labels in the cells on
+    // the left, the values in the cells beside them, a rule where a colon would be.
+    let boxes = table && grid.v_lines.len() <= FORM_TABLE_RULES;
+    if let Some(template) = form.filter(|_| ctx.layout == LayoutChoice::Form) {
+        if let Some(reading) = read_as_form(page, dpi, template, boxes.then_some(&grid), true, ctx, ocr)? {
+            return Ok(reading);
+        }
+    }
     if table {
         let mut reading = read_table(page, dpi, &grid, ctx, ocr)?;
+        // Read as a register, a form in boxes gives a record per field with no date in
+        // it: the page is read again as a form, kept when its labels run down the page.
+        if let Some(template) = form.filter(|_| boxes && few_dates(&reading.records, &ctx.ledger)) {
+            if let Some(reading) = read_as_form(page, dpi, template, Some(&grid), false, ctx, ocr)? {
+                return Ok(reading);
+            }
+        }
         reading.grid = grid;
         let confidence = mean_confidence(&reading.words);
         if reading.empty_table || confidence >= eligibility::MIN_OCR_CONFIDENCE {
@@ -361,6 +369,89 @@ fn read_records(
     let mut reading = read_untabled(page, dpi, form, ctx, ocr)?;
     reading.grid = grid;
     Ok(reading)
+}
+
+/// A page read as a form (`boxes`: drawn in boxes, ruled so): its labels found, and its
+/// values read when they run down the page or `always`; `None` when they do not.
+fn read_as_form(
+    page: &RestoredPage,
+    dpi: f32,
+    template: &Template,
+    boxes: Option<&Grid>,
+    always: bool,
+    ctx: &PageContext,
+    ocr: &mut Readers,
+) -> Result<Option<Reading>, OcrError> {
+    let (words, places) = match boxes {
+        Some(grid) => {
+            let words = read_ruled_page_words(page, dpi, grid, ocr)?;
+            let mut places = crate::form::place(&labels_ended_by_rules(&words, grid), template, &page.binary);
+            let at = |lines: &[layout::RuleLine]| lines.iter().map(|l| l.pos).collect::<Vec<_>>();
+            let margin = ((dpi / 75.0) as u32).max(2);
+            crate::form::values_in_boxes(&mut places, &at(&grid.v_lines), &at(&grid.h_lines), margin);
+            (words, places)
+        }
+        None => {
+            let words = read_page_words(page, dpi, ocr)?;
+            let places = crate::form::place(&words, template, &page.binary);
+            (words, places)
+        }
+    };
+    if !always && !is_form_page(&places, page.gray.height()) {
+        return Ok(None);
+    }
+    read_form(page, dpi, template, words, &places, ctx, ocr).map(Some)
+}
+
+/// Whether fewer than half of a register page's records hold a date read as one.
+fn few_dates(records: &[RecordResult], ledger: &Template) -> bool {
+    let dates: Vec<&str> = ledger
+        .columns
+        .iter()
+        .filter(|c| c.kind == FieldKind::Date)
+        .map(|c| c.field.as_str())
+        .collect();
+    let dated = records
+        .iter()
+        .filter(|r| {
+            dates.iter().any(|d| {
+                r.fields
+                    .get(*d)
+                    .is_some_and(|f| !f.value.is_empty() && !f.flags.contains(&Flag::InvalidDate))
+            })
+        })
+        .count();
+    dated * 2 < records.len()
+}
+
+/// A ruled table with this many column rules at most may be a form page drawn in boxes
+/// (label, value; two pairs on a line make five); a register has a column per field.
+const FORM_TABLE_RULES: usize = 5;
+
+/// The words of a page read with each word that a column rule follows (before the next
+/// word on its line, or with nothing after it in its cell) ending in a colon: on a form
+/// drawn in boxes the rule ends the label as a colon would.
+fn labels_ended_by_rules(words: &[WordBox], grid: &Grid) -> Vec<WordBox> {
+    let rules: Vec<u32> = grid.v_lines.iter().map(|l| l.pos).collect();
+    let mid = |w: &WordBox| w.bbox[1] + w.bbox[3] / 2;
+    words
+        .iter()
+        .map(|w| {
+            let right = w.bbox[0] + w.bbox[2];
+            let next = words
+                .iter()
+                .filter(|o| o.bbox[0] >= right && mid(o).abs_diff(mid(w)) <= w.bbox[3] / 2)
+                .map(|o| o.bbox[0])
+                .min()
+                .unwrap_or(u32::MAX);
+            let ruled = rules.iter().any(|&x| x >= right && x < next);
+            let mut w = w.clone();
+            if ruled && !w.text.ends_with(':') {
+                w.text.push(':');
+            }
+            w
+        })
+        .collect()
 }
 
 /// A page without a ruled table: a form page when its labels are printed down the page
@@ -399,6 +490,34 @@ fn read_page_words(page: &RestoredPage, dpi: f32, ocr: &mut Readers) -> Result<V
         ReadMode::Block,
         ocr.tesseract.as_mut(),
     )
+}
+
+/// [`read_page_words`] on a page ruled as `grid`, its rules erased first (Tesseract reads
+/// a block drawn in boxes as a picture).
+fn read_ruled_page_words(
+    page: &RestoredPage,
+    dpi: f32,
+    grid: &Grid,
+    ocr: &mut Readers,
+) -> Result<Vec<WordBox>, OcrError> {
+    let mut gray = without_leaders(page, dpi);
+    if let Some([x, y, w, h]) = grid.table {
+        // A pixel more each side: a rule's grey fringe.
+        let (m, t) = (2, 4);
+        for l in &grid.h_lines {
+            whiten(
+                &mut gray,
+                [x.saturating_sub(m), l.from.saturating_sub(1), w + t, l.to + 3 - l.from],
+            );
+        }
+        for l in &grid.v_lines {
+            whiten(
+                &mut gray,
+                [l.from.saturating_sub(1), y.saturating_sub(m), l.to + 3 - l.from, h + t],
+            );
+        }
+    }
+    read_enlarged(&gray, dpi, ReadMode::Block, ocr.tesseract.as_mut())
 }
 
 /// The grey page without the dotted lines values are written on (they lead the page's
@@ -1234,8 +1353,8 @@ fn first_run_end(binary: &GrayImage, [x, y, w, h]: BBox) -> Option<u32> {
 
 /// Paints a box of an image white (paper).
 fn whiten(img: &mut GrayImage, [x, y, w, h]: BBox) {
-    for yy in y..y + h {
-        for xx in x..x + w {
+    for yy in y..(y + h).min(img.height()) {
+        for xx in x..(x + w).min(img.width()) {
             img.put_pixel(xx, yy, Luma([255]));
         }
     }
@@ -1280,6 +1399,30 @@ mod tests {
         assert_eq!(pick("Đặng Thị Lụa", "Đặng Thi Lụa"), "Đặng Thị Lụa");
         // Readings that do not pair word by word keep the first.
         assert_eq!(pick("Lê Thị Hoa", "Lê ThịHoa"), "Lê Thị Hoa");
+    }
+
+    #[test]
+    fn a_column_rule_after_a_word_ends_it_as_a_colon_would() {
+        let w = |text: &str, x: u32| WordBox {
+            text: text.to_string(),
+            bbox: [x, 100, 40, 20],
+            confidence: 0.9,
+        };
+        let rule = |pos| layout::RuleLine {
+            pos,
+            from: pos - 1,
+            to: pos + 1,
+        };
+        let grid = Grid {
+            v_lines: vec![rule(5), rule(200), rule(600)],
+            ..Default::default()
+        };
+        let words = [w("Nơi", 10), w("sinh", 60), w("Huế", 220), w("Ghi:", 60)];
+        let texts: Vec<String> = labels_ended_by_rules(&words, &grid)
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        assert_eq!(texts, ["Nơi", "sinh:", "Huế:", "Ghi:"]);
     }
 
     #[test]

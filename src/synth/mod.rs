@@ -208,6 +208,10 @@ pub struct FormStyle {
     pub leaders: bool,
     /// The labels' other wordings ("Họ và tên", "Ngày sinh", …), in bold, lines closer.
     pub other_labels: bool,
+    /// Drawn in boxes: a ruled table of a label column without colons and a value
+    /// column, one field a row (no pairs, no leaders).
+    #[serde(default)]
+    pub boxed: bool,
 }
 
 impl PageSpec {
@@ -933,7 +937,40 @@ fn render_form(
     let pitch = if style.other_labels { 11.0 } else { 14.0 };
     let dot = ((spec.dpi / 110.0).round() as u32).max(1);
     let mut y = 45.0 * mm;
-    for row in rows {
+    if style.boxed {
+        let value_x = left + 68.0 * mm;
+        let top = y - 7.0 * mm;
+        let (mut row_top, mut rules) = (top, vec![top]);
+        for &(label, id) in plain.iter().flat_map(|r| r.iter()) {
+            if id == "nksSoDinhDanh" && !with_id {
+                continue;
+            }
+            let label = if style.other_labels {
+                other(label)
+            } else {
+                label.to_string()
+            };
+            let base = row_top + 6.5 * mm;
+            draw_text(&mut img, lfont, lpx, left + 2.0 * mm, base, &label, 0, None);
+            let value = &rec[id].text;
+            let lines = wrap(vfont, vpx, value, right - value_x - 4.0 * mm);
+            for (k, l) in lines.iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+                let yy = base + k as f32 * 6.0 * mm;
+                let jitter = spec.hand.is_hand().then_some(&mut *rng);
+                draw_text(&mut img, vfont, vpx, value_x + 2.0 * mm, yy, l, ink, jitter);
+            }
+            row_top += 10.0 * mm + lines.len().saturating_sub(1) as f32 * 6.0 * mm;
+            rules.push(row_top);
+        }
+        for r in rules {
+            fill_rect(&mut img, left as u32, r as u32, right as u32 + dot, r as u32 + dot, 0);
+        }
+        for x in [left, value_x, right] {
+            fill_rect(&mut img, x as u32, top as u32, x as u32 + dot, row_top as u32 + dot, 0);
+        }
+        y = row_top + 10.0 * mm;
+    }
+    for row in rows.iter().filter(|_| !style.boxed) {
         if row[0].1 == "nksSoDinhDanh" && !with_id {
             continue;
         }
@@ -1385,7 +1422,7 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
 /// `no-dpi` (files that state no resolution), `mixed` (a book of ledger and form pages).
 /// Every other photographed page is curled near the binding. `held_out` draws the
 /// variations kept out of tuning instead: forms worded and set differently with values in
-/// a hand, pencil rules and rules missing between columns, steeper photographs with more
+/// a hand (every third drawn in boxes), pencil rules and rules missing between columns, steeper photographs with more
 /// curl.
 pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out: bool) -> Option<Vec<PageSpec>> {
     let mut specs = varied_specs(n, seed, dpi);
@@ -1398,6 +1435,7 @@ pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out:
             paired: rng.gen_bool(0.6),
             leaders: rng.gen_bool(0.5),
             other_labels: held_out,
+            boxed: held_out && i % 3 == 1,
         };
         match set {
             "forms" => s.form = Some(form(&mut rng)),

@@ -83,6 +83,7 @@ fn sample_book_is_processed_end_to_end_with_checked_outputs() {
     assert_eq!(report["status_counts"]["error"], 3);
     let xlsx = std::fs::read(book.join("records.xlsx")).unwrap();
     assert!(xlsx.starts_with(b"PK\x03\x04"));
+    assert_export_is_valid(&book.join("records.csv"));
 
     // The book PDF is PDF/A-2b for an independent validator ...
     let pdf = book.join("ks-1983.pdf");
@@ -171,6 +172,58 @@ fn second_run_reads_nothing_again_and_a_killed_run_resumes_to_the_same_outputs()
 
 /// Every output file of a run except the report and the outputs' stamps, with its bytes. Temporary files left by
 /// a killed run would show up here too.
+/// Every coded, date and number column of a book's export holds a valid value or
+/// nothing: a reading that could not be made valid is withheld, never written as it was.
+fn assert_export_is_valid(csv: &Path) {
+    use sohoa::template::{book_fields, FieldKind, Vocabulary};
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut rows = text.trim_start_matches('\u{feff}').lines().map(csv_cells);
+    let header = rows.next().unwrap();
+    let kinds = book_fields("ks").unwrap();
+    let vocab = Vocabulary::builtin();
+    let mut checked = 0;
+    for row in rows {
+        for (column, value) in header.iter().zip(&row).filter(|(_, v)| !v.is_empty()) {
+            let digits = |v: &str| v.chars().all(|c| c.is_ascii_digit());
+            let valid = match kinds.iter().find(|f| &f.field == column).map(|f| f.kind) {
+                Some(FieldKind::Date) => sohoa::fields::parse_date(value).is_some(),
+                Some(FieldKind::Sex) => vocab.sex.contains_key(value),
+                Some(FieldKind::Ethnicity) => vocab.ethnicities.contains(value),
+                Some(FieldKind::Nationality) => vocab.nationalities.contains(value),
+                Some(FieldKind::IdNumber) => digits(value) && matches!(value.len(), 9 | 12),
+                Some(FieldKind::RegistrationNumber) => value
+                    .split_once('/')
+                    .is_some_and(|(n, y)| !n.is_empty() && digits(n) && y.len() == 4 && digits(y)),
+                _ if column == "loaiDangKy" => ["1", "2", "4", "6"].contains(&value.as_str()),
+                _ if column == "nksLoaiKhaiSinh" => value == "5",
+                _ => continue,
+            };
+            assert!(valid, "{}: {column} = {value:?}", csv.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no coded value in {}", csv.display());
+}
+
+/// The cells of a CSV line (quoted cells may hold commas and doubled quotes).
+fn csv_cells(line: &str) -> Vec<String> {
+    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => cells.push(std::mem::take(&mut cell)),
+            c => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
+}
+
 fn snapshot(out: &Path) -> Vec<(String, String)> {
     let mut v = Vec::new();
     for e in walk(out) {
@@ -411,9 +464,19 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
                 paired: true,
                 leaders: true,
                 other_labels: false,
+                boxed: false,
             }),
             year: 2018,
             ..PageSpec::ledger("form.png", 150.0, 62)
+        },
+        // A form drawn in boxes: a ruled table of two columns, labels without colons.
+        PageSpec {
+            form: Some(FormStyle {
+                boxed: true,
+                ..Default::default()
+            }),
+            year: 2012,
+            ..PageSpec::ledger("boxed.png", 150.0, 68)
         },
         ledger(
             "photo.jpg",
@@ -479,6 +542,7 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
 
     let out = tmp.path().join("out");
     process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
+    assert_export_is_valid(&out.join("mixed/records.csv"));
     let page = |name: &str| read_json(&out.join(format!("mixed/pages/{name}.json")));
     let field = |p: &Value, r: usize, id: &str| {
         p["records"][r]["fields"][id]["value"]
@@ -502,20 +566,38 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
             t.records[0]["nksHoTen"].value
         );
     }
-    // The form: its one record, values beside other labels on their lines.
-    let form = page("form");
-    assert_eq!(form["column_mapping"], "form_labels");
-    // Its tick boxes (books of 2016–2020): the registration type ticked.
-    for id in [
-        "nksNgaySinh",
-        "nksGioiTinh",
-        "nksDanToc",
-        "nksQuocTich",
-        "ngayDangKy",
-        "loaiDangKy",
-    ] {
-        assert_eq!(field(&form, 0, id), truth["form"].records[0][id].value, "{id}");
-    }
+    let form_reads = |name: &str, ids: &[&str]| {
+        let p = page(name);
+        assert_eq!(p["column_mapping"], "form_labels", "{name}");
+        for id in ids {
+            assert_eq!(field(&p, 0, id), truth[name].records[0][*id].value, "{name}: {id}");
+        }
+    };
+    // The form: its one record, values beside other labels on their lines, and its tick
+    // boxes (books of 2016–2020): the registration type ticked.
+    form_reads(
+        "form",
+        &[
+            "nksNgaySinh",
+            "nksGioiTinh",
+            "nksDanToc",
+            "nksQuocTich",
+            "ngayDangKy",
+            "loaiDangKy",
+        ],
+    );
+    // The form in boxes: a form, not a register of its fields.
+    form_reads(
+        "boxed",
+        &[
+            "so",
+            "nksNgaySinh",
+            "nksGioiTinh",
+            "nksNoiSinh",
+            "meHoTen",
+            "ngayDangKy",
+        ],
+    );
     assert_eq!(page("ledger")["column_mapping"], "header");
     let reasons = |name: &str| page(name)["reasons"].to_string();
     assert!(reasons("photo").contains("photographed"), "{}", reasons("photo"));
