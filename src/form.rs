@@ -100,9 +100,8 @@ pub fn values_in_boxes(places: &mut FormPlaces, columns: &[u32], rows: &[u32], m
             (cell_of(columns, x), cell_of(rows, y))
         })
         .collect();
-    for p in places.fields.values_mut() {
-        let (x, y) = middle(p.label);
-        let (Some(c), Some(r)) = (cell_of(columns, x), cell_of(rows, y)) else {
+    for (p, &cell) in places.fields.values_mut().zip(&labels) {
+        let (Some(c), Some(r)) = cell else {
             continue;
         };
         let beside = c + 1;

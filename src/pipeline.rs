@@ -382,20 +382,16 @@ fn read_as_form(
     ctx: &PageContext,
     ocr: &mut Readers,
 ) -> Result<Option<Reading>, OcrError> {
-    let (words, places) = match boxes {
+    let words = read_page_words(page, dpi, boxes, ocr)?;
+    let places = match boxes {
         Some(grid) => {
-            let words = read_ruled_page_words(page, dpi, grid, ocr)?;
             let mut places = crate::form::place(&labels_ended_by_rules(&words, grid), template, &page.binary);
             let at = |lines: &[layout::RuleLine]| lines.iter().map(|l| l.pos).collect::<Vec<_>>();
             let margin = ((dpi / 75.0) as u32).max(2);
             crate::form::values_in_boxes(&mut places, &at(&grid.v_lines), &at(&grid.h_lines), margin);
-            (words, places)
+            places
         }
-        None => {
-            let words = read_page_words(page, dpi, ocr)?;
-            let places = crate::form::place(&words, template, &page.binary);
-            (words, places)
-        }
+        None => crate::form::place(&words, template, &page.binary),
     };
     if !always && !is_form_page(&places, page.gray.height()) {
         return Ok(None);
@@ -465,7 +461,7 @@ fn read_untabled(
 ) -> Result<Reading, OcrError> {
     let mut reading = match form {
         Some(template) => {
-            let words = read_page_words(page, dpi, ocr)?;
+            let words = read_page_words(page, dpi, None, ocr)?;
             let places = crate::form::place(&words, template, &page.binary);
             if is_form_page(&places, page.gray.height()) {
                 read_form(page, dpi, template, words, &places, ctx, ocr)?
@@ -482,26 +478,16 @@ fn read_untabled(
 }
 
 /// The words of a whole page as Tesseract reads it as one block, dotted leaders erased:
-/// what form labels are looked for in.
-fn read_page_words(page: &RestoredPage, dpi: f32, ocr: &mut Readers) -> Result<Vec<WordBox>, OcrError> {
-    read_enlarged(
-        &without_leaders(page, dpi),
-        dpi,
-        ReadMode::Block,
-        ocr.tesseract.as_mut(),
-    )
-}
-
-/// [`read_page_words`] on a page ruled as `grid`, its rules erased first (Tesseract reads
-/// a block drawn in boxes as a picture).
-fn read_ruled_page_words(
+/// what form labels are looked for in. On a page ruled as `rules` (a form drawn in boxes)
+/// the rules are erased too: Tesseract reads a block drawn in boxes as a picture.
+fn read_page_words(
     page: &RestoredPage,
     dpi: f32,
-    grid: &Grid,
+    rules: Option<&Grid>,
     ocr: &mut Readers,
 ) -> Result<Vec<WordBox>, OcrError> {
     let mut gray = without_leaders(page, dpi);
-    if let Some([x, y, w, h]) = grid.table {
+    if let Some((grid, [x, y, w, h])) = rules.and_then(|g| g.table.map(|t| (g, t))) {
         // A pixel more each side: a rule's grey fringe.
         let (m, t) = (2, 4);
         for l in &grid.h_lines {

@@ -100,9 +100,7 @@ impl Lexicons {
             syllables,
         }
     }
-}
 
-impl Lexicons {
     /// Whether a word, in any case, is a syllable of the name lists or the gazetteer.
     pub fn knows(&self, word: &str) -> bool {
         let word = crate::fields::title_case(word);
