@@ -74,6 +74,13 @@ impl Grid {
 /// Finds the table. `dpi` scales the minimum sizes. `expected_columns` (with relative
 /// widths summing to 1) is used when the vertical lines cannot be found.
 pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Grid {
+    find_table_on(binary, binary, dpi, expected_columns)
+}
+
+/// [`find_table`] with its rules looked for in `binary` (marks on the grey page: faint
+/// and pencil rules) and the gutters between columns in `writing` (the black-and-white
+/// page: the marks of a stain's grain or of noisy paper fill them).
+pub fn find_table_on(binary: &GrayImage, writing: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Grid {
     let (w, h) = binary.dimensions();
     let gap = ((dpi / 40.0) as u32).max(3);
     // Rules drawn by hand or in pencil waver by a fraction of a millimetre: each is looked
@@ -89,8 +96,19 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
     let h_lines = with_weak_rules(pick_lines(&h_cover, w as f32 * 0.25, STRONG_SHARE), &h_cover, w);
     let v_cover = run_coverage(&across_cols, false, (h / 20).max(40), gap);
     let v_lines = pick_lines(&v_cover, h as f32 * 0.12, STRONG_SHARE);
-    let h_lines = h_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
-    let v_lines = v_lines.into_iter().map(|l| unsmear(l, waver)).collect::<Vec<_>>();
+    // A band of marks thicker than a rule, even one aslant, is the edge of something
+    // solid (the grey surround of a scanned page, a shadow), not a rule.
+    let thick = (dpi * MAX_RULE_MM / 25.4) as u32;
+    let h_lines = h_lines
+        .into_iter()
+        .map(|l| unsmear(l, waver))
+        .filter(|l| l.to - l.from <= thick)
+        .collect::<Vec<_>>();
+    let v_lines = v_lines
+        .into_iter()
+        .map(|l| unsmear(l, waver))
+        .filter(|l| l.to - l.from <= thick)
+        .collect::<Vec<_>>();
     let binary = &across_cols;
     let all_h_lines = h_lines.clone();
     if h_lines.len() < 3 {
@@ -225,11 +243,27 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
         // Some column rules are missing: where the rules found fit the template (columns
         // merged where a rule between them is gone, the template's first or last columns
         // torn away), the merged columns are split at the template's proportions. Where
-        // they fit nowhere, the rules stand when one column short (a book without one of
-        // the template's columns); with fewer, the template's proportions are laid across.
+        // they fit nowhere (another printing, its columns not the template's widths), the
+        // white gutters down the table between its columns' writing divide it where they
+        // fit the template's proportions: one column short, only with every rule found
+        // standing and a gutter where the missing one was, else the rules stand (a book
+        // without one of the template's columns); with fewer, the template's proportions
+        // are laid across where no gutters fit.
         match fit_to_template(&columns, expected_columns, gap) {
             Some(fitted) => columns = fitted,
-            None => from_template = columns.len() + 1 < expected_columns.len(),
+            None => {
+                let one_short = columns.len() + 1 == expected_columns.len();
+                let inner: Vec<RuleLine> = dividers
+                    .iter()
+                    .copied()
+                    .filter(|l| l.from > left + min_col && l.to + min_col < right)
+                    .collect();
+                let table = ((left, right), (top, bottom));
+                match columns_from_gutters(writing, &h_lines, table, &inner, one_short, expected_columns, gap, dpi) {
+                    Some(found) => columns = found,
+                    None => from_template = !one_short,
+                }
+            }
         }
     }
     if from_template {
@@ -265,6 +299,159 @@ pub fn find_table(binary: &GrayImage, dpi: f32, expected_columns: &[f32]) -> Gri
         columns,
     }
 }
+
+/// The columns of a table whose column rules are missing (never drawn, faded away, or
+/// too few left to fit the template): where no ink runs down the whole table between
+/// `top` and `bottom` (its headings included, its row rules `h_lines` left out) there is a
+/// gutter between two columns' writing. Gutters and the column rules still found
+/// (`rules`) are matched in order to the template's column boundaries so that the widths
+/// between them follow its proportions (`expected`, across `left`..`right`), each within
+/// [`GUTTER_TOLERANCE`]: a gutter may be passed over (the space between two words of a
+/// column's every value), a boundary may have none (a value touching the next column),
+/// the columns between two gutters then split at the template's proportions. `strict`:
+/// every rule is a boundary and every boundary a rule or a gutter. `None` when fewer than
+/// half the boundaries find a gutter or a rule.
+///
+/// The template's proportions alone are right only for the printing they were taken
+/// from; another printing's columns lie elsewhere, and its writing shows where.
+#[allow(clippy::too_many_arguments)]
+fn columns_from_gutters(
+    page: &GrayImage,
+    h_lines: &[RuleLine],
+    ((left, right), (top, bottom)): ((u32, u32), (u32, u32)),
+    rules: &[RuleLine],
+    strict: bool,
+    expected: &[f32],
+    gap: u32,
+    dpi: f32,
+) -> Option<Vec<Band>> {
+    let n = expected.len();
+    if n < 2 || right <= left + 2 * gap {
+        return None;
+    }
+    let (w, stride) = (page.width(), page.width() as usize);
+    let raw = page.as_raw();
+    let rows: Vec<u32> = (top..bottom.min(page.height()))
+        .filter(|&y| h_lines.iter().all(|l| y + gap < l.from || y > l.to + gap))
+        .collect();
+    let mut ink = vec![0u32; (right.min(w) - left) as usize];
+    for &y in &rows {
+        let row = &raw[y as usize * stride + left as usize..y as usize * stride + right.min(w) as usize];
+        for (c, &v) in ink.iter_mut().zip(row) {
+            *c += u32::from(v == 0);
+        }
+    }
+    // Specks of dust across the table leave a gutter white all the same; the space
+    // between two words of a heading is narrower than one.
+    let limit = rows.len() as u32 / 200 + 1;
+    let min_gutter = ((dpi * GUTTER_MM / 25.4) as u32).max(2);
+    // Boundaries that may be used, left to right, as spans of x and whether a rule is
+    // there: the frame's sides first and last.
+    let mut spans = vec![(left, left, true)];
+    let mut x = gap as usize;
+    while x + (gap as usize) < ink.len() {
+        if ink[x] > limit {
+            x += 1;
+            continue;
+        }
+        let from = x;
+        while x < ink.len() && ink[x] <= limit {
+            x += 1;
+        }
+        if x - from >= min_gutter as usize && x + (gap as usize) < ink.len() {
+            spans.push((left + from as u32, left + x as u32 - 1, false));
+        }
+    }
+    spans.extend(rules.iter().map(|l| (l.from, l.to, true)));
+    spans.sort_unstable();
+    spans.push((right, right, true));
+    let missing_cost = if strict { f32::INFINITY } else { GUTTER_MISSING_COST };
+    let m = spans.len();
+    let span = (right - left) as f32;
+    // cost[j][k]: template columns 0..k laid from the left side to boundary j.
+    let mut cost = vec![vec![f32::INFINITY; n + 1]; m];
+    let mut from = vec![vec![(0usize, 0usize); n + 1]; m];
+    cost[0][0] = 0.0;
+    for j in 1..m {
+        // Strict: no rule passed over.
+        let first = if strict {
+            (0..j).rev().find(|&i| spans[i].2).unwrap_or(0)
+        } else {
+            0
+        };
+        for jp in first..j {
+            let (lo, hi) = (
+                spans[j].0.saturating_sub(spans[jp].1),
+                spans[j].1.saturating_sub(spans[jp].0),
+            );
+            for kp in 0..n {
+                if !cost[jp][kp].is_finite() {
+                    continue;
+                }
+                let mut want = 0.0;
+                for k in kp + 1..=n {
+                    want += expected[k - 1] * span;
+                    // The width between the two boundaries lies anywhere in lo..=hi.
+                    let off = (lo as f32 - want).max(want - hi as f32).max(0.0);
+                    let err = off / want;
+                    if err > GUTTER_TOLERANCE {
+                        if want > hi as f32 {
+                            break;
+                        }
+                        continue;
+                    }
+                    let missing = (k - kp - 1) as f32;
+                    let c = cost[jp][kp] + err * err + if missing > 0.0 { missing_cost * missing } else { 0.0 };
+                    if c < cost[j][k] {
+                        cost[j][k] = c;
+                        from[j][k] = (jp, kp);
+                    }
+                }
+            }
+        }
+    }
+    if !cost[m - 1][n].is_finite() {
+        return None;
+    }
+    // Walk back: the boundaries used and the template columns between them.
+    let mut used = vec![(m - 1, n)];
+    while let Some(&(j, k)) = used.last().filter(|&&(j, _)| j > 0) {
+        used.push(from[j][k]);
+    }
+    used.reverse();
+    if (used.len() - 2) * 2 < n - 1 {
+        return None;
+    }
+    let mid = |j: usize| (spans[j].0 + spans[j].1) / 2;
+    let mut columns = Vec::with_capacity(n);
+    for p in used.windows(2) {
+        let ((ja, ka), (jb, kb)) = (p[0], p[1]);
+        let (a, b) = (mid(ja), mid(jb));
+        let parts = &expected[ka..kb];
+        let sum: f32 = parts.iter().sum();
+        let mut x = a as f32;
+        for f in parts {
+            let next = x + f / sum * (b - a) as f32;
+            columns.push(Band {
+                start: x as u32 + gap,
+                end: (next as u32).saturating_sub(gap),
+            });
+            x = next;
+        }
+    }
+    Some(columns)
+}
+
+/// A width between gutters within this fraction of what the template's proportions give
+/// it (another printing's columns differ from the template's by up to a third).
+const GUTTER_TOLERANCE: f32 = 0.4;
+/// A gutter between columns is this wide at least (mm): a cell's margins on either side
+/// of it; a space between words is narrower.
+const GUTTER_MM: f32 = 1.5;
+/// A boundary without a gutter costs more than any column's width off by the tolerance:
+/// a gutter down the whole table, headings included, is what divides columns; merged
+/// columns would only even out the widths' errors.
+const GUTTER_MISSING_COST: f32 = 0.5;
 
 /// Found columns of at least this many...
 const FIT_MIN_COLUMNS: usize = 4;
@@ -831,6 +1018,9 @@ fn with_weak_rules(lines: Vec<RuleLine>, cover: &[u32], width: u32) -> Vec<RuleL
     all.sort_by_key(|l| l.pos);
     all
 }
+
+/// A rule is this thick at most (mm), the band it covers when aslant included.
+const MAX_RULE_MM: f32 = 4.0;
 
 /// A line is a rule when it covers this share of the best-covered line, at least.
 const STRONG_SHARE: f32 = 0.35;
@@ -1635,6 +1825,67 @@ mod tests {
             }
         }
         img
+    }
+
+    #[test]
+    fn columns_without_rules_of_another_printing_follow_the_gutters_of_its_writing() {
+        // Template: 8 columns. The book's printing draws them up to 30% wider or
+        // narrower, and only the frame and the row rules: 1200 px from x = 100.
+        let widths = [0.05f32, 0.2, 0.1, 0.15, 0.1, 0.15, 0.15, 0.1];
+        let drawn_w = [1.3f32, 0.8, 1.25, 0.75, 1.3, 0.9, 1.2, 0.7];
+        let total: f32 = widths.iter().zip(drawn_w).map(|(w, d)| w * d).sum();
+        let mut xs = vec![100u32];
+        for (w, d) in widths.iter().zip(drawn_w) {
+            xs.push(xs[xs.len() - 1] + (w * d / total * 1200.0) as u32);
+        }
+        let mut img = ruled(&[100, 1300], (100, 1300));
+        // Headings centred in each column (two words apart by a space), values written
+        // from each cell's left, as long as the column allows in some rows.
+        let mut writing = Vec::new();
+        for c in 0..8 {
+            let (a, b) = (xs[c], xs[c + 1]);
+            let mid = (a + b) / 2;
+            let half = ((b - a) / 3).max(6);
+            fill(&mut img, mid - half, 80, mid - 2, 95);
+            fill(&mut img, mid + 2, 80, mid + half, 95);
+            for r in 1..6u32 {
+                let len = if r % 2 == 0 { (b - a) - 14 } else { (b - a) / 2 };
+                let y = 60 + r * 60 + 20;
+                for x in (a + 5..a + 5 + len).step_by(9) {
+                    fill(&mut img, x, y, x + 4, y + 14);
+                }
+            }
+            writing.push((a + 5, b - 9));
+        }
+        let holds_its_writing = |img: &GrayImage| {
+            let g = find_table(img, 150.0, &widths);
+            assert_eq!(g.columns.len(), 8, "{:?}", g.columns);
+            // Each column holds its own writing and none of its neighbours'.
+            for (c, (col, &(a, b))) in g.columns.iter().zip(&writing).enumerate() {
+                assert!(col.start <= a && col.end >= b, "column {c}: {col:?}, writing {a}..{b}");
+            }
+        };
+        holds_its_writing(&img);
+        // Its column rules drawn but one (pencil, lost): the rules stand, and the
+        // gutter where the lost one ran divides the two columns it would have.
+        for (_, &x) in xs.iter().enumerate().filter(|&(i, _)| i != 3) {
+            fill(&mut img, x, 60, x + 2, 543);
+        }
+        holds_its_writing(&img);
+    }
+
+    #[test]
+    fn a_band_of_grey_along_the_pages_edge_is_no_frame() {
+        // The grey surround of a scanned page: 40 px bands along its left and top edges,
+        // as marks on the grey page; the table's frame inside them.
+        let xs = [100, 250, 400, 550, 700, 850, 1000, 1150, 1300];
+        let mut img = ruled(&xs, (100, 1300));
+        fill(&mut img, 0, 0, 40, 700);
+        fill(&mut img, 0, 0, 1400, 30);
+        let g = find_table(&img, 150.0, &[]);
+        let t = g.table.expect("a table");
+        assert!(t[0].abs_diff(100) <= 3 && t[1].abs_diff(60) <= 3, "{t:?}");
+        assert_eq!(g.rows.len(), 8, "{:?}", g.rows);
     }
 
     #[test]

@@ -157,8 +157,8 @@ enum Command {
         /// `photos-flat` (the same pages scanned), `no-dpi` (files stating no resolution),
         /// `mixed` (ledger and form pages in one book); each also as `NAME-held-out`, the
         /// variations kept out of tuning (other label wordings with values in a hand, every
-        /// third form drawn in boxes, pencil rules, rules missing between columns, steeper
-        /// photos with more curl).
+        /// third form drawn in boxes, pencil rules, rules missing between columns, the
+        /// columns of another printing, steeper photos with more curl).
         /// The script sets need Debian's handwriting fonts (scripts/setup --test).
         #[arg(long, default_value = "samples")]
         set: String,

@@ -571,13 +571,13 @@ pub fn find_grid(page: &RestoredPage, dpi: f32, ledger: &Template) -> Grid {
         // stain, a fold's shadow, a dark edge) lines are texture.
         let on_clean_paper =
             |marks: &GrayImage, grid: &Grid| grid.table.is_some_and(|t| layout::ink_fraction(marks, t) < 0.2);
-        let mut faint = layout::find_table(&marks, dpi, &widths);
+        let mut faint = layout::find_table_on(&marks, &page.binary, dpi, &widths);
         let mut clean = on_clean_paper(&marks, &faint);
         if !clean {
             // Solid dark regions (the dark surround of a page, large stains) over a page
             // ruled in pencil: their edges taken for the table's frame. Without them.
             let thin = layout::without_solid(&marks, dpi);
-            faint = layout::find_table(&thin, dpi, &widths);
+            faint = layout::find_table_on(&thin, &page.binary, dpi, &widths);
             clean = on_clean_paper(&thin, &faint);
         }
         if clean && usable(&faint, size) && (!usable(&grid, size) || faint.rows.len() > grid.rows.len()) {

@@ -183,6 +183,9 @@ pub struct PageSpec {
     pub no_dpi: bool,
     /// Problems planted in the page's records, for the book checks.
     pub plant: Plant,
+    /// A ledger's columns drawn wider or narrower than the template's by up to this
+    /// fraction each (another printing of the book).
+    pub column_jitter: f32,
 }
 
 /// Problems planted in a ledger page's records (rows 0-based, after the records are put
@@ -231,6 +234,7 @@ impl PageSpec {
             form: None,
             no_dpi: false,
             plant: Plant::default(),
+            column_jitter: 0.0,
         }
     }
 }
@@ -651,7 +655,20 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
     let row_h = ((h as f32 - 8.0 * mm) - (top + header_h)) / body_rows as f32;
     let widths: Vec<f32> = {
         let t = crate::template::Template::for_book_type("ks").expect("built-in template");
-        t.widths()
+        let j = spec.column_jitter;
+        let drawn: Vec<f32> = t
+            .widths()
+            .into_iter()
+            .map(|f| {
+                if j > 0.0 {
+                    f * rng.gen_range(1.0 - j..1.0 + j)
+                } else {
+                    f
+                }
+            })
+            .collect();
+        let total: f32 = drawn.iter().sum();
+        drawn.into_iter().map(|f| f / total).collect()
     };
     let mut xs = vec![left];
     for f in &widths {
@@ -1306,6 +1323,7 @@ pub fn sample_specs() -> Vec<PageSpec> {
         form: None,
         no_dpi: false,
         plant: Plant::default(),
+        column_jitter: 0.0,
     };
     vec![
         base(
@@ -1411,6 +1429,7 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 form: None,
                 no_dpi: false,
                 plant: Plant::default(),
+                column_jitter: 0.0,
             }
         })
         .collect()
@@ -1422,8 +1441,9 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
 /// `no-dpi` (files that state no resolution), `mixed` (a book of ledger and form pages).
 /// Every other photographed page is curled near the binding. `held_out` draws the
 /// variations kept out of tuning instead: forms worded and set differently with values in
-/// a hand (every third drawn in boxes), pencil rules and rules missing between columns, steeper photographs with more
-/// curl.
+/// a hand (every third drawn in boxes), pencil rules and rules missing between columns (the
+/// columns drawn up to 30% wider or narrower than the template's), steeper photographs
+/// with more curl.
 pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out: bool) -> Option<Vec<PageSpec>> {
     let mut specs = varied_specs(n, seed, dpi);
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
@@ -1451,6 +1471,10 @@ pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out:
                     (true, 0) => Rules::Pencil,
                     (true, _) => Rules::NoColumnRules,
                 };
+                // Held out: another printing, its columns not the template's widths.
+                if held_out {
+                    s.column_jitter = 0.3;
+                }
             }
             "photos" | "photos-flat" => {
                 s.hand = Hand::Typed;

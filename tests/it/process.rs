@@ -444,7 +444,8 @@ fn values_on_dotted_leaders_are_read_without_the_leaders_dots() {
 /// Pages as they come, in one book, processed with no layout flag: a ledger, a form of
 /// 2018 with two label/value pairs on a line, dotted leaders and tick boxes, a photographed ledger, one curled
 /// near the binding, a ledger with faint rules, one without rules between its rows, one whose file states no
-/// resolution, and a letter (readable, no records: `manual`).
+/// resolution, one of another printing without rules between its columns, and a letter
+/// (readable, no records: `manual`).
 #[test]
 fn pages_as_they_come_are_read_without_a_layout_flag() {
     use sohoa::encode::page_file;
@@ -523,6 +524,19 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
             no_dpi: true,
             ..ledger("nodpi.png", 66, Damage::none())
         },
+        // Another printing: no rules between its columns, which are not the template's
+        // widths.
+        PageSpec {
+            column_jitter: 0.3,
+            ..ledger(
+                "nocols.png",
+                68,
+                Damage {
+                    rules: Rules::NoColumnRules,
+                    ..Damage::none()
+                },
+            )
+        },
     ];
     let mut truth = std::collections::BTreeMap::new();
     for spec in &specs {
@@ -566,6 +580,17 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
             t.records[0]["nksHoTen"].value
         );
     }
+    // Without column rules, each value is read from its own column: all but a few fields
+    // right.
+    let p = page("nocols");
+    let (mut right, mut all) = (0, 0);
+    for (r, rec) in truth["nocols"].records.iter().enumerate() {
+        for (id, t) in rec.iter().filter(|(_, t)| !t.value.is_empty()) {
+            all += 1;
+            right += usize::from(field(&p, r, id) == t.value);
+        }
+    }
+    assert!(right * 20 >= all * 19, "nocols: {right} of {all} fields right");
     let form_reads = |name: &str, ids: &[&str]| {
         let p = page(name);
         assert_eq!(p["column_mapping"], "form_labels", "{name}");
