@@ -99,16 +99,14 @@ pub fn find_table_on(binary: &GrayImage, writing: &GrayImage, dpi: f32, expected
     // A band of marks thicker than a rule, even one aslant, is the edge of something
     // solid (the grey surround of a scanned page, a shadow), not a rule.
     let thick = (dpi * MAX_RULE_MM / 25.4) as u32;
-    let h_lines = h_lines
-        .into_iter()
-        .map(|l| unsmear(l, waver))
-        .filter(|l| l.to - l.from <= thick)
-        .collect::<Vec<_>>();
-    let v_lines = v_lines
-        .into_iter()
-        .map(|l| unsmear(l, waver))
-        .filter(|l| l.to - l.from <= thick)
-        .collect::<Vec<_>>();
+    let rules = |lines: Vec<RuleLine>| -> Vec<RuleLine> {
+        lines
+            .into_iter()
+            .map(|l| unsmear(l, waver))
+            .filter(|l| l.to - l.from <= thick)
+            .collect()
+    };
+    let (h_lines, v_lines) = (rules(h_lines), rules(v_lines));
     let binary = &across_cols;
     let all_h_lines = h_lines.clone();
     if h_lines.len() < 3 {
@@ -268,19 +266,7 @@ pub fn find_table_on(binary: &GrayImage, writing: &GrayImage, dpi: f32, expected
     }
     if from_template {
         // Faded or missing column rules: lay the template's proportions across the table.
-        let span = (right - left) as f32;
-        let mut x = left as f32;
-        columns = expected_columns
-            .iter()
-            .map(|f| {
-                let start = x;
-                x += f * span;
-                Band {
-                    start: start as u32 + gap,
-                    end: (x as u32).saturating_sub(gap),
-                }
-            })
-            .collect();
+        columns = lay_columns(left as f32, expected_columns, (right - left) as f32, gap);
     }
     // The frame's outer rules, when two are found (one alone may be a rule inside), or
     // the ends of the rows where a frame rule is gone.
@@ -329,8 +315,8 @@ fn columns_from_gutters(
     if n < 2 || right <= left + 2 * gap {
         return None;
     }
-    let (w, stride) = (page.width(), page.width() as usize);
-    let raw = page.as_raw();
+    let w = page.width();
+    let (raw, stride) = (page.as_raw(), w as usize);
     let rows: Vec<u32> = (top..bottom.min(page.height()))
         .filter(|&y| h_lines.iter().all(|l| y + gap < l.from || y > l.to + gap))
         .collect();
@@ -400,8 +386,15 @@ fn columns_from_gutters(
                         }
                         continue;
                     }
-                    let missing = (k - kp - 1) as f32;
-                    let c = cost[jp][kp] + err * err + if missing > 0.0 { missing_cost * missing } else { 0.0 };
+                    // Boundaries left without a gutter (none: no cost, ∞ × 0 being no number).
+                    let missing = k - kp - 1;
+                    let c = cost[jp][kp]
+                        + err * err
+                        + if missing > 0 {
+                            missing_cost * missing as f32
+                        } else {
+                            0.0
+                        };
                     if c < cost[j][k] {
                         cost[j][k] = c;
                         from[j][k] = (jp, kp);
@@ -429,17 +422,25 @@ fn columns_from_gutters(
         let (a, b) = (mid(ja), mid(jb));
         let parts = &expected[ka..kb];
         let sum: f32 = parts.iter().sum();
-        let mut x = a as f32;
-        for f in parts {
-            let next = x + f / sum * (b - a) as f32;
-            columns.push(Band {
-                start: x as u32 + gap,
-                end: (next as u32).saturating_sub(gap),
-            });
-            x = next;
-        }
+        columns.extend(lay_columns(a as f32, parts, (b - a) as f32 / sum, gap));
     }
     Some(columns)
+}
+
+/// Columns of relative widths `parts` laid side by side from `x`, `scale` pixels to a
+/// unit of width, each keeping `gap` pixels clear of its sides.
+fn lay_columns(mut x: f32, parts: &[f32], scale: f32, gap: u32) -> Vec<Band> {
+    parts
+        .iter()
+        .map(|f| {
+            let start = x;
+            x += f * scale;
+            Band {
+                start: start as u32 + gap,
+                end: (x as u32).saturating_sub(gap),
+            }
+        })
+        .collect()
 }
 
 /// A width between gutters within this fraction of what the template's proportions give
