@@ -129,7 +129,14 @@ pub struct Vocabulary {
     /// The Ministry's sex codes and what each means (`2` → `Nữ`).
     #[serde(default)]
     pub sex: std::collections::BTreeMap<String, String>,
+    /// Coded fields per book type (`KS`): each field's codes and what each means
+    /// (`loaiDangKy`: `4` → `Đăng ký quá hạn`). The review screen shows and offers them.
+    #[serde(default)]
+    pub field_codes: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Codes>>,
 }
+
+/// A closed list of codes and what each means.
+pub type Codes = std::collections::BTreeMap<String, String>;
 
 impl Vocabulary {
     /// Every spelling of the entries of `list`, each with its entry: the entries
@@ -337,6 +344,22 @@ impl Vocabulary {
     pub fn export_columns(&self, book_type: &str) -> Option<&Vec<String>> {
         self.export_columns.get(&book_type.to_uppercase())
     }
+
+    /// The coded fields of a book type (`ks`), each with its codes: those of the type's
+    /// own list, and sex codes for its fields of that kind.
+    pub fn field_codes(&self, book_type: &str) -> std::collections::BTreeMap<String, Codes> {
+        let mut out = self
+            .field_codes
+            .get(&book_type.to_uppercase())
+            .cloned()
+            .unwrap_or_default();
+        for f in book_fields(book_type).unwrap_or_default() {
+            if f.kind == FieldKind::Sex {
+                out.entry(f.field).or_insert_with(|| self.sex.clone());
+            }
+        }
+        out
+    }
 }
 
 /// Columns whose header could not be read sit between two matched ones: when the gap
@@ -415,6 +438,28 @@ pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every tick box's code is a code of its field whose meaning holds the box's printed
+    /// label (`4` → `Đăng ký quá hạn` for the box `Quá hạn`), and the sex field is coded.
+    #[test]
+    fn tick_boxes_give_codes_of_their_fields_list() {
+        let codes = Vocabulary::builtin().field_codes("ks");
+        let form = Template::for_book("ks", Layout::Form).unwrap();
+        assert!(!form.ticks.is_empty());
+        for g in &form.ticks {
+            for b in &g.boxes {
+                let meaning = codes.get(&g.field).and_then(|c| c.get(&b.code));
+                assert!(
+                    meaning.is_some_and(|m| fold(m).contains(&fold(&b.label))),
+                    "{} {}: {:?}",
+                    g.field,
+                    b.code,
+                    meaning
+                );
+            }
+        }
+        assert_eq!(codes["nksGioiTinh"]["2"], "Nữ");
+    }
 
     #[test]
     fn headers_read_with_errors_map_to_the_right_fields() {

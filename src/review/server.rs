@@ -213,6 +213,8 @@ impl Session {
         let fields = crate::template::book_fields(&book_type)?;
         let labels = fields.iter().map(|f| (f.field.clone(), f.heading.clone())).collect();
         let kinds = fields.iter().map(|f| (f.field.clone(), f.kind)).collect();
+        // Coded fields (sex, the registration type) with what each code means.
+        let codes = json!(vocab.field_codes(&book_type));
         let lock = crate::store::OutLock::take_named(&opts.out, ".sohoa-review.lock")?;
         let books = load_books(&opts.out)?;
         if books.is_empty() {
@@ -236,7 +238,7 @@ impl Session {
                 book_type,
                 labels,
                 kinds,
-                codes: json!({ "sex": vocab.sex }),
+                codes,
                 export_columns,
                 presence: Presence::default(),
                 _lock: lock,

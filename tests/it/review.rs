@@ -180,7 +180,12 @@ fn next_doubtful(pages: &Path, from: (&str, u64)) -> (String, u64) {
 }
 
 fn csv_rows(out: &Path) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(out.join("ks-1983/records.csv")).unwrap();
+    book_csv_rows(&out.join("ks-1983"))
+}
+
+/// The rows of a book's `records.csv`, header first.
+fn book_csv_rows(book: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(book.join("records.csv")).unwrap();
     text.trim_start_matches('\u{feff}')
         .lines()
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -1003,4 +1008,79 @@ fn review_screen_for_two_officers_shows_a_conflict_and_keeps_a_change_queued_acr
         "{shown} / {f}"
     );
     drop(server);
+}
+
+/// A form page of 2018 with its tick boxes: the registration type's field shows what its
+/// code means, offers the codes as the officer types, warns of a code outside the list,
+/// and the code typed is the one exported.
+#[test]
+fn review_screen_shows_and_offers_a_tick_fields_codes() {
+    use sohoa::synth::{render_page, FormStyle, PageSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in").join("ks-2018");
+    std::fs::create_dir_all(&book).unwrap();
+    let spec = PageSpec {
+        form: Some(FormStyle::default()),
+        year: 2018,
+        ..PageSpec::ledger("form.png", 150.0, 62)
+    };
+    let (img, truth) = render_page(&spec).unwrap();
+    std::fs::write(
+        book.join("form.png"),
+        sohoa::encode::page_file(&img, "form.png", Some(150.0)),
+    )
+    .unwrap();
+    let ticked = truth.records[0]["loaiDangKy"].value.clone();
+    assert!(!ticked.is_empty(), "the form has a box ticked");
+    let out = tmp.path().join("out");
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
+    let page = read_json(&out.join("ks-2018/pages/form.json"));
+    assert_eq!(page["records"][0]["fields"]["loaiDangKy"]["value"], ticked.as_str());
+
+    let server = Server::start(&out, "lan");
+    let b = Browser::start();
+    b.goto(&server.url);
+    b.wait("return document.body.dataset.ready === 'yes'", "the screen to load");
+    let label = "return document.querySelector('.field[data-field=loaiDangKy] .code-label').textContent";
+    let meaning = match ticked.as_str() {
+        "1" => "Đăng ký đúng hạn",
+        "2" => "Đăng ký lại",
+        "4" => "Đăng ký quá hạn",
+        other => panic!("a box of code {other}"),
+    };
+    assert_eq!(b.js(label), format!("{ticked} — {meaning}"));
+    // The browser offers every code of the list with what it means.
+    let offered = b.js(
+        "return Array.from(document.getElementById('f-loaiDangKy').list.options).map((o) => o.value + ' ' + o.label)",
+    );
+    let offered: Vec<&str> = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(offered.len(), 6, "{offered:?}");
+    assert!(offered.contains(&"6 Không xác định"), "{offered:?}");
+    // A code outside the list is pointed out as typed; a code of the list is saved and
+    // exported.
+    b.js("document.getElementById('f-loaiDangKy').focus()");
+    b.keys("#f-loaiDangKy", BACKSPACE_ALL);
+    b.keys("#f-loaiDangKy", "9");
+    assert!(b.js(label).as_str().unwrap().starts_with("9 — mã không hợp lệ"));
+    b.keys("#f-loaiDangKy", BACKSPACE_ALL);
+    b.keys("#f-loaiDangKy", "2");
+    assert_eq!(b.js(label), "2 — Đăng ký lại");
+    b.keys("#f-loaiDangKy", ENTER);
+    b.wait(
+        "return document.querySelector('.field[data-field=loaiDangKy]').classList.contains('corrected')",
+        "the code to be saved",
+    );
+    b.click("#export");
+    b.wait(
+        "return document.getElementById('save-state').textContent.startsWith('Đã xuất')",
+        "the export",
+    );
+    let rows = book_csv_rows(&out.join("ks-2018"));
+    let col = rows[0].iter().position(|c| c == "loaiDangKy").unwrap();
+    assert_eq!(rows[1][col], "2");
 }

@@ -318,15 +318,22 @@ function reasonsText(page) {
   if (page.reason_codes && page.reason_codes.length) return page.reason_codes.map((r) => r.vi).join('; ');
   return (page.reasons || []).join('; ');
 }
-// A coded field's value with what the code means: "2 — Nữ".
-function codeText(kind, value) {
-  const codes = state.codes[kind];
+// A coded field's value with what the code means: "2 — Nữ", "4 — Đăng ký quá hạn".
+function codeText(field, value) {
+  const codes = state.codes[field];
   if (!codes || !value) return '';
   return codes[value] ? value + ' — ' + codes[value] : value + ' — mã không hợp lệ (' + Object.entries(codes).map(([k, v]) => k + ' = ' + v).join(', ') + ')';
 }
 function showCode(input) {
   const el = input.parentElement && input.parentElement.querySelector('.code-label');
-  if (el) el.textContent = codeText(state.kinds[input.name], input.value.trim());
+  if (el) el.textContent = codeText(input.name, input.value.trim());
+}
+// The codes a coded field takes, offered as the officer types (the browser's list).
+function codeList(field) {
+  const list = document.createElement('datalist');
+  list.id = 'codes-' + field;
+  for (const [code, meaning] of Object.entries(state.codes[field])) list.append(new Option(meaning, code));
+  return list;
 }
 function record() { return state.page && state.page.records[state.rec]; }
 function columnsOf(page) { return page.columns.filter((c) => !/^col\d+$/.test(c)); }
@@ -376,15 +383,18 @@ function renderPanel(fieldIndex) {
     input.id = 'f-' + id; input.name = id; input.lang = 'vi'; input.spellcheck = false;
     input.autocomplete = 'off'; input.value = f ? f.final_value : '';
     input.dataset.saved = input.value;
-    if (KIND_HINT[state.kinds[id]]) { input.placeholder = KIND_HINT[state.kinds[id]]; input.title = KIND_HINT[state.kinds[id]]; }
+    const hint = KIND_HINT[state.kinds[id]]
+      || (state.codes[id] && Object.entries(state.codes[id]).map(([k, v]) => k + ' = ' + v).join(' · '));
+    if (hint) { input.placeholder = hint; input.title = hint; }
     input.addEventListener('focus', () => { state.field = id; highlightField(); });
     input.addEventListener('input', (e) => { showCode(input); if (!e.isComposing) scheduleSave(input); });
     input.addEventListener('compositionend', () => scheduleSave(input));
     input.addEventListener('change', () => saveField(input));
     const note = document.createElement('div'); note.className = 'note';
     row.append(label, crop, input);
-    if (state.codes[state.kinds[id]]) {
+    if (state.codes[id]) {
       const cl = document.createElement('div'); cl.className = 'code-label'; row.append(cl);
+      input.setAttribute('list', 'codes-' + id); row.append(codeList(id));
     }
     row.append(note);
     fs.append(row);
@@ -435,7 +445,7 @@ function decorate() {
     row.classList.toggle('corrected', !!(f && f.review));
     const note = row.querySelector('.note');
     const parts = [];
-    const ocr = codeText(state.kinds[row.dataset.field], f && f.value) || (f && f.value);
+    const ocr = codeText(row.dataset.field, f && f.value) || (f && f.value);
     if (f && f.review) parts.push('đã sửa: ' + f.review.by + ', ' + fmtTime(f.review.at) + ' · OCR: «' + ocr + '»');
     if (f && f.flags.length && !(f.flags.length === 1 && f.flags[0] === 'empty'))
       parts.push(f.flags.map((x) => state.flagLabels[x] || x).join(', '));
