@@ -687,6 +687,61 @@ pub fn rows_from_text(grid: &mut Grid, binary: &GrayImage, dpi: f32) {
     grid.rows = rows;
 }
 
+/// Paper that no rule crosses, at least this wide (mm), down the middle of a page: the
+/// fold of an open book scanned or photographed whole, a table on either side of it.
+const FOLD_MM: f32 = 5.0;
+/// A run of ink this long (mm) along a row of pixels is a rule's (a word's letters are
+/// apart sooner).
+const RULE_RUN_MM: f32 = 6.0;
+
+/// The fold of an open book whose two pages' tables lie side by side in one image: the
+/// middle of the widest band, [`FOLD_MM`] wide at least, within the middle 40% of the
+/// page's width, that no rule crosses, with rules over at least a third of the width on
+/// either side of it. Inside one table every row rule runs across every column; writing
+/// does not count, nor does a crease's line down the fold.
+pub fn page_fold(binary: &GrayImage, dpi: f32) -> Option<u32> {
+    let (w, h) = binary.dimensions();
+    let (wu, mm) = (w as usize, dpi / 25.4);
+    let min_run = ((RULE_RUN_MM * mm) as usize).max(8);
+    let mut crossed = vec![false; wu];
+    for y in 0..h as usize {
+        let row = &binary.as_raw()[y * wu..(y + 1) * wu];
+        let mut start = None;
+        for (x, &p) in row.iter().chain(std::iter::once(&255)).enumerate() {
+            match (p == 0, start) {
+                (true, None) => start = Some(x),
+                (false, Some(s)) => {
+                    if x - s >= min_run {
+                        crossed[s..x].iter_mut().for_each(|c| *c = true);
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    let need = (FOLD_MM * mm) as usize;
+    let (lo, hi) = (wu * 3 / 10, wu * 7 / 10);
+    let mut best: Option<(usize, usize)> = None;
+    let mut start = None;
+    for (x, &c) in crossed.iter().chain(std::iter::once(&true)).enumerate() {
+        match (c, start) {
+            (false, None) => start = Some(x),
+            (true, Some(s)) => {
+                let centre = (s + x) / 2;
+                if x - s >= need && (lo..hi).contains(&centre) && best.is_none_or(|(a, b)| x - s > b - a) {
+                    best = Some((s, x));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let (s, e) = best?;
+    let ruled = |part: &[bool]| part.iter().filter(|&&c| c).count() * 3 >= wu / 2;
+    (ruled(&crossed[..s]) && ruled(&crossed[e..])).then_some(((s + e) / 2) as u32)
+}
+
 /// Records above the table's first row rule (its rules faded away at the top of an old
 /// page) make its "header" many rows tall: where the header band is over four body rows
 /// tall and the text lines at its foot go on at the body's pitch (each within a quarter
@@ -1604,6 +1659,41 @@ pub fn ink_fraction(binary: &GrayImage, b: BBox) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two ruled tables side by side with paper between them (an open book's pages): the
+    /// fold found between them, a crease's line down it notwithstanding; one table across
+    /// the whole width has none, nor has a page ruled on one side only.
+    #[test]
+    fn the_fold_of_an_open_book_lies_between_its_pages_tables() {
+        let table = |img: &mut GrayImage, x0: u32, x1: u32| {
+            for y in (100..900).step_by(60) {
+                for x in x0..x1 {
+                    img.put_pixel(x, y, image::Luma([0]));
+                }
+            }
+            for x in (x0..=x1).step_by(90) {
+                for y in 100..=880 {
+                    img.put_pixel(x.min(x1 - 1), y, image::Luma([0]));
+                }
+            }
+        };
+        let mut spread = GrayImage::from_pixel(2000, 1000, image::Luma([255]));
+        table(&mut spread, 60, 940);
+        table(&mut spread, 1060, 1940);
+        // A crease down the fold.
+        for y in 0..1000 {
+            spread.put_pixel(1000, y, image::Luma([0]));
+        }
+        let fold = page_fold(&spread, 150.0).expect("a fold");
+        assert!((940..1060).contains(&fold), "{fold}");
+        let mut one = GrayImage::from_pixel(2000, 1000, image::Luma([255]));
+        table(&mut one, 60, 1940);
+        assert_eq!(page_fold(&one, 150.0), None);
+        // Half a page of rules, the other half blank: a page, not a spread.
+        let mut half = GrayImage::from_pixel(2000, 1000, image::Luma([255]));
+        table(&mut half, 60, 940);
+        assert_eq!(page_fold(&half, 150.0), None);
+    }
 
     /// Paints the box from (x0, y0) to (x1, y1), ends excluded, in ink.
     fn fill(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32) {

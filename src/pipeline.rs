@@ -344,14 +344,25 @@ fn read_records(
         }
     }
     if table {
-        let mut reading = read_table(page, dpi, &grid, ctx, ocr)?;
+        // An open book scanned or photographed whole: a table on each page.
+        let started = Instant::now();
+        let spread = spread_tables(page, dpi, &grid, &ctx.ledger);
+        times.layout += started.elapsed();
+        let mut reading = read_table(page, dpi, spread.as_ref().map_or(&grid, |s| &s[0]), ctx, ocr)?;
         // Read as a register, a form in boxes gives a record per field with no date in
         // it: the page is read again as a form, kept when its labels run down the page.
-        if let Some(template) = form.filter(|_| boxes && few_dates(&reading.records, &ctx.ledger)) {
+        if let Some(template) = form.filter(|_| spread.is_none() && boxes && few_dates(&reading.records, &ctx.ledger)) {
             if let Some(reading) = read_as_form(page, dpi, template, Some(&grid), false, ctx, ocr)? {
                 return Ok(reading);
             }
         }
+        let mut grid = grid;
+        if let Some([left, right]) = spread {
+            let second = read_table(page, dpi, &right, ctx, ocr)?;
+            reading = side_by_side(reading, second);
+            grid.table = left.table.zip(right.table).map(|(a, b)| crate::ocr::union(a, b));
+        }
+        check(&mut reading.records, &ctx.ledger);
         reading.grid = grid;
         let confidence = mean_confidence(&reading.words);
         if reading.empty_table || confidence >= eligibility::MIN_OCR_CONFIDENCE {
@@ -769,8 +780,79 @@ fn read_table(
     }
     reading.columns = columns;
     reading.text = lines.join("\n");
-    check(&mut reading.records, &ctx.ledger);
     Ok(reading)
+}
+
+/// The tables of an open book's two pages, left and right, each found with the other
+/// page blanked out: on either side of the fold ([`layout::page_fold`]: a band down the
+/// page's middle no rule crosses), or where the table found (`grid`) leaves a third of
+/// the page's width free on one side (a page's table spans more than that of a spread).
+fn spread_tables(page: &RestoredPage, dpi: f32, grid: &Grid, ledger: &Template) -> Option<[Grid; 2]> {
+    let [tx, _, tw, _] = grid.table?;
+    let w = page.binary.width();
+    let margin = (dpi / 25.4) as u32;
+    let table = |from: u32, to: u32| {
+        let found = find_grid(&blanked(page, from, to), dpi, ledger);
+        (usable(&found, page.binary.dimensions()) && found.rows.len() >= 3).then_some(found)
+    };
+    if let Some(fold) = layout::page_fold(&page.binary, dpi) {
+        if let (Some(left), Some(right)) = (table(fold, w), table(0, fold)) {
+            return Some([left, right]);
+        }
+    }
+    let (before, after) = (tx, w.saturating_sub(tx + tw));
+    if before.max(after) * 3 < w {
+        return None;
+    }
+    let (from, to) = (tx.saturating_sub(margin), (tx + tw + margin).min(w));
+    let other = table(from, to)?;
+    let t = other.table?;
+    if t[0] + t[2] <= from {
+        Some([other, grid.clone()])
+    } else if t[0] >= to {
+        Some([grid.clone(), other])
+    } else {
+        None
+    }
+}
+
+/// The page with its columns `from..to` blanked out, paper white.
+fn blanked(page: &RestoredPage, from: u32, to: u32) -> RestoredPage {
+    let blank = |img: &GrayImage| {
+        let mut img = img.clone();
+        for y in 0..img.height() {
+            for x in from..to.min(img.width()) {
+                img.put_pixel(x, y, image::Luma([255]));
+            }
+        }
+        img
+    };
+    RestoredPage {
+        gray: blank(&page.gray),
+        binary: blank(&page.binary),
+        skew_deg: page.skew_deg,
+        bend_px: page.bend_px,
+        quality: page.quality.clone(),
+    }
+}
+
+/// The readings of two tables side by side as one, `left`'s records first.
+fn side_by_side(mut left: Reading, right: Reading) -> Reading {
+    let first = left.records.len() as u32;
+    left.records.extend(right.records.into_iter().map(|mut r| {
+        r.row += first;
+        r
+    }));
+    for c in right.columns {
+        if !left.columns.contains(&c) {
+            left.columns.push(c);
+        }
+    }
+    left.words.extend(right.words);
+    left.text = [left.text, right.text].join("\n");
+    left.notes.extend(right.notes);
+    left.empty_table &= right.empty_table;
+    left
 }
 
 /// A text without what a leader's dot reads as: dots below (the nặng tone), full stops

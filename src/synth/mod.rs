@@ -186,6 +186,10 @@ pub struct PageSpec {
     /// A ledger's columns drawn wider or narrower than the template's by up to this
     /// fraction each (another printing of the book).
     pub column_jitter: f32,
+    /// An open book's two pages side by side in one image, a ledger table on each (the
+    /// right page's records numbered on from the left's), the binding's shadow between
+    /// them; the damage is done to the whole.
+    pub spread: bool,
 }
 
 /// Problems planted in a ledger page's records (rows 0-based, after the records are put
@@ -235,6 +239,7 @@ impl PageSpec {
             no_dpi: false,
             plant: Plant::default(),
             column_jitter: 0.0,
+            spread: false,
         }
     }
 }
@@ -625,6 +630,9 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
         _ => None,
     };
     let mut rng = SmallRng::seed_from_u64(spec.seed);
+    if spec.spread && spec.form.is_none() {
+        return render_spread(spec, &mut rng);
+    }
     if let Some(style) = spec.form {
         let fonts = FormFonts {
             regular: &regular,
@@ -822,6 +830,43 @@ fn draw_rule(
 }
 
 /// Ages a clean page and writes its truth.
+/// An open book's two ledger pages side by side (see [`PageSpec::spread`]), drawn clean,
+/// the binding's shadow darkening the paper over 10 mm either side of the fold, then
+/// damaged as one.
+fn render_spread(spec: &PageSpec, rng: &mut SmallRng) -> Result<(GrayImage, TruthPage), SynthError> {
+    let half = |first_number, seed| PageSpec {
+        spread: false,
+        first_number,
+        seed,
+        damage: Damage {
+            rules: spec.damage.rules,
+            ..Damage::none()
+        },
+        ..spec.clone()
+    };
+    let (left, l) = render_page(&half(spec.first_number, spec.seed ^ 0x1ef7))?;
+    let (right, r) = render_page(&half(spec.first_number + l.records.len() as u32, spec.seed ^ 0x5164))?;
+    let (w, h) = left.dimensions();
+    let fold = (10.0 * spec.dpi / 25.4) as i64;
+    let img = GrayImage::from_fn(2 * w, h, |x, y| {
+        let v = if x < w {
+            left.get_pixel(x, y)
+        } else {
+            right.get_pixel(x - w, y)
+        }
+        .0[0];
+        let d = (x as i64 - w as i64).abs();
+        let shade = if d < fold {
+            1.0 - 0.4 * (1.0 - d as f32 / fold as f32).powi(2)
+        } else {
+            1.0
+        };
+        Luma([(v as f32 * shade) as u8])
+    });
+    let records = l.records.into_iter().chain(r.records).collect();
+    Ok(finish(img, records, spec, rng))
+}
+
 fn finish(
     img: GrayImage,
     records: Vec<BTreeMap<String, TruthField>>,
@@ -1324,6 +1369,7 @@ pub fn sample_specs() -> Vec<PageSpec> {
         no_dpi: false,
         plant: Plant::default(),
         column_jitter: 0.0,
+        spread: false,
     };
     vec![
         base(
@@ -1430,6 +1476,7 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 no_dpi: false,
                 plant: Plant::default(),
                 column_jitter: 0.0,
+                spread: false,
             }
         })
         .collect()
@@ -1438,7 +1485,8 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
 /// The variations of pages as they really come, `n` pages from `seed`: `forms` (form
 /// pages drawn in several styles), `rulings` (faint, pencil and missing rules), `photos`
 /// (typed ledger pages photographed), `photos-flat` (the same pages scanned flat),
-/// `no-dpi` (files that state no resolution), `mixed` (a book of ledger and form pages).
+/// `no-dpi` (files that state no resolution), `mixed` (a book of ledger and form pages),
+/// `spreads` (an open book's two typed ledger pages in one image; held out: photographed).
 /// Every other photographed page is curled near the binding. `held_out` draws the
 /// variations kept out of tuning instead: forms worded and set differently with values in
 /// a hand (every third drawn in boxes), pencil rules and rules missing between columns (the
@@ -1496,6 +1544,21 @@ pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out:
                 };
                 if set == "photos" {
                     s.damage.photo = Some(photo);
+                }
+            }
+            "spreads" => {
+                // An open book scanned whole (held out: photographed).
+                s.spread = true;
+                s.hand = Hand::Typed;
+                s.damage.border = false;
+                s.damage.torn = 0.0;
+                s.damage.skew_deg = s.damage.skew_deg.clamp(-2.0, 2.0);
+                if held_out {
+                    s.damage.photo = Some(Photo {
+                        perspective: rng.gen_range(0.01..0.03),
+                        curl: 0.0,
+                        shadow: rng.gen_range(10.0..40.0),
+                    });
                 }
             }
             "no-dpi" => s.no_dpi = true,

@@ -444,7 +444,8 @@ fn values_on_dotted_leaders_are_read_without_the_leaders_dots() {
 /// Pages as they come, in one book, processed with no layout flag: a ledger, a form of
 /// 2018 with two label/value pairs on a line, dotted leaders and tick boxes, a photographed ledger, one curled
 /// near the binding, a ledger with faint rules, one without rules between its rows, one whose file states no
-/// resolution, one of another printing without rules between its columns, and a letter
+/// resolution, one of another printing without rules between its columns, an open book's
+/// two pages in one image (both pages' records, the left page's first), and a letter
 /// (readable, no records: `manual`).
 #[test]
 fn pages_as_they_come_are_read_without_a_layout_flag() {
@@ -523,6 +524,11 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
         PageSpec {
             no_dpi: true,
             ..ledger("nodpi.png", 66, Damage::none())
+        },
+        // An open book scanned whole: a table on each page, the fold between them.
+        PageSpec {
+            spread: true,
+            ..ledger("spread.png", 69, Damage::none())
         },
         // Another printing: no rules between its columns, which are not the template's
         // widths.
