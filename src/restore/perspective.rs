@@ -11,6 +11,9 @@ use image::{GrayImage, Luma};
 /// The narrowest outline taken for a photographed page, width against height (and
 /// height against width).
 const MIN_PAGE_ASPECT: f32 = 0.45;
+/// The widest: an open book of two landscape pages (2.83 for two A4 pages side by side),
+/// a little foreshortened.
+const MAX_SPREAD_ASPECT: f32 = 3.2;
 
 /// A point, pixels.
 pub type Point = [f32; 2];
@@ -179,10 +182,10 @@ pub fn page_outline(gray: &GrayImage) -> Option<[Point; 4]> {
         return None;
     }
     // A page's shape: no book page is narrower than this against its height (A4 is 0.71,
-    // a tall register 0.6, foreshortened by a camera held at a slant a little less). The
-    // strip of a scanned page most of which is torn away is.
+    // a tall register 0.6, foreshortened by a camera held at a slant a little less), and
+    // no open book wider. The strip of a scanned page most of which is torn away is.
     let aspect = top_l.max(bottom_l) / left_l.max(right_l).max(1.0);
-    if !(MIN_PAGE_ASPECT..=1.0 / MIN_PAGE_ASPECT).contains(&aspect) {
+    if !(MIN_PAGE_ASPECT..=MAX_SPREAD_ASPECT).contains(&aspect) {
         return None;
     }
     // The outline must hold the paper: a quadrilateral that covers the bright region.
@@ -323,6 +326,15 @@ mod tests {
         assert!(Homography::between([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], to).is_none());
     }
 
+    /// `page` photographed onto a frame of `size` on a dark surround, its corners at `quad`.
+    fn photograph(page: &GrayImage, quad: [Point; 4], size: (u32, u32)) -> GrayImage {
+        let (pw, ph) = (page.width() as f32, page.height() as f32);
+        let to_page = Homography::between(quad, [[0.0, 0.0], [pw, 0.0], [pw, ph], [0.0, ph]]).unwrap();
+        GrayImage::from_fn(size.0, size.1, |x, y| {
+            Luma([sample(page, to_page.apply([x as f32 + 0.5, y as f32 + 0.5]), 60)])
+        })
+    }
+
     #[test]
     fn a_photographed_page_is_found_and_flattened_and_a_scan_is_left_alone() {
         // A white page with a black square in its middle, photographed as a keystone.
@@ -334,12 +346,7 @@ mod tests {
             }
         }
         let quad = [[140.0, 90.0], [460.0, 110.0], [520.0, 700.0], [80.0, 680.0]];
-        let rect = [[0.0, 0.0], [pw as f32, 0.0], [pw as f32, ph as f32], [0.0, ph as f32]];
-        let to_page = Homography::between(quad, rect).unwrap();
-        let mut photo = GrayImage::new(600, 800);
-        for (x, y, p) in photo.enumerate_pixels_mut() {
-            *p = Luma([sample(&page, to_page.apply([x as f32 + 0.5, y as f32 + 0.5]), 60)]);
-        }
+        let photo = photograph(&page, quad, (600, 800));
         let found = page_outline(&photo).expect("outline");
         for (f, q) in found.iter().zip(&quad) {
             assert!((f[0] - q[0]).abs() < 6.0 && (f[1] - q[1]).abs() < 6.0, "{found:?}");
@@ -391,5 +398,17 @@ mod tests {
             }
         }
         assert!(page_outline(&strip).is_none());
+    }
+
+    /// An open book of two landscape pages photographed whole: its outline, nearly three
+    /// times as wide as high, is a page's for flattening.
+    #[test]
+    fn an_open_book_photographed_whole_is_found() {
+        let book = GrayImage::from_pixel(1120, 400, Luma([235]));
+        let quad = [[100.0, 90.0], [1230.0, 70.0], [1260.0, 520.0], [60.0, 500.0]];
+        let found = page_outline(&photograph(&book, quad, (1320, 600))).expect("outline");
+        for (f, q) in found.iter().zip(&quad) {
+            assert!((f[0] - q[0]).abs() < 8.0 && (f[1] - q[1]).abs() < 8.0, "{found:?}");
+        }
     }
 }
