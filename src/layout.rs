@@ -700,46 +700,45 @@ const RULE_RUN_MM: f32 = 6.0;
 /// either side of it. Inside one table every row rule runs across every column; writing
 /// does not count, nor does a crease's line down the fold.
 pub fn page_fold(binary: &GrayImage, dpi: f32) -> Option<u32> {
-    let (w, h) = binary.dimensions();
-    let (wu, mm) = (w as usize, dpi / 25.4);
+    let (wu, mm) = (binary.width() as usize, dpi / 25.4);
     let min_run = ((RULE_RUN_MM * mm) as usize).max(8);
     let mut crossed = vec![false; wu];
-    for y in 0..h as usize {
-        let row = &binary.as_raw()[y * wu..(y + 1) * wu];
-        let mut start = None;
-        for (x, &p) in row.iter().chain(std::iter::once(&255)).enumerate() {
-            match (p == 0, start) {
-                (true, None) => start = Some(x),
-                (false, Some(s)) => {
-                    if x - s >= min_run {
-                        crossed[s..x].iter_mut().for_each(|c| *c = true);
-                    }
-                    start = None;
-                }
-                _ => {}
-            }
+    for row in binary.as_raw().chunks_exact(wu.max(1)) {
+        for run in spans_where(row.iter().map(|&p| p == 0))
+            .into_iter()
+            .filter(|r| r.len() >= min_run)
+        {
+            crossed[run].iter_mut().for_each(|c| *c = true);
         }
     }
     let need = (FOLD_MM * mm) as usize;
-    let (lo, hi) = (wu * 3 / 10, wu * 7 / 10);
-    let mut best: Option<(usize, usize)> = None;
+    let middle = wu * 3 / 10..wu * 7 / 10;
+    // The widest band, the leftmost of equals.
+    let band = spans_where(crossed.iter().map(|&c| !c))
+        .into_iter()
+        .filter(|r| r.len() >= need && middle.contains(&((r.start + r.end) / 2)))
+        .rev()
+        .max_by_key(|r| r.len())?;
+    let (s, e) = (band.start, band.end);
+    let ruled = |part: &[bool]| part.iter().filter(|&&c| c).count() * 3 >= wu / 2;
+    (ruled(&crossed[..s]) && ruled(&crossed[e..])).then_some(((s + e) / 2) as u32)
+}
+
+/// The runs of consecutive items where `flags` holds, as index ranges.
+fn spans_where(flags: impl Iterator<Item = bool>) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
     let mut start = None;
-    for (x, &c) in crossed.iter().chain(std::iter::once(&true)).enumerate() {
-        match (c, start) {
-            (false, None) => start = Some(x),
-            (true, Some(s)) => {
-                let centre = (s + x) / 2;
-                if x - s >= need && (lo..hi).contains(&centre) && best.is_none_or(|(a, b)| x - s > b - a) {
-                    best = Some((s, x));
-                }
+    for (i, f) in flags.chain(std::iter::once(false)).enumerate() {
+        match (f, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push(s..i);
                 start = None;
             }
             _ => {}
         }
     }
-    let (s, e) = best?;
-    let ruled = |part: &[bool]| part.iter().filter(|&&c| c).count() * 3 >= wu / 2;
-    (ruled(&crossed[..s]) && ruled(&crossed[e..])).then_some(((s + e) / 2) as u32)
+    spans
 }
 
 /// Records above the table's first row rule (its rules faded away at the top of an old

@@ -790,7 +790,6 @@ fn read_table(
 fn spread_tables(page: &RestoredPage, dpi: f32, grid: &Grid, ledger: &Template) -> Option<[Grid; 2]> {
     let [tx, _, tw, _] = grid.table?;
     let w = page.binary.width();
-    let margin = (dpi / 25.4) as u32;
     let table = |from: u32, to: u32| {
         let found = find_grid(&blanked(page, from, to), dpi, ledger);
         (usable(&found, page.binary.dimensions()) && found.rows.len() >= 3).then_some(found)
@@ -804,6 +803,7 @@ fn spread_tables(page: &RestoredPage, dpi: f32, grid: &Grid, ledger: &Template) 
     if before.max(after) * 3 < w {
         return None;
     }
+    let margin = (dpi / 25.4) as u32;
     let (from, to) = (tx.saturating_sub(margin), (tx + tw + margin).min(w));
     let other = table(from, to)?;
     let t = other.table?;

@@ -816,13 +816,18 @@ fn review_screen_in_chromium_corrects_accepts_flags_a_page_and_exports() {
 
 /// Clicks "Export" and waits for it; the CSV's rows and the name's column.
 fn export_from_screen(b: &Browser, out: &Path) -> (Vec<Vec<String>>, usize) {
+    export_book_from_screen(b, &out.join("ks-1983"), "nksHoTen")
+}
+
+/// Clicks "Export" and waits for it; the rows of `book`'s CSV and the index of `column`.
+fn export_book_from_screen(b: &Browser, book: &Path, column: &str) -> (Vec<Vec<String>>, usize) {
     b.click("#export");
     b.wait(
         "return document.getElementById('save-state').textContent.startsWith('Đã xuất')",
         "the export",
     );
-    let rows = csv_rows(out);
-    let col = rows[0].iter().position(|c| c == "nksHoTen").unwrap();
+    let rows = book_csv_rows(book);
+    let col = rows[0].iter().position(|c| c == column).unwrap();
     (rows, col)
 }
 
@@ -1075,12 +1080,6 @@ fn review_screen_shows_and_offers_a_tick_fields_codes() {
         "return document.querySelector('.field[data-field=loaiDangKy]').classList.contains('corrected')",
         "the code to be saved",
     );
-    b.click("#export");
-    b.wait(
-        "return document.getElementById('save-state').textContent.startsWith('Đã xuất')",
-        "the export",
-    );
-    let rows = book_csv_rows(&out.join("ks-2018"));
-    let col = rows[0].iter().position(|c| c == "loaiDangKy").unwrap();
+    let (rows, col) = export_book_from_screen(&b, &out.join("ks-2018"), "loaiDangKy");
     assert_eq!(rows[1][col], "2");
 }
