@@ -22,6 +22,11 @@ fn main() {
             .unwrap_or(frame.gray);
         let restored = sohoa::restore::restore(&gray, dpi, &Default::default());
         let grid = sohoa::pipeline::find_grid(&restored, dpi, &ledger);
+        // An open book: each page's table drawn.
+        let grids = match sohoa::pipeline::spread_tables(&restored, dpi, &grid, &ledger) {
+            Some(pair) => pair.to_vec(),
+            None => vec![grid],
+        };
         let mut img = image::DynamicImage::ImageLuma8(restored.gray.clone()).to_rgb8();
         let (w, h) = img.dimensions();
         let mut paint = |x0: u32, y0: u32, x1: u32, y1: u32, c: [u8; 3]| {
@@ -34,31 +39,37 @@ fn main() {
                 }
             }
         };
-        if let Some([tx, ty, tw, th]) = grid.table {
-            for (i, r) in grid.rows.iter().enumerate() {
-                let c = if i % 2 == 0 { [255, 0, 0] } else { [255, 160, 0] };
-                paint(tx, r.start, tx + tw, r.start + 3, c);
-                paint(tx, r.end.saturating_sub(3), tx + tw, r.end, c);
+        for grid in &grids {
+            if let Some([tx, ty, tw, th]) = grid.table {
+                for (i, r) in grid.rows.iter().enumerate() {
+                    let c = if i % 2 == 0 { [255, 0, 0] } else { [255, 160, 0] };
+                    paint(tx, r.start, tx + tw, r.start + 3, c);
+                    paint(tx, r.end.saturating_sub(3), tx + tw, r.end, c);
+                }
+                for c in &grid.columns {
+                    paint(c.start, ty, c.start + 3, ty + th, [0, 200, 0]);
+                    paint(c.end.saturating_sub(3), ty, c.end, ty + th, [0, 200, 0]);
+                }
             }
-            for c in &grid.columns {
-                paint(c.start, ty, c.start + 3, ty + th, [0, 200, 0]);
-                paint(c.end.saturating_sub(3), ty, c.end, ty + th, [0, 200, 0]);
+            for l in &grid.h_lines {
+                paint(0, l.from, 12, l.to + 1, [0, 0, 255]);
             }
-        }
-        for l in &grid.h_lines {
-            paint(0, l.from, 12, l.to + 1, [0, 0, 255]);
-        }
-        for l in &grid.v_lines {
-            paint(l.from, 0, l.to + 1, 12, [0, 0, 255]);
+            for l in &grid.v_lines {
+                paint(l.from, 0, l.to + 1, 12, [0, 0, 255]);
+            }
         }
         let name = Path::new(page).file_stem().unwrap().to_string_lossy().into_owned();
         img.save(Path::new(out).join(format!("{name}.png"))).expect("written");
-        println!(
-            "{name}: photographed {}, table {:?}, {} rows (header included), {} columns",
-            outline.is_some(),
-            grid.table,
-            grid.rows.len(),
-            grid.columns.len()
-        );
+        for grid in &grids {
+            println!(
+                "{name}: photographed {}, table {:?}, {} rows (header included), {} columns, {} + {} rules",
+                outline.is_some(),
+                grid.table,
+                grid.rows.len(),
+                grid.columns.len(),
+                grid.h_lines.len(),
+                grid.v_lines.len()
+            );
+        }
     }
 }

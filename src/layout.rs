@@ -687,6 +687,143 @@ pub fn rows_from_text(grid: &mut Grid, binary: &GrayImage, dpi: f32) {
     grid.rows = rows;
 }
 
+/// Blank narrower than this (mm) along a text line is a space between words; the space
+/// between two columns' writing is wider.
+const COLUMN_GAP_MM: f32 = 2.5;
+/// A text line in this many pieces at least (split by [`COLUMN_GAP_MM`] of blank) is set
+/// out in columns; a title or a line of running text is in one or two.
+const TABLE_LINE_PIECES: usize = 4;
+
+/// The table of a page ruled nowhere (a list set out in columns on plain paper): the
+/// longest run of three text lines or more set out in columns ([`TABLE_LINE_PIECES`]),
+/// each at most twice their usual pitch below the last, with the lines of wrapped
+/// values below them; its columns the white gutters down it fitted to the template's
+/// (`expected`, see [`columns_from_gutters`]); its header the run's first line with the
+/// lines of wrapped headings close under it; its body one band (cut into a row per
+/// record by [`rows_from_text`]). No rules in the grid. An empty grid when there is no
+/// such run or no gutters fit.
+pub fn unruled_table(binary: &GrayImage, dpi: f32, expected: &[f32]) -> Grid {
+    let (w, h) = binary.dimensions();
+    let lines = page_lines(binary, [0, 0, w, h]);
+    let min_gap = (COLUMN_GAP_MM * dpi / 25.4) as usize;
+    let (raw, stride) = (binary.as_raw(), w as usize);
+    // A line's pieces of writing, as spans of x: its ink split at blanks of
+    // COLUMN_GAP_MM; what touches the page's sides (its dark edge) left out.
+    let edge = min_gap as u32;
+    let mm = (dpi / 25.4) as u32;
+    let pieces = |l: &TextLine| -> Vec<(u32, u32)> {
+        let [x, y, lw, lh] = l.bbox;
+        let mut ink = vec![false; lw as usize];
+        for yy in y..y + lh {
+            let row = &raw[yy as usize * stride + x as usize..][..lw as usize];
+            ink.iter_mut().zip(row).for_each(|(i, &v)| *i |= v == 0);
+        }
+        let mut pieces: Vec<(u32, u32)> = Vec::new();
+        for s in spans_where(ink.into_iter()) {
+            let (a, b) = (x + s.start as u32, x + s.end as u32);
+            match pieces.last_mut() {
+                Some(p) if a - p.1 < min_gap as u32 => p.1 = b,
+                _ => pieces.push((a, b)),
+            }
+        }
+        // Specks are no writing (a letter is a millimetre tall at least), nor is a line
+        // down the page (a page's edge, a fold): narrow, and taller than a line of
+        // writing.
+        let inked_rows = |a: u32, b: u32| {
+            (y..y + lh)
+                .filter(|&yy| raw[yy as usize * stride + a as usize..][..(b - a) as usize].contains(&0))
+                .count() as u32
+        };
+        pieces.retain(|&(a, b)| {
+            let tall = inked_rows(a, b);
+            a > edge && b + edge < w && tall >= mm && (b - a > edge || tall <= 6 * mm)
+        });
+        pieces
+    };
+    let spans: Vec<Vec<(u32, u32)>> = lines.iter().map(pieces).collect();
+    let top_of = |i: usize| lines[i].bbox[1];
+    let columned: Vec<usize> = (0..lines.len())
+        .filter(|&i| spans[i].len() >= TABLE_LINE_PIECES)
+        .collect();
+    let mut steps: Vec<u32> = columned.windows(2).map(|p| top_of(p[1]) - top_of(p[0])).collect();
+    steps.sort_unstable();
+    let Some(&pitch) = steps.get(steps.len() / 2) else {
+        return Grid::default();
+    };
+    // Runs of columned lines, one after another, each within two pitches of the last;
+    // the longest.
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    for &i in &columned {
+        match runs.last_mut() {
+            Some(run) if run[run.len() - 1] + 1 == i && top_of(i) - top_of(run[run.len() - 1]) <= 2 * pitch => {
+                run.push(i)
+            }
+            _ => runs.push(vec![i]),
+        }
+    }
+    let Some(run) = runs.into_iter().rev().max_by_key(Vec::len).filter(|r| r.len() >= 3) else {
+        return Grid::default();
+    };
+    let (first, last) = (run[0], run[run.len() - 1]);
+    // The last record's wrapped values: the lines under its first within a pitch.
+    let end = (last + 1..lines.len())
+        .take_while(|&i| top_of(i) < top_of(last) + pitch * 4 / 5)
+        .last()
+        .unwrap_or(last);
+    // Across the headings (every column has one), and the writing of two lines or more
+    // (a mark beside the table is on one).
+    let mut cover = vec![0u32; w as usize];
+    for p in spans[first..=end].iter().flatten() {
+        cover[p.0 as usize..p.1 as usize].iter_mut().for_each(|c| *c += 1);
+    }
+    let written = spans_where(cover.iter().map(|&c| c >= 2));
+    // The run's first line is columned: its pieces are there.
+    let (mut left, mut right) = (spans[first][0].0, spans[first][spans[first].len() - 1].1);
+    if let (Some(a), Some(b)) = (written.first(), written.last()) {
+        (left, right) = (left.min(a.start as u32), right.max(b.end as u32));
+    }
+    // What reaches out of that (a long value in the first or last column) is in it.
+    for p in spans[first..=end].iter().flatten() {
+        if p.1 > left && p.0 < right {
+            (left, right) = (left.min(p.0), right.max(p.1));
+        }
+    }
+    let (top, bottom) = (top_of(first), lines[end].bbox[1] + lines[end].bbox[3]);
+    // The header: the first line (its wrapped headings' lines with it: the lines are
+    // split at the valleys of the page's ink at its line pitch).
+    let header_end = lines[first].bbox[1] + lines[first].bbox[3];
+    let gap = ((dpi / 40.0) as u32).max(3);
+    // The sides a column's width from the writing (columns keep `gap` clear of theirs).
+    let (left, right) = (left.saturating_sub(2 * gap), (right + 2 * gap).min(w));
+    let Some(columns) = columns_from_gutters(
+        binary,
+        &[],
+        ((left, right), (top, bottom)),
+        &[],
+        false,
+        expected,
+        gap,
+        dpi,
+    ) else {
+        return Grid::default();
+    };
+    Grid {
+        table: Some([left, top, right - left, bottom - top]),
+        rows: vec![
+            Band {
+                start: top,
+                end: header_end,
+            },
+            Band {
+                start: header_end + 1,
+                end: bottom,
+            },
+        ],
+        columns,
+        ..Grid::default()
+    }
+}
+
 /// Paper that no rule crosses, at least this wide (mm), down the middle of a page: the
 /// fold of an open book scanned or photographed whole, a table on either side of it.
 const FOLD_MM: f32 = 5.0;
@@ -694,23 +831,37 @@ const FOLD_MM: f32 = 5.0;
 /// apart sooner).
 const RULE_RUN_MM: f32 = 6.0;
 
+/// Lines crossing a column that leave it a fold's: the edges of a photographed page
+/// flattened a little aslant (above and below the tables) run across the whole image;
+/// a table has three rules at least (its frame's top and bottom and the header's).
+const FOLD_CROSSINGS: u32 = 2;
+
 /// The fold of an open book whose two pages' tables lie side by side in one image: the
 /// middle of the widest band, [`FOLD_MM`] wide at least, within the middle 40% of the
-/// page's width, that no rule crosses, with rules over at least a third of the width on
-/// either side of it. Inside one table every row rule runs across every column; writing
-/// does not count, nor does a crease's line down the fold.
+/// page's width, that no more than [`FOLD_CROSSINGS`] lines cross, with rules over at
+/// least a third of the width on either side of it. Inside one table every row rule runs
+/// across every column; writing does not count, nor does a crease's line down the fold.
 pub fn page_fold(binary: &GrayImage, dpi: f32) -> Option<u32> {
     let (wu, mm) = (binary.width() as usize, dpi / 25.4);
     let min_run = ((RULE_RUN_MM * mm) as usize).max(8);
-    let mut crossed = vec![false; wu];
+    // Per column: the lines crossing it (a line a few pixels thick counted once) and
+    // whether the row above crossed it.
+    let mut lines = vec![0u32; wu];
+    let mut above = vec![false; wu];
     for row in binary.as_raw().chunks_exact(wu.max(1)) {
+        let mut here = vec![false; wu];
         for run in spans_where(row.iter().map(|&p| p == 0))
             .into_iter()
             .filter(|r| r.len() >= min_run)
         {
-            crossed[run].iter_mut().for_each(|c| *c = true);
+            here[run].iter_mut().for_each(|c| *c = true);
         }
+        for ((n, a), h) in lines.iter_mut().zip(&above).zip(&here) {
+            *n += u32::from(*h && !*a);
+        }
+        above = here;
     }
+    let crossed: Vec<bool> = lines.iter().map(|&n| n > FOLD_CROSSINGS).collect();
     let need = (FOLD_MM * mm) as usize;
     let middle = wu * 3 / 10..wu * 7 / 10;
     // The widest band, the leftmost of equals.
@@ -1685,13 +1836,105 @@ mod tests {
         }
         let fold = page_fold(&spread, 150.0).expect("a fold");
         assert!((940..1060).contains(&fold), "{fold}");
+        // The page's edges across the whole image above and below the tables, a little
+        // aslant (a photograph flattened from an outline not quite right).
+        for x in 0..2000 {
+            for (y0, thick) in [(30, 3), (950, 2)] {
+                fill(&mut spread, x, y0 + x / 400, x + 1, y0 + x / 400 + thick);
+            }
+        }
+        let fold = page_fold(&spread, 150.0).expect("a fold under the page's edges");
+        assert!((940..1060).contains(&fold), "{fold}");
         let mut one = GrayImage::from_pixel(2000, 1000, image::Luma([255]));
         table(&mut one, 60, 1940);
         assert_eq!(page_fold(&one, 150.0), None);
+        // One table with no rules between its rows: its frame and the header's rule.
+        let mut framed = GrayImage::from_pixel(2000, 1000, image::Luma([255]));
+        for y in [100, 160, 880] {
+            fill(&mut framed, 60, y, 1940, y + 2);
+        }
+        for x in (60..1940).step_by(90) {
+            fill(&mut framed, x, 100, x + 2, 882);
+        }
+        assert_eq!(page_fold(&framed, 150.0), None);
         // Half a page of rules, the other half blank: a page, not a spread.
         let mut half = GrayImage::from_pixel(2000, 1000, image::Luma([255]));
         table(&mut half, 60, 940);
         assert_eq!(page_fold(&half, 150.0), None);
+    }
+
+    #[test]
+    fn a_table_ruled_nowhere_is_found_from_its_columns_of_writing() {
+        // Six columns of these proportions between x = 100 and 1900, at 150 dpi.
+        let widths = [0.08, 0.22, 0.14, 0.1, 0.26, 0.2];
+        let mut bounds = vec![100u32];
+        for f in widths {
+            bounds.push(bounds[bounds.len() - 1] + (f * 1800.0) as u32);
+        }
+        // Writing: strokes 3 px wide, 7 px apart.
+        let write = |img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32| {
+            for x in (x0..x1).step_by(7) {
+                fill(img, x, y0, (x + 3).min(x1), y1);
+            }
+        };
+        let mut page = GrayImage::from_pixel(2000, 1400, Luma([255]));
+        // A title, headings centred over their columns, five records (the fifth column's
+        // values wrapped onto a second line), a page's edge down the left and a speck.
+        write(&mut page, 700, 100, 1300, 130);
+        for c in 0..6 {
+            let (a, b) = (bounds[c], bounds[c + 1]);
+            let w = (b - a) * 2 / 5;
+            write(&mut page, (a + b - w) / 2, 200, (a + b + w) / 2, 222);
+        }
+        let records = 5;
+        for r in 0..records {
+            let y = 300 + 90 * r;
+            for c in 0..6 {
+                let (a, b) = (bounds[c], bounds[c + 1]);
+                write(&mut page, a + 12, y, a + 12 + (b - a) / 2, y + 20);
+                if c == 4 {
+                    write(&mut page, a + 12, y + 28, a + 12 + (b - a) / 3, y + 48);
+                }
+            }
+        }
+        fill(&mut page, 40, 0, 42, 1400);
+        fill(&mut page, 1950, 500, 1953, 503);
+        let mut grid = unruled_table(&page, 150.0, &widths);
+        let [tx, ty, tw, _] = grid.table.expect("a table");
+        // From the first record's number to the last heading's end, from below the title.
+        assert!(
+            (60..=112).contains(&tx) && (1790..1900).contains(&(tx + tw)),
+            "{:?}",
+            grid.table
+        );
+        assert!((131..=200).contains(&ty), "{ty}");
+        assert!(grid.h_lines.is_empty() && grid.v_lines.is_empty());
+        assert_eq!(grid.columns.len(), 6);
+        for (c, col) in grid.columns.iter().enumerate() {
+            let value = (bounds[c] + 12, bounds[c] + 12 + (bounds[c + 1] - bounds[c]) / 2);
+            assert!(
+                col.start <= value.0 && col.end >= value.1,
+                "column {c}: {col:?}, value {value:?}"
+            );
+        }
+        rows_from_text(&mut grid, &page, 150.0);
+        assert_eq!(grid.rows.len(), 1 + records as usize, "{:?}", grid.rows);
+        for (r, row) in grid.rows[1..].iter().enumerate() {
+            let y = 300 + 90 * r as u32;
+            assert!(row.start <= y && row.end >= y + 48, "row {r}: {row:?}");
+        }
+        // Running text: words a space apart, no columns.
+        let mut text = GrayImage::from_pixel(2000, 1400, Luma([255]));
+        for l in 0..12 {
+            let y = 200 + 60 * l;
+            let mut x = 100;
+            while x < 1800 {
+                let word = 40 + (x * 7 + l * 13) % 90;
+                write(&mut text, x, y, x + word, y + 22);
+                x += word + 9;
+            }
+        }
+        assert_eq!(unruled_table(&text, 150.0, &widths).table, None);
     }
 
     /// Paints the box from (x0, y0) to (x1, y1), ends excluded, in ink.

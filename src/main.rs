@@ -156,11 +156,12 @@ enum Command {
         /// page curled near the binding) and
         /// `photos-flat` (the same pages scanned), `no-dpi` (files stating no resolution),
         /// `mixed` (ledger and form pages in one book), `spreads` (an open book's two
-        /// ledger pages in one image); each also as `NAME-held-out`, the
+        /// ledger pages in one image), `unruled` (ledger pages without any rules: lists
+        /// set out in columns); each also as `NAME-held-out`, the
         /// variations kept out of tuning (other label wordings with values in a hand, every
         /// third form drawn in boxes, pencil rules, rules missing between columns, the
         /// columns of another printing, steeper photos with more curl, spreads
-        /// photographed).
+        /// photographed, unruled lists of another printing).
         /// The script sets need Debian's handwriting fonts (scripts/setup --test).
         #[arg(long, default_value = "samples")]
         set: String,
@@ -487,7 +488,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     sohoa::synth::variation_specs(name, pages, seed, dpi, held_out).ok_or_else(|| {
                         anyhow::anyhow!(
                             "unknown set '{other}': use samples, checks, varied, script, forms, rulings, \
-                             photos, photos-flat, no-dpi, mixed, spreads (each but samples, checks and varied also as \
+                             photos, photos-flat, no-dpi, mixed, spreads, unruled (each but samples, checks and varied also as \
                              NAME-held-out)"
                         )
                     })?

@@ -91,6 +91,9 @@ pub enum Reason {
     EmptyTable,
     /// A note: no ruled table and no form labels, the page was read as running text.
     NoTable,
+    /// A note: the table has no rules; its rows and columns were found from the writing
+    /// (its lines and the white gutters between its columns).
+    Unruled,
     /// A note: the file states no resolution; this one was assumed.
     AssumedDpi(f32),
     /// A note: the file states no resolution; this one was inferred from the height of
@@ -140,6 +143,7 @@ impl Reason {
             Reason::NoRecords => "no_records",
             Reason::EmptyTable => "empty_table",
             Reason::NoTable => "no_table",
+            Reason::Unruled => "unruled",
             Reason::AssumedDpi(_) => "assumed_dpi",
             Reason::InferredDpi(_) => "inferred_dpi",
             Reason::Flattened => "flattened",
@@ -188,6 +192,7 @@ impl Reason {
             Reason::NoRecords => "Trang đọc được nhưng không tìm thấy bản ghi: cần nhập tay".into(),
             Reason::EmptyTable => "Các hàng của bảng đều trống".into(),
             Reason::NoTable => "Không thấy bảng kẻ ô hay nhãn biểu mẫu: trang được đọc như văn bản".into(),
+            Reason::Unruled => "Bảng không có đường kẻ: hàng và cột được xác định theo chữ viết".into(),
             Reason::AssumedDpi(dpi) => format!("Tệp không ghi độ phân giải: lấy {} dpi", num(*dpi, 0)),
             Reason::InferredDpi(dpi) => format!(
                 "Tệp không ghi độ phân giải: ước {} dpi theo chiều cao chữ viết",
@@ -262,6 +267,7 @@ impl std::fmt::Display for Reason {
             Reason::NoRecords => f.write_str("readable text, but no record could be located: enter by hand"),
             Reason::EmptyTable => f.write_str("the table's rows are empty"),
             Reason::NoTable => f.write_str("no ruled table and no form labels found: text read as a page"),
+            Reason::Unruled => f.write_str("table without rules: its rows and columns found from the writing"),
             Reason::AssumedDpi(dpi) => write!(f, "no resolution in the file: assumed {dpi} dpi"),
             Reason::InferredDpi(dpi) => write!(
                 f,

@@ -356,6 +356,14 @@ fn read_records(
                 return Ok(reading);
             }
         }
+        // A table ruled nowhere whose rows hold no dates is no register (a list of
+        // something else, a printed page set in columns): read as the page it is.
+        let unruled = grid.h_lines.is_empty() && grid.v_lines.is_empty();
+        if unruled && spread.is_none() && few_dates(&reading.records, &ctx.ledger) {
+            let mut reading = read_untabled(page, dpi, form, ctx, ocr)?;
+            reading.grid = grid;
+            return Ok(reading);
+        }
         let mut grid = grid;
         if let Some([left, right]) = spread {
             let second = read_table(page, dpi, &right, ctx, ocr)?;
@@ -363,6 +371,9 @@ fn read_records(
             grid.table = left.table.zip(right.table).map(|(a, b)| crate::ocr::union(a, b));
         }
         check(&mut reading.records, &ctx.ledger);
+        if unruled {
+            reading.notes.push(Reason::Unruled);
+        }
         reading.grid = grid;
         let confidence = mean_confidence(&reading.words);
         if reading.empty_table || confidence >= eligibility::MIN_OCR_CONFIDENCE {
@@ -595,6 +606,13 @@ pub fn find_grid(page: &RestoredPage, dpi: f32, ledger: &Template) -> Grid {
             grid = faint;
         }
     }
+    if !usable(&grid, size) {
+        // No rules at all: a list set out in columns.
+        let unruled = layout::unruled_table(&page.binary, dpi, &widths);
+        if usable(&unruled, size) {
+            grid = unruled;
+        }
+    }
     if usable(&grid, size) {
         layout::rows_in_header(&mut grid, &page.binary);
         layout::rows_from_text(&mut grid, &page.binary, dpi);
@@ -787,7 +805,7 @@ fn read_table(
 /// page blanked out: on either side of the fold ([`layout::page_fold`]: a band down the
 /// page's middle no rule crosses), or where the table found (`grid`) leaves a third of
 /// the page's width free on one side (a page's table spans more than that of a spread).
-fn spread_tables(page: &RestoredPage, dpi: f32, grid: &Grid, ledger: &Template) -> Option<[Grid; 2]> {
+pub fn spread_tables(page: &RestoredPage, dpi: f32, grid: &Grid, ledger: &Template) -> Option<[Grid; 2]> {
     let [tx, _, tw, _] = grid.table?;
     let w = page.binary.width();
     let table = |from: u32, to: u32| {

@@ -106,6 +106,8 @@ pub enum Rules {
     NoRowRules,
     /// No rules between the columns (the frame only).
     NoColumnRules,
+    /// No rules at all: a list set out in columns on plain paper.
+    Unruled,
 }
 
 /// A page photographed with a hand-held camera.
@@ -689,7 +691,7 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
     let rules = spec.damage.rules;
     let bottom = *ys.last().unwrap_or(&top);
     for (i, &y) in ys.iter().enumerate() {
-        if rules == Rules::NoRowRules && i >= 2 && i + 1 < ys.len() {
+        if rules == Rules::Unruled || rules == Rules::NoRowRules && i >= 2 && i + 1 < ys.len() {
             continue;
         }
         draw_rule(
@@ -705,7 +707,7 @@ pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError
         );
     }
     for (i, &x) in xs.iter().enumerate() {
-        if rules == Rules::NoColumnRules && i > 0 && i + 1 < xs.len() {
+        if rules == Rules::Unruled || rules == Rules::NoColumnRules && i > 0 && i + 1 < xs.len() {
             continue;
         }
         draw_rule(
@@ -1486,7 +1488,8 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
 /// pages drawn in several styles), `rulings` (faint, pencil and missing rules), `photos`
 /// (typed ledger pages photographed), `photos-flat` (the same pages scanned flat),
 /// `no-dpi` (files that state no resolution), `mixed` (a book of ledger and form pages),
-/// `spreads` (an open book's two typed ledger pages in one image; held out: photographed).
+/// `spreads` (an open book's two typed ledger pages in one image; held out: photographed),
+/// `unruled` (ledger pages without any rules; held out: the columns of another printing).
 /// Every other photographed page is curled near the binding. `held_out` draws the
 /// variations kept out of tuning instead: forms worded and set differently with values in
 /// a hand (every third drawn in boxes), pencil rules and rules missing between columns (the
@@ -1559,6 +1562,13 @@ pub fn variation_specs(set: &str, n: u32, seed: u64, dpi: Option<f32>, held_out:
                         curl: 0.0,
                         shadow: rng.gen_range(10.0..40.0),
                     });
+                }
+            }
+            "unruled" => {
+                // No rules at all (held out: the columns of another printing).
+                s.damage.rules = Rules::Unruled;
+                if held_out {
+                    s.column_jitter = 0.3;
                 }
             }
             "no-dpi" => s.no_dpi = true,

@@ -444,8 +444,9 @@ fn values_on_dotted_leaders_are_read_without_the_leaders_dots() {
 /// Pages as they come, in one book, processed with no layout flag: a ledger, a form of
 /// 2018 with two label/value pairs on a line, dotted leaders and tick boxes, a photographed ledger, one curled
 /// near the binding, a ledger with faint rules, one without rules between its rows, one whose file states no
-/// resolution, one of another printing without rules between its columns, an open book's
-/// two pages in one image (both pages' records, the left page's first), and a letter
+/// resolution, one of another printing without rules between its columns, one without
+/// any rules (a list set out in columns), an open book's two pages in one image (both
+/// pages' records, the left page's first) scanned and photographed, and a letter
 /// (readable, no records: `manual`).
 #[test]
 fn pages_as_they_come_are_read_without_a_layout_flag() {
@@ -530,6 +531,30 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
             spread: true,
             ..ledger("spread.png", 69, Damage::none())
         },
+        PageSpec {
+            spread: true,
+            ..ledger(
+                "spread-photo.jpg",
+                71,
+                Damage {
+                    photo: Some(Photo {
+                        perspective: 0.02,
+                        curl: 0.0,
+                        shadow: 25.0,
+                    }),
+                    ..Damage::none()
+                },
+            )
+        },
+        // No rules at all: rows from the lines of writing, columns from the gutters.
+        ledger(
+            "unruled.png",
+            70,
+            Damage {
+                rules: Rules::Unruled,
+                ..Damage::none()
+            },
+        ),
         // Another printing: no rules between its columns, which are not the template's
         // widths.
         PageSpec {
@@ -586,17 +611,24 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
             t.records[0]["nksHoTen"].value
         );
     }
-    // Without column rules, each value is read from its own column: all but a few fields
-    // right.
-    let p = page("nocols");
-    let (mut right, mut all) = (0, 0);
-    for (r, rec) in truth["nocols"].records.iter().enumerate() {
-        for (id, t) in rec.iter().filter(|(_, t)| !t.value.is_empty()) {
-            all += 1;
-            right += usize::from(field(&p, r, id) == t.value);
+    // Without column rules, or without any, each value is read from its own column: all
+    // but a few fields right.
+    for name in ["nocols", "unruled"] {
+        let p = page(name);
+        let (mut right, mut all) = (0, 0);
+        for (r, rec) in truth[name].records.iter().enumerate() {
+            for (id, t) in rec.iter().filter(|(_, t)| !t.value.is_empty()) {
+                all += 1;
+                right += usize::from(field(&p, r, id) == t.value);
+            }
         }
+        assert!(right * 20 >= all * 19, "{name}: {right} of {all} fields right");
     }
-    assert!(right * 20 >= all * 19, "nocols: {right} of {all} fields right");
+    assert!(
+        page("unruled")["reason_codes"].to_string().contains("unruled"),
+        "{}",
+        page("unruled")["reason_codes"]
+    );
     let form_reads = |name: &str, ids: &[&str]| {
         let p = page(name);
         assert_eq!(p["column_mapping"], "form_labels", "{name}");

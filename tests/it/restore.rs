@@ -149,8 +149,9 @@ fn restored_pages_match_their_golden_images() {
 /// at their pitch, and from the text lines in what would else be a header many rows tall.
 /// On 5168_1801 the rules are found on the grey page once the dark edge of the book's
 /// pages beside it is left out. One page of the sample is a known miss, left out here
-/// and reported in docs/ACCURACY.md: 5182_0050 (rules too faint to be told from the
-/// paper: no table, the page is `manual`).
+/// and reported in docs/ACCURACY.md: 5182_0050 (a list whose rows are not ruled, its few
+/// pencil rules too faint to be told from the paper; the table found from its writing has
+/// 24 rows for 29 entries, two sharing a row in places; the page is `manual`).
 #[test]
 fn rows_of_real_ruled_pages_are_found_as_drawn() {
     let Some(root) = crate::common::shared_data("voc-dev") else {
