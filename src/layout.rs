@@ -771,9 +771,12 @@ pub fn unruled_table(binary: &GrayImage, dpi: f32, expected: &[f32]) -> Grid {
         .last()
         .unwrap_or(last);
     // Across the headings (every column has one), and the writing of two lines or more
-    // (a mark beside the table is on one).
+    // (a mark beside the table is on one) that starts before the headings end (a value
+    // starts at its column's side, its heading is centred over it: what starts further
+    // right is no value, but a torn edge's fragments, say).
+    let headings_end = spans[first][spans[first].len() - 1].1;
     let mut cover = vec![0u32; w as usize];
-    for p in spans[first..=end].iter().flatten() {
+    for p in spans[first..=end].iter().flatten().filter(|p| p.0 < headings_end) {
         cover[p.0 as usize..p.1 as usize].iter_mut().for_each(|c| *c += 1);
     }
     let written = spans_where(cover.iter().map(|&c| c >= 2));
@@ -1879,7 +1882,8 @@ mod tests {
         };
         let mut page = GrayImage::from_pixel(2000, 1400, Luma([255]));
         // A title, headings centred over their columns, five records (the fifth column's
-        // values wrapped onto a second line), a page's edge down the left and a speck.
+        // values wrapped onto a second line), a page's edge down the left, a speck and a
+        // torn edge on the right.
         write(&mut page, 700, 100, 1300, 130);
         for c in 0..6 {
             let (a, b) = (bounds[c], bounds[c + 1]);
@@ -1896,6 +1900,9 @@ mod tests {
                     write(&mut page, a + 12, y + 28, a + 12 + (b - a) / 3, y + 48);
                 }
             }
+            // A torn edge's fragments beyond the last heading.
+            let x = 1920 + (r * 7) % 20;
+            fill(&mut page, x, y - 5, x + 14, y + 25);
         }
         fill(&mut page, 40, 0, 42, 1400);
         fill(&mut page, 1950, 500, 1953, 503);
