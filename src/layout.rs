@@ -315,39 +315,14 @@ fn columns_from_gutters(
     if n < 2 || right <= left + 2 * gap {
         return None;
     }
-    let w = page.width();
-    let (raw, stride) = (page.as_raw(), w as usize);
-    let rows: Vec<u32> = (top..bottom.min(page.height()))
-        .filter(|&y| h_lines.iter().all(|l| y + gap < l.from || y > l.to + gap))
-        .collect();
-    let mut ink = vec![0u32; (right.min(w) - left) as usize];
-    for &y in &rows {
-        let row = &raw[y as usize * stride + left as usize..y as usize * stride + right.min(w) as usize];
-        for (c, &v) in ink.iter_mut().zip(row) {
-            *c += u32::from(v == 0);
-        }
-    }
-    // Specks of dust across the table leave a gutter white all the same; the space
-    // between two words of a heading is narrower than one.
-    let limit = rows.len() as u32 / 200 + 1;
-    let min_gutter = ((dpi * GUTTER_MM / 25.4) as u32).max(2);
     // Boundaries that may be used, left to right, as spans of x and whether a rule is
     // there: the frame's sides first and last.
     let mut spans = vec![(left, left, true)];
-    let mut x = gap as usize;
-    while x + (gap as usize) < ink.len() {
-        if ink[x] > limit {
-            x += 1;
-            continue;
-        }
-        let from = x;
-        while x < ink.len() && ink[x] <= limit {
-            x += 1;
-        }
-        if x - from >= min_gutter as usize && x + (gap as usize) < ink.len() {
-            spans.push((left + from as u32, left + x as u32 - 1, false));
-        }
-    }
+    spans.extend(
+        gutters(page, h_lines, ((left, right), (top, bottom)), gap, dpi)
+            .into_iter()
+            .map(|(a, b)| (a, b, false)),
+    );
     spans.extend(rules.iter().map(|l| (l.from, l.to, true)));
     spans.sort_unstable();
     spans.push((right, right, true));
@@ -425,6 +400,41 @@ fn columns_from_gutters(
         columns.extend(lay_columns(a as f32, parts, (b - a) as f32 / sum, gap));
     }
     Some(columns)
+}
+
+/// The white gutters running down a table between `top` and `bottom` (its row rules
+/// `h_lines` left out) inside `left`..`right` (`gap` pixels clear of either side), as
+/// spans of x: [`GUTTER_MM`] wide at least, no ink in them but specks of dust.
+fn gutters(
+    page: &GrayImage,
+    h_lines: &[RuleLine],
+    ((left, right), (top, bottom)): ((u32, u32), (u32, u32)),
+    gap: u32,
+    dpi: f32,
+) -> Vec<(u32, u32)> {
+    let w = page.width();
+    let (raw, stride) = (page.as_raw(), w as usize);
+    let rows: Vec<u32> = (top..bottom.min(page.height()))
+        .filter(|&y| h_lines.iter().all(|l| y + gap < l.from || y > l.to + gap))
+        .collect();
+    let mut ink = vec![0u32; right.min(w).saturating_sub(left) as usize];
+    for &y in &rows {
+        let row = &raw[y as usize * stride + left as usize..y as usize * stride + right.min(w) as usize];
+        for (c, &v) in ink.iter_mut().zip(row) {
+            *c += u32::from(v == 0);
+        }
+    }
+    // Specks of dust across the table leave a gutter white all the same; the space
+    // between two words of a heading is narrower than one.
+    let limit = rows.len() as u32 / 200 + 1;
+    let min_gutter = ((dpi * GUTTER_MM / 25.4) as u32).max(2) as usize;
+    let g = gap as usize;
+    spans_where(ink.iter().map(|&c| c <= limit))
+        .into_iter()
+        .map(|r| r.start.max(g)..r.end)
+        .filter(|r| r.end + g < ink.len() && r.len() >= min_gutter)
+        .map(|r| (left + r.start as u32, left + r.end as u32 - 1))
+        .collect()
 }
 
 /// Columns of relative widths `parts` laid side by side from `x`, `scale` pixels to a
@@ -636,7 +646,7 @@ pub fn rows_from_text(grid: &mut Grid, binary: &GrayImage, dpi: f32) {
             col.len().saturating_sub(2 * pad),
             body_bottom - body_top,
         ];
-        text_lines_without_rules(binary, region, false)
+        joined_when_close(text_lines_without_rules(binary, region, false))
     };
     let body_rows = grid.rows.len() - 1;
     let best = (0..grid.columns.len().min(2))
@@ -798,17 +808,38 @@ pub fn unruled_table(binary: &GrayImage, dpi: f32, expected: &[f32]) -> Grid {
     let gap = ((dpi / 40.0) as u32).max(3);
     // The sides a column's width from the writing (columns keep `gap` clear of theirs).
     let (left, right) = (left.saturating_sub(2 * gap), (right + 2 * gap).min(w));
-    let Some(columns) = columns_from_gutters(
-        binary,
-        &[],
-        ((left, right), (top, bottom)),
-        &[],
-        false,
-        expected,
-        gap,
-        dpi,
-    ) else {
-        return Grid::default();
+    // A gutter between every two headings (the widest where several are: a heading's
+    // own words may stand apart): the columns lie between them, whatever their order and
+    // widths (another book's; the header tells which is which). Else the gutters fitted
+    // to the template's columns.
+    let table = ((left, right), (top, bottom));
+    let found = gutters(binary, &[], table, gap, dpi);
+    let between: Vec<Option<u32>> = spans[first]
+        .windows(2)
+        .map(|h| {
+            found
+                .iter()
+                .filter(|g| g.1 >= h[0].1 && g.0 <= h[1].0)
+                .max_by_key(|g| g.1 - g.0)
+                .map(|g| (g.0 + g.1) / 2)
+        })
+        .collect();
+    let columns = if between.iter().all(Option::is_some) {
+        let mut sides = vec![left];
+        sides.extend(between.into_iter().flatten());
+        sides.push(right);
+        sides
+            .windows(2)
+            .map(|p| Band {
+                start: p[0] + gap,
+                end: p[1].saturating_sub(gap),
+            })
+            .collect()
+    } else {
+        match columns_from_gutters(binary, &[], table, &[], false, expected, gap, dpi) {
+            Some(columns) => columns,
+            None => return Grid::default(),
+        }
     };
     Grid {
         table: Some([left, top, right - left, bottom - top]),
@@ -825,6 +856,29 @@ pub fn unruled_table(binary: &GrayImage, dpi: f32, expected: &[f32]) -> Grid {
         columns,
         ..Grid::default()
     }
+}
+
+/// Text lines less than a quarter of a line's height apart joined: one line split at a
+/// row its letters leave blank, or a value wrapped onto a second line of its cell.
+fn joined_when_close(lines: Vec<TextLine>) -> Vec<TextLine> {
+    let mut heights: Vec<u32> = lines.iter().map(|l| l.bbox[3]).collect();
+    heights.sort_unstable();
+    let Some(&typical) = heights.get(heights.len() / 2) else {
+        return lines;
+    };
+    let mut joined: Vec<TextLine> = Vec::with_capacity(lines.len());
+    for l in lines {
+        match joined.last_mut() {
+            Some(prev) if l.bbox[1] < prev.bbox[1] + prev.bbox[3] + typical / 4 => {
+                let [x, y, w, h] = prev.bbox;
+                let (x1, y1) = ((x + w).max(l.bbox[0] + l.bbox[2]), (y + h).max(l.bbox[1] + l.bbox[3]));
+                let x0 = x.min(l.bbox[0]);
+                prev.bbox = [x0, y, x1 - x0, y1 - y];
+            }
+            _ => joined.push(l),
+        }
+    }
+    joined
 }
 
 /// Paper that no rule crosses, at least this wide (mm), down the middle of a page: the
@@ -1906,7 +1960,9 @@ mod tests {
         }
         fill(&mut page, 40, 0, 42, 1400);
         fill(&mut page, 1950, 500, 1953, 503);
-        let mut grid = unruled_table(&page, 150.0, &widths);
+        // Another book's proportions: the gutters between the headings tell the columns.
+        let other: Vec<f32> = widths.iter().rev().copied().collect();
+        let mut grid = unruled_table(&page, 150.0, &other);
         let [tx, ty, tw, _] = grid.table.expect("a table");
         // From the first record's number to the last heading's end, from below the title.
         assert!(
@@ -1941,7 +1997,7 @@ mod tests {
                 x += word + 9;
             }
         }
-        assert_eq!(unruled_table(&text, 150.0, &widths).table, None);
+        assert_eq!(unruled_table(&text, 150.0, &other).table, None);
     }
 
     /// Paints the box from (x0, y0) to (x1, y1), ends excluded, in ink.

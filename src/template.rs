@@ -252,32 +252,25 @@ impl Template {
                     .collect()
             })
             .collect();
-        // Order-preserving alignment (columns keep their order; some may be missing on
-        // either side) maximizing the total similarity.
-        let mut dp = vec![vec![0f32; m + 1]; n + 1];
-        for i in 1..=n {
-            for j in 1..=m {
-                let take = dp[i - 1][j - 1]
-                    + if sim[i - 1][j - 1] >= 0.5 {
-                        sim[i - 1][j - 1]
-                    } else {
-                        0.0
-                    };
-                dp[i][j] = take.max(dp[i - 1][j]).max(dp[i][j - 1]);
-            }
-        }
+        // Each heading read matched to the template column it reads most like, best
+        // matches first, each column taken once: books set their columns in other orders
+        // (sex before the date of birth, the father before the mother). Between near
+        // equals the column at the same place in the template is taken.
+        let mut pairs: Vec<(f32, usize, usize)> = (0..n)
+            .flat_map(|i| (0..m).map(move |j| (i, j)))
+            .filter(|&(i, j)| sim[i][j] >= HEADING_MATCH)
+            .map(|(i, j)| {
+                let off = (i as f32 - j as f32).abs() / n.max(m) as f32;
+                (sim[i][j] - PLACE_PREFERENCE * off, i, j)
+            })
+            .collect();
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         let mut assigned: Vec<Option<usize>> = vec![None; n];
-        let (mut i, mut j) = (n, m);
-        while i > 0 && j > 0 {
-            let s = sim[i - 1][j - 1];
-            if s >= 0.5 && (dp[i][j] - (dp[i - 1][j - 1] + s)).abs() < 1e-5 {
-                assigned[i - 1] = Some(j - 1);
-                i -= 1;
-                j -= 1;
-            } else if (dp[i][j] - dp[i - 1][j]).abs() < 1e-5 {
-                i -= 1;
-            } else {
-                j -= 1;
+        let mut taken = vec![false; m];
+        for (_, i, j) in pairs {
+            if assigned[i].is_none() && !taken[j] {
+                assigned[i] = Some(j);
+                taken[j] = true;
             }
         }
         let matched = assigned.iter().filter(|a| a.is_some()).count();
@@ -362,6 +355,13 @@ impl Vocabulary {
     }
 }
 
+/// A heading read this much like one of a column's headings (0..1, [`similarity`] of
+/// their folded forms) names that column.
+const HEADING_MATCH: f32 = 0.5;
+/// How much a heading's match loses per template width of distance between its place and
+/// the column's place in the template: it settles near equals only.
+const PLACE_PREFERENCE: f32 = 0.02;
+
 /// Columns whose header could not be read sit between two matched ones: when the gap
 /// holds exactly as many template columns, they take those in order.
 fn fill_gaps(assigned: &mut [Option<usize>], m: usize) {
@@ -383,7 +383,10 @@ fn fill_gaps(assigned: &mut [Option<usize>], m: usize) {
         // Only when both sides pin the gap (or the gap runs to a table edge that the
         // template also ends at) do the counts agree.
         let pinned = (before.is_some() || start == 0) && (after.is_some() || i == n);
-        if pinned && end >= first && end - first == i - start {
+        // The template columns between must not be matched elsewhere (columns in
+        // another order).
+        let free = end >= first && (first..end).all(|j| !assigned.contains(&Some(j)));
+        if pinned && free && end - first == i - start {
             for (k, slot) in assigned[start..i].iter_mut().enumerate() {
                 *slot = Some(first + k);
             }
@@ -464,7 +467,7 @@ mod tests {
     #[test]
     fn headers_read_with_errors_map_to_the_right_fields() {
         let t = Template::for_book_type("ks").unwrap();
-        let headers: Vec<String> = [
+        let headers = strings(&[
             "Số",
             "Ho, chữ đêm, tên",
             "Ngày, tháng, năm sinh",
@@ -476,10 +479,7 @@ mod tests {
             "Họ, chữ đệm, tên cha",
             "Ngày đăng ký",
             "Ghi chú",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ]);
         let (ids, used) = t.map_columns(&headers);
         assert!(used);
         assert_eq!(ids[1], "nksHoTen");
@@ -487,6 +487,31 @@ mod tests {
         assert_eq!(ids[7], "meHoTen");
         assert_eq!(ids[8], "chaHoTen");
         assert_eq!(ids[10], "ghiChu");
+    }
+
+    #[test]
+    fn columns_in_another_order_are_named_by_their_headings() {
+        let t = Template::for_book_type("ks").unwrap();
+        let headers = strings(&[
+            "Số TT",
+            "Họ và tên",
+            "Nam/Nữ",
+            "Ngày sinh",
+            "Nơi sinh",
+            "Dân tộc",
+            "Quốc tịch",
+            "Họ tên cha",
+            "Họ tên mẹ",
+            "Ngày đăng ký",
+        ]);
+        let (ids, used) = t.map_columns(&headers);
+        assert!(used);
+        let want = "so nksHoTen nksGioiTinh nksNgaySinh nksNoiSinh nksDanToc nksQuocTich chaHoTen meHoTen ngayDangKy";
+        assert_eq!(ids.join(" "), want);
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]

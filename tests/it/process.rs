@@ -700,3 +700,162 @@ fn pages_as_they_come_are_read_without_a_layout_flag() {
     let expected: usize = truth.values().map(|t| t.records.len()).sum();
     assert_eq!(csv.lines().count(), 1 + expected);
 }
+
+/// A ledger of another book, drawn here rather than by `sohoa synth`: its columns in
+/// another order (sex before the date of birth, the father before the mother, no notes
+/// column) and worded otherwise ("Số TT", "Họ và tên", "Nam/Nữ"), at other widths; once
+/// ruled and once with no rules at all. Every value is read into its own field, named by
+/// the column's heading.
+#[test]
+fn a_ledger_of_another_book_is_read_by_its_headings() {
+    let columns: [(&str, &str, f32); 10] = [
+        ("so", "Số TT", 0.05),
+        ("nksHoTen", "Họ và tên", 0.15),
+        ("nksGioiTinh", "Nam/Nữ", 0.06),
+        ("nksNgaySinh", "Ngày sinh", 0.10),
+        ("nksNoiSinh", "Nơi sinh", 0.19),
+        ("nksDanToc", "Dân tộc", 0.07),
+        ("nksQuocTich", "Quốc tịch", 0.08),
+        ("chaHoTen", "Họ tên cha", 0.11),
+        ("meHoTen", "Họ tên mẹ", 0.11),
+        ("ngayDangKy", "Ngày đăng ký", 0.08),
+    ];
+    let records: Vec<[&str; 10]> = vec![
+        [
+            "17",
+            "Trần Kim Tâm",
+            "Nữ",
+            "13/11/1985",
+            "Xã Tân Phú, Bình Phước",
+            "Kinh",
+            "Việt Nam",
+            "Trần Văn Tuấn",
+            "Nguyễn Thị Quang",
+            "16/11/1985",
+        ],
+        [
+            "18",
+            "Đặng Văn Bình",
+            "Nam",
+            "26/11/1985",
+            "Xã Chợ Gạo, Tiền Giang",
+            "Thái",
+            "Việt Nam",
+            "Đặng Văn Dung",
+            "Vũ Thị An",
+            "28/11/1985",
+        ],
+        [
+            "19",
+            "Nguyễn Văn An",
+            "Nam",
+            "07/11/1985",
+            "Xã Bảo Thắng, Lào Cai",
+            "Mường",
+            "Việt Nam",
+            "Nguyễn Văn Hải",
+            "Đỗ Thị Lan",
+            "30/11/1985",
+        ],
+        [
+            "20",
+            "Bùi Kim Long",
+            "Nữ",
+            "22/11/1985",
+            "Xã Lạng Giang, Bắc Giang",
+            "Nùng",
+            "Việt Nam",
+            "Bùi Văn Tâm",
+            "Hoàng Thị Mai",
+            "02/12/1985",
+        ],
+        [
+            "21",
+            "Phạm Đức Nam",
+            "Nam",
+            "24/11/1985",
+            "Xã Hòa Bình, Tiền Giang",
+            "Kinh",
+            "Việt Nam",
+            "Phạm Văn Yên",
+            "Lê Thị Hà",
+            "05/12/1985",
+        ],
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in/other");
+    std::fs::create_dir_all(&book).unwrap();
+    for ruled in [true, false] {
+        // A4 landscape at 150 dpi.
+        let mut page = image::GrayImage::from_pixel(1754, 1240, image::Luma([255]));
+        let (left, right, top) = (90u32, 1664u32, 200u32);
+        let mut xs = vec![left];
+        for (_, _, w) in columns {
+            xs.push(xs[xs.len() - 1] + (w * (right - left) as f32) as u32);
+        }
+        let (header_h, row_h) = (70u32, 75u32);
+        let put = |page: &mut image::GrayImage, text: &str, x: u32, y: u32, h: u32, centred_in: Option<u32>| {
+            let line = sohoa::synth::draw_line(text, None, h).unwrap();
+            let x = centred_in.map_or(x, |w| x + w.saturating_sub(line.width()) / 2);
+            image::imageops::overlay(page, &line, x as i64, y as i64);
+        };
+        put(&mut page, "SỔ ĐĂNG KÝ KHAI SINH NĂM 1985", 600, 90, 48, None);
+        for (c, (_, heading, _)) in columns.iter().enumerate() {
+            put(&mut page, heading, xs[c], top + 18, 30, Some(xs[c + 1] - xs[c]));
+        }
+        for (r, rec) in records.iter().enumerate() {
+            for (c, value) in rec.iter().enumerate() {
+                put(
+                    &mut page,
+                    value,
+                    xs[c] + 4,
+                    top + header_h + r as u32 * row_h + 20,
+                    30,
+                    None,
+                );
+            }
+        }
+        if ruled {
+            let bottom = top + header_h + records.len() as u32 * row_h;
+            let ys: Vec<u32> = [top, top + header_h]
+                .into_iter()
+                .chain((1..=records.len() as u32).map(|r| top + header_h + r * row_h))
+                .collect();
+            for y in ys {
+                for x in left..=xs[xs.len() - 1] {
+                    for t in 0..3 {
+                        page.put_pixel(x, y + t, image::Luma([0]));
+                    }
+                }
+            }
+            for &x in &xs {
+                for y in top..bottom + 3 {
+                    for t in 0..3 {
+                        page.put_pixel(x + t, y, image::Luma([0]));
+                    }
+                }
+            }
+        }
+        let name = if ruled { "ruled.png" } else { "unruled.png" };
+        std::fs::write(book.join(name), sohoa::encode::page_file(&page, name, Some(150.0))).unwrap();
+    }
+    let out = tmp.path().join("out");
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
+    for name in ["ruled", "unruled"] {
+        let p = read_json(&out.join(format!("other/pages/{name}.json")));
+        assert_eq!(p["status"], "ok", "{name}: {}", p["reasons"]);
+        assert_eq!(p["records"].as_array().unwrap().len(), records.len(), "{name}");
+        let (mut right, mut wrong) = (0, Vec::new());
+        for (r, rec) in records.iter().enumerate() {
+            for ((id, _, _), want) in columns.iter().zip(rec) {
+                let got = p["records"][r]["fields"][*id]["text"].as_str().unwrap_or("(none)");
+                if got == *want {
+                    right += 1;
+                } else {
+                    wrong.push(format!("{id}: {got} for {want}"));
+                }
+            }
+        }
+        assert!(right * 20 >= records.len() * columns.len() * 19, "{name}: {wrong:?}");
+    }
+}
