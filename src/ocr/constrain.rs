@@ -385,7 +385,14 @@ fn place(p: &Posteriors, vocab: &Vocab, free: &str) -> (String, bool) {
             } else {
                 (i, parts[i].clone())
             };
-            for (text, name, prior) in place_candidates(&read, &names) {
+            // A unit named by its number ("Phường 3") is no misreading of another number:
+            // one merged away since keeps its own.
+            let number = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+            let read_number = number(&read);
+            let candidates = place_candidates(&read, &names).into_iter().filter(|(_, name, _)| {
+                read_number.is_empty() || number(name).is_empty() || number(name) == read_number
+            });
+            for (text, name, prior) in candidates {
                 let mut trial: Vec<String> = parts[..first].to_vec();
                 trial.push(text);
                 trial.extend_from_slice(&parts[i + 1..]);
@@ -541,6 +548,21 @@ mod tests {
         let read = best_of(&frames("ma", &v), &v, "ma", &list(&["Mạ", "Hoa"]));
         assert_eq!(read.text, "Mạ");
         assert!(read.confidence.unwrap() < 0.5, "{read:?}");
+    }
+
+    #[test]
+    fn a_numbered_ward_merged_away_keeps_its_number() {
+        // Quận 5's Phường 3 is no longer in the gazetteer (merged); Phường 2 and 4 are.
+        let read = "Phường 3, quận 5, Hồ Chí Minh";
+        let v = vocab_of(&format!("{read}24"));
+        assert_eq!(place_reading(&frames(read, &v), &v, read).text, read);
+        // A ward's name misread still snaps to the gazetteer's.
+        let read = "Phường Bến Nghẻ, Quận 1, Hồ Chí Minh";
+        let v = vocab_of(&format!("{read}é"));
+        assert_eq!(
+            place_reading(&frames(read, &v), &v, read).text,
+            "Phường Bến Nghé, Quận 1, Hồ Chí Minh"
+        );
     }
 
     #[test]
