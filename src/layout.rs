@@ -706,12 +706,13 @@ const TABLE_LINE_PIECES: usize = 4;
 
 /// The table of a page ruled nowhere (a list set out in columns on plain paper): the
 /// longest run of three text lines or more set out in columns ([`TABLE_LINE_PIECES`]),
-/// each at most twice their usual pitch below the last, with the lines of wrapped
-/// values below them; its columns the white gutters down it fitted to the template's
-/// (`expected`, see [`columns_from_gutters`]); its header the run's first line with the
-/// lines of wrapped headings close under it; its body one band (cut into a row per
-/// record by [`rows_from_text`]). No rules in the grid. An empty grid when there is no
-/// such run or no gutters fit.
+/// each at most twice their usual pitch below the last, with the lines of the last
+/// record's wrapped values below them; its columns between the white gutters that part
+/// every two headings, else the gutters fitted to the template's columns (`expected`,
+/// see [`columns_from_gutters`]); its header the run's first line (a line split at the
+/// valleys of the page's ink holds its wrapped headings); its body one band (cut into a
+/// row per record by [`rows_from_text`]). No rules in the grid. An empty grid when there
+/// is no such run or no gutters fit.
 pub fn unruled_table(binary: &GrayImage, dpi: f32, expected: &[f32]) -> Grid {
     let (w, h) = binary.dimensions();
     let lines = page_lines(binary, [0, 0, w, h]);
