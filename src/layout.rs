@@ -785,14 +785,15 @@ pub fn unruled_table(binary: &GrayImage, dpi: f32, expected: &[f32]) -> Grid {
     // (a mark beside the table is on one) that starts before the headings end (a value
     // starts at its column's side, its heading is centred over it: what starts further
     // right is no value, but a torn edge's fragments, say).
-    let headings_end = spans[first][spans[first].len() - 1].1;
+    // The headings: the run's first line, columned, so in pieces.
+    let heads = &spans[first];
+    let (heads_start, heads_end) = (heads[0].0, heads[heads.len() - 1].1);
     let mut cover = vec![0u32; w as usize];
-    for p in spans[first..=end].iter().flatten().filter(|p| p.0 < headings_end) {
+    for p in spans[first..=end].iter().flatten().filter(|p| p.0 < heads_end) {
         cover[p.0 as usize..p.1 as usize].iter_mut().for_each(|c| *c += 1);
     }
     let written = spans_where(cover.iter().map(|&c| c >= 2));
-    // The run's first line is columned: its pieces are there.
-    let (mut left, mut right) = (spans[first][0].0, spans[first][spans[first].len() - 1].1);
+    let (mut left, mut right) = (heads_start, heads_end);
     if let (Some(a), Some(b)) = (written.first(), written.last()) {
         (left, right) = (left.min(a.start as u32), right.max(b.end as u32));
     }
@@ -815,7 +816,7 @@ pub fn unruled_table(binary: &GrayImage, dpi: f32, expected: &[f32]) -> Grid {
     // to the template's columns.
     let table = ((left, right), (top, bottom));
     let found = gutters(binary, &[], table, gap, dpi);
-    let between: Vec<Option<u32>> = spans[first]
+    let between: Vec<Option<u32>> = heads
         .windows(2)
         .map(|h| {
             found
@@ -905,9 +906,9 @@ pub fn page_fold(binary: &GrayImage, dpi: f32) -> Option<u32> {
     // Per column: the lines crossing it (a line a few pixels thick counted once) and
     // whether the row above crossed it.
     let mut lines = vec![0u32; wu];
-    let mut above = vec![false; wu];
+    let (mut above, mut here) = (vec![false; wu], vec![false; wu]);
     for row in binary.as_raw().chunks_exact(wu.max(1)) {
-        let mut here = vec![false; wu];
+        here.fill(false);
         for run in spans_where(row.iter().map(|&p| p == 0))
             .into_iter()
             .filter(|r| r.len() >= min_run)
@@ -917,7 +918,7 @@ pub fn page_fold(binary: &GrayImage, dpi: f32) -> Option<u32> {
         for ((n, a), h) in lines.iter_mut().zip(&above).zip(&here) {
             *n += u32::from(*h && !*a);
         }
-        above = here;
+        std::mem::swap(&mut above, &mut here);
     }
     let crossed: Vec<bool> = lines.iter().map(|&n| n > FOLD_CROSSINGS).collect();
     let need = (FOLD_MM * mm) as usize;
