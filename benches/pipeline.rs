@@ -33,6 +33,38 @@ fn stages(c: &mut Criterion) {
     g.bench_function("layout", |b| {
         b.iter(|| sohoa::layout::find_table(&restored.binary, dpi, &widths))
     });
+    // Connected components of the restored page's ink with their boxes and areas: the
+    // one fill every stage uses, beside imageproc's labelling followed by a pass that
+    // gathers the same boxes and areas from its labels.
+    let ink = |x: u32, y: u32| restored.binary.get_pixel(x, y).0[0] == 0;
+    let (w, h) = restored.binary.dimensions();
+    g.bench_function("components", |b| {
+        b.iter(|| sohoa::raster::components(w, h, sohoa::raster::Connectivity::Eight, ink).len())
+    });
+    g.bench_function("components_imageproc", |b| {
+        b.iter(|| {
+            let inverted = image::GrayImage::from_fn(w, h, |x, y| image::Luma([u8::from(ink(x, y))]));
+            let labels = imageproc::region_labelling::connected_components(
+                &inverted,
+                imageproc::region_labelling::Connectivity::Eight,
+                image::Luma([0u8]),
+            );
+            let mut boxes: Vec<([u32; 4], u32)> = Vec::new();
+            for (x, y, l) in labels.enumerate_pixels() {
+                let k = l.0[0] as usize;
+                if k == 0 {
+                    continue;
+                }
+                if boxes.len() < k {
+                    boxes.resize(k, ([u32::MAX, u32::MAX, 0, 0], 0));
+                }
+                let (b, n) = &mut boxes[k - 1];
+                *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+                *n += 1;
+            }
+            boxes.len()
+        })
+    });
     g.bench_function("deskew_estimate", |b| {
         b.iter(|| sohoa::restore::estimate_skew(&img, dpi, 20.0))
     });

@@ -21,9 +21,9 @@ fn main() {
             .and_then(|c| sohoa::restore::perspective::flatten(&frame.gray, c))
             .unwrap_or(frame.gray);
         let restored = sohoa::restore::restore(&gray, dpi, &Default::default());
-        let grid = sohoa::pipeline::find_grid(&restored, dpi, &ledger);
+        let grid = sohoa::layout::find_grid(&restored, dpi, &ledger);
         // An open book: each page's table drawn.
-        let grids = match sohoa::pipeline::spread_tables(&restored, dpi, &grid, &ledger) {
+        let grids = match sohoa::layout::spread_tables(&restored, dpi, &grid, &ledger) {
             Some(pair) => pair.to_vec(),
             None => vec![grid],
         };

@@ -216,7 +216,7 @@ pub fn mrc_layers(gray: &GrayImage, dpi: f32) -> PageImage {
     // paper), found row by row: ink within a pixel along each row, then over three rows.
     let wu = w as usize;
     let rows: Vec<&[u8]> = mask.as_raw().chunks_exact(wu.max(1)).collect();
-    let along = |y: usize| -> Vec<u8> { crate::layout::smear_row(rows[y], 1) };
+    let along = |y: usize| -> Vec<u8> { crate::raster::smear_row(rows[y], 1) };
     let (mut above, mut here) = (vec![255u8; wu], if h > 0 { along(0) } else { Vec::new() });
     let mut near = vec![0u8; wu];
     for (y, row) in gray.as_raw().chunks_exact(wu.max(1)).enumerate() {

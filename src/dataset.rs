@@ -96,7 +96,7 @@ pub fn write_dataset(out: &Path, dir: &Path, book_type: &str) -> Result<DatasetS
                 quality: Default::default(),
             };
             for r in reviewed {
-                let lines = crate::pipeline::cell_lines(&restored, page.dpi, r.bbox);
+                let lines = crate::cells::cell_lines(&restored, page.dpi, r.bbox);
                 let [line] = lines.as_slice() else {
                     summary.not_one_line += 1;
                     continue;

@@ -98,23 +98,7 @@ pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
             ..Default::default()
         })
         .collect();
-    let books = std::fs::read_dir(truth).map_err(|x| EvalError::Truth(truth.display().to_string(), x))?;
-    let mut files = Vec::new();
-    for b in books.flatten() {
-        if !b.path().is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(b.path())
-            .map_err(|x| EvalError::Truth(b.path().display().to_string(), x))?
-            .flatten()
-        {
-            if f.path().extension().is_some_and(|x| x == "json") {
-                files.push((b.file_name().to_string_lossy().into_owned(), f.path()));
-            }
-        }
-    }
-    files.sort();
-    for (book, path) in files {
+    for (book, path) in truth_files(truth)? {
         let text = std::fs::read(&path).map_err(|x| EvalError::Truth(path.display().to_string(), x))?;
         let t: PageTruth =
             serde_json::from_slice(&text).map_err(|x| EvalError::BadTruth(path.display().to_string(), x))?;
@@ -193,6 +177,28 @@ pub fn evaluate(out: &Path, truth: &Path) -> Result<Evaluation, EvalError> {
         e.skew_error_max = round3(skew.iter().copied().fold(0.0, f64::max));
     }
     Ok(e)
+}
+
+/// The truth files under `truth` (one folder per book): each book's name and the file's
+/// path, in order.
+fn truth_files(truth: &Path) -> Result<Vec<(String, std::path::PathBuf)>, EvalError> {
+    let books = std::fs::read_dir(truth).map_err(|x| EvalError::Truth(truth.display().to_string(), x))?;
+    let mut files = Vec::new();
+    for b in books.flatten() {
+        if !b.path().is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(b.path())
+            .map_err(|x| EvalError::Truth(b.path().display().to_string(), x))?
+            .flatten()
+        {
+            if f.path().extension().is_some_and(|x| x == "json") {
+                files.push((b.file_name().to_string_lossy().into_owned(), f.path()));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// DIBCO scores of a black-and-white page against its ground truth (text 0 in both):

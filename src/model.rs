@@ -7,8 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// An axis-aligned box in page pixels: `[x, y, width, height]`.
-pub type BBox = [u32; 4];
+pub use crate::raster::BBox;
 
 /// The verdict on one page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

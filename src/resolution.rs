@@ -8,6 +8,7 @@
 //! a scan's frame holds a border and the page turned by its skew, and A5, A4 and A3 share
 //! one ratio.)
 
+use crate::raster::{components, Connectivity};
 use image::GrayImage;
 
 /// Height of the tall letters of registry writing, millimetres.
@@ -22,7 +23,7 @@ const SCAN_DPI: &[f32] = &[150.0, 200.0, 300.0, 400.0, 600.0];
 /// resolution.
 pub fn infer(binary: &GrayImage, scale: f32) -> Option<f32> {
     let tall = tall_letter_px(binary)? * scale;
-    let by_letters = tall / TALL_LETTER_MM * 25.4;
+    let by_letters = tall / TALL_LETTER_MM * crate::raster::MM_PER_INCH;
     let nearest = SCAN_DPI
         .iter()
         .copied()
@@ -38,38 +39,17 @@ pub fn infer(binary: &GrayImage, scale: f32) -> Option<f32> {
 fn tall_letter_px(binary: &GrayImage) -> Option<f32> {
     let (w, h) = binary.dimensions();
     let raw = binary.as_raw();
-    let mut seen = vec![false; raw.len()];
-    let mut heights = Vec::new();
     let limit = (h / 10).max(8);
-    for start in 0..raw.len() {
-        if raw[start] != 0 || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        let mut stack = vec![start];
-        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-        let mut n = 0u32;
-        while let Some(i) = stack.pop() {
-            let (x, y) = ((i as u32) % w, (i as u32) / w);
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            n += 1;
-            for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
-                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                if nx >= 0 && ny >= 0 && (nx as u32) < w && (ny as u32) < h {
-                    let j = (ny as u32 * w + nx as u32) as usize;
-                    if raw[j] == 0 && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                }
-            }
-        }
-        let (bw, bh) = (x1 + 1 - x0, y1 + 1 - y0);
-        // Letters: not specks of noise, not rules or frames, not filled blobs.
-        if bh >= 5 && bh <= limit && bw <= 4 * bh && bh <= 4 * bw && n * 10 < bw * bh * 9 {
-            heights.push(bh);
-        }
-    }
+    let ink = |x: u32, y: u32| raw[(y * w + x) as usize] == 0;
+    let mut heights: Vec<u32> = components(w, h, Connectivity::Four, ink)
+        .into_iter()
+        .filter_map(|c| {
+            let [_, _, bw, bh] = c.bbox;
+            // Letters: not specks of noise, not rules or frames, not filled blobs.
+            let letter = bh >= 5 && bh <= limit && bw <= 4 * bh && bh <= 4 * bw && c.area * 10 < bw * bh * 9;
+            letter.then_some(bh)
+        })
+        .collect();
     if heights.len() < 50 {
         return None;
     }

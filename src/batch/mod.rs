@@ -9,6 +9,7 @@
 //! Every file is written to a temporary name and renamed into place.
 
 mod book;
+pub mod enhance;
 mod pages;
 mod plan;
 mod progress;
@@ -17,10 +18,11 @@ mod shard;
 pub use shard::Shard;
 
 use crate::archive::ImageMode;
+use crate::cells::CellReaders;
 use crate::ingest;
 use crate::model::PageStatus;
 use crate::ocr::{constrain::Lexicons, LineModel, ModelFiles, Readers, Tesseract};
-use crate::pipeline::{CellReaders, LayoutChoice, PageContext, StageTimes};
+use crate::pipeline::{LayoutChoice, PageContext, StageTimes};
 use crate::store::{self, BookDir, StoreError};
 use crate::template::{Layout, Template, Vocabulary};
 use serde::Serialize;

@@ -149,39 +149,7 @@ impl<'a> ScannedPdf<'a> {
             .doc
             .get_dictionary(self.pages[i])
             .map_err(|e| bad(format!("page {page_no}: {e}")))?;
-        let not_a_scan = |what: &str| {
-            DecodeError::Unsupported(format!(
-                "PDF page {page_no} is not one scanned image ({what}); render it to an image first"
-            ))
-        };
-        let mut images = Vec::new();
-        let (own, inherited) = self
-            .doc
-            .get_page_resources(self.pages[i])
-            .map_err(|e| bad(format!("page {page_no}: {e}")))?;
-        let mut resources: Vec<&Dictionary> = own.into_iter().collect();
-        resources.extend(inherited.iter().filter_map(|id| self.doc.get_dictionary(*id).ok()));
-        for res in resources {
-            let Ok(xobjects) = res.get_deref(b"XObject", &self.doc).and_then(Object::as_dict) else {
-                continue;
-            };
-            for (_, x) in xobjects.iter() {
-                let Ok(id) = x.as_reference() else { continue };
-                let Ok(stream) = self.doc.get_object(id).and_then(Object::as_stream) else {
-                    continue;
-                };
-                match stream.dict.get(b"Subtype").and_then(Object::as_name) {
-                    Ok(b"Image") if !images.contains(&id) => images.push(id),
-                    Ok(b"Form") => return Err(not_a_scan("it holds drawn content")),
-                    _ => {}
-                }
-            }
-        }
-        let id = match images.as_slice() {
-            [id] => *id,
-            [] => return Err(not_a_scan("it holds no image")),
-            _ => return Err(not_a_scan("it holds several images")),
-        };
+        let id = self.only_image(i, page_no)?;
         let stream = self
             .doc
             .get_object(id)
@@ -197,37 +165,7 @@ impl<'a> ScannedPdf<'a> {
         }
         let (width, height) = (width as u32, height as u32);
         let bits = int(b"BitsPerComponent").unwrap_or(8) as u8;
-        let filters: Vec<Vec<u8>> = match dict.get_deref(b"Filter", &self.doc) {
-            Ok(Object::Name(n)) => vec![n.clone()],
-            Ok(Object::Array(a)) => a.iter().filter_map(|f| f.as_name().ok().map(<[u8]>::to_vec)).collect(),
-            _ => Vec::new(),
-        };
-        let params = dict
-            .get_deref(b"DecodeParms", &self.doc)
-            .ok()
-            .and_then(|p| match p {
-                Object::Dictionary(d) => Some(d.clone()),
-                Object::Array(a) => a.first().and_then(|d| d.as_dict().ok()).cloned(),
-                _ => None,
-            })
-            .unwrap_or_default();
-        let coding = match filters.iter().map(Vec::as_slice).collect::<Vec<_>>().as_slice() {
-            [b"DCTDecode"] => Coding::Jpeg,
-            [b"CCITTFaxDecode"] => Coding::Fax {
-                k: params.get(b"K").and_then(Object::as_i64).unwrap_or(0),
-                black_is_1: params.get(b"BlackIs1").and_then(Object::as_bool).unwrap_or(false),
-            },
-            [] | [b"FlateDecode"] => Coding::Samples,
-            [b"JPXDecode"] => return Err(DecodeError::Unsupported("JPEG 2000 image in a PDF".into())),
-            [b"JBIG2Decode"] => return Err(DecodeError::Unsupported("JBIG2 image in a PDF".into())),
-            other => {
-                let names: Vec<String> = other.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-                return Err(DecodeError::Unsupported(format!(
-                    "PDF image coded with {}",
-                    names.join(" + ")
-                )));
-            }
-        };
+        let coding = self.coding(dict)?;
         let channels = match &coding {
             Coding::Fax { .. } => 1,
             // A colour JPEG decodes to three samples a pixel before it is made grey.
@@ -270,6 +208,79 @@ impl<'a> ScannedPdf<'a> {
             },
             coding,
             bits,
+        })
+    }
+
+    /// The one image XObject page `i` (numbered `page_no`) is made of: a page of drawn
+    /// content, of no image or of several is no scan.
+    fn only_image(&self, i: usize, page_no: usize) -> Result<ObjectId, DecodeError> {
+        let not_a_scan = |what: &str| {
+            DecodeError::Unsupported(format!(
+                "PDF page {page_no} is not one scanned image ({what}); render it to an image first"
+            ))
+        };
+        let mut images = Vec::new();
+        let (own, inherited) = self
+            .doc
+            .get_page_resources(self.pages[i])
+            .map_err(|e| bad(format!("page {page_no}: {e}")))?;
+        let mut resources: Vec<&Dictionary> = own.into_iter().collect();
+        resources.extend(inherited.iter().filter_map(|id| self.doc.get_dictionary(*id).ok()));
+        for res in resources {
+            let Ok(xobjects) = res.get_deref(b"XObject", &self.doc).and_then(Object::as_dict) else {
+                continue;
+            };
+            for (_, x) in xobjects.iter() {
+                let Ok(id) = x.as_reference() else { continue };
+                let Ok(stream) = self.doc.get_object(id).and_then(Object::as_stream) else {
+                    continue;
+                };
+                match stream.dict.get(b"Subtype").and_then(Object::as_name) {
+                    Ok(b"Image") if !images.contains(&id) => images.push(id),
+                    Ok(b"Form") => return Err(not_a_scan("it holds drawn content")),
+                    _ => {}
+                }
+            }
+        }
+        match images.as_slice() {
+            [id] => Ok(*id),
+            [] => Err(not_a_scan("it holds no image")),
+            _ => Err(not_a_scan("it holds several images")),
+        }
+    }
+
+    /// How an image's samples are coded, from its filters and their parameters.
+    fn coding(&self, dict: &Dictionary) -> Result<Coding, DecodeError> {
+        let filters: Vec<Vec<u8>> = match dict.get_deref(b"Filter", &self.doc) {
+            Ok(Object::Name(n)) => vec![n.clone()],
+            Ok(Object::Array(a)) => a.iter().filter_map(|f| f.as_name().ok().map(<[u8]>::to_vec)).collect(),
+            _ => Vec::new(),
+        };
+        let params = dict
+            .get_deref(b"DecodeParms", &self.doc)
+            .ok()
+            .and_then(|p| match p {
+                Object::Dictionary(d) => Some(d.clone()),
+                Object::Array(a) => a.first().and_then(|d| d.as_dict().ok()).cloned(),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Ok(match filters.iter().map(Vec::as_slice).collect::<Vec<_>>().as_slice() {
+            [b"DCTDecode"] => Coding::Jpeg,
+            [b"CCITTFaxDecode"] => Coding::Fax {
+                k: params.get(b"K").and_then(Object::as_i64).unwrap_or(0),
+                black_is_1: params.get(b"BlackIs1").and_then(Object::as_bool).unwrap_or(false),
+            },
+            [] | [b"FlateDecode"] => Coding::Samples,
+            [b"JPXDecode"] => return Err(DecodeError::Unsupported("JPEG 2000 image in a PDF".into())),
+            [b"JBIG2Decode"] => return Err(DecodeError::Unsupported("JBIG2 image in a PDF".into())),
+            other => {
+                let names: Vec<String> = other.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                return Err(DecodeError::Unsupported(format!(
+                    "PDF image coded with {}",
+                    names.join(" + ")
+                )));
+            }
         })
     }
 

@@ -55,11 +55,11 @@ impl Lexicons {
     /// The lists built into sohoa: the vocabulary's ethnic groups and nationalities, the
     /// name lists of `models/names.tsv` and the gazetteer's syllables.
     pub fn builtin(vocab: &Vocabulary) -> Lexicons {
-        let surnames: HashMap<String, f32> = crate::names::surname_shares()
+        let surnames: HashMap<String, f32> = crate::fields::names::surname_shares()
             .iter()
             .map(|(name, share)| (name.clone(), (share / 100.0).max(1e-4).ln()))
             .collect();
-        let name_words: BTreeSet<String> = crate::names::name_words().iter().cloned().collect();
+        let name_words: BTreeSet<String> = crate::fields::names::name_words().iter().cloned().collect();
         let mut syllables: HashMap<String, Vec<String>> = HashMap::new();
         let mut add = |w: &str| {
             let w = crate::fields::title_case(w);

@@ -15,6 +15,7 @@ pub use line::{LineModel, ModelFiles};
 pub use tesseract::Tesseract;
 
 use crate::model::WordBox;
+use crate::raster::union;
 use image::GrayImage;
 use std::path::PathBuf;
 
@@ -144,13 +145,6 @@ pub fn words_to_text(words: &[WordBox]) -> String {
         prev = Some(w);
     }
     out
-}
-
-/// The smallest box holding both.
-pub fn union(a: crate::model::BBox, b: crate::model::BBox) -> crate::model::BBox {
-    let (x0, y0) = (a[0].min(b[0]), a[1].min(b[1]));
-    let (x1, y1) = ((a[0] + a[2]).max(b[0] + b[2]), (a[1] + a[3]).max(b[1] + b[3]));
-    [x0, y0, x1 - x0, y1 - y0]
 }
 
 /// Character-weighted mean word confidence.

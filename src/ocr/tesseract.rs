@@ -2,9 +2,10 @@
 //! encode/decode round trip), answering with words, boxes and confidences parsed from its
 //! TSV output.
 
-use super::{OcrError, ReadMode, Recognizer};
+use super::{mean_confidence, OcrError, ReadMode, Recognizer};
 use crate::model::{BBox, WordBox};
-use image::GrayImage;
+use crate::template::FieldKind;
+use image::{GrayImage, Luma};
 use std::ffi::CString;
 
 /// Tesseract through leptess, one instance per worker thread.
@@ -127,6 +128,111 @@ pub fn parse_tsv(tsv: &str) -> Vec<WordBox> {
             })
         })
         .collect()
+}
+
+// What Tesseract is given to read, and how: policy over any engine behind the trait.
+
+/// How Tesseract reads a cell of each kind: digits only for dates and numbers, one line
+/// for short coded values, a block for the rest (names and places wrap).
+pub fn mode_for(kind: FieldKind) -> ReadMode {
+    match kind {
+        FieldKind::Date | FieldKind::RegistrationNumber => ReadMode::Digits,
+        FieldKind::Sex | FieldKind::Ethnicity | FieldKind::Nationality => ReadMode::Line,
+        _ => ReadMode::Block,
+    }
+}
+
+/// Tesseract reads best with capitals about 30 px tall: text below 250 dpi is enlarged 2×.
+pub fn ocr_scale(dpi: f32) -> u32 {
+    if dpi < 250.0 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Reads an image (a whole page) enlarged by [`ocr_scale`], boxes given back in the
+/// image's pixels.
+pub fn read_enlarged(
+    img: &GrayImage,
+    dpi: f32,
+    mode: ReadMode,
+    ocr: &mut dyn Recognizer,
+) -> Result<Vec<WordBox>, OcrError> {
+    let scale = ocr_scale(dpi);
+    // Tesseract takes images up to 32,767 pixels a side.
+    if scale == 1 || img.width().max(img.height()) * scale > 32_000 {
+        return ocr.read(img, dpi as u32, mode);
+    }
+    let big = image::imageops::resize(
+        img,
+        img.width() * scale,
+        img.height() * scale,
+        image::imageops::FilterType::Triangle,
+    );
+    Ok(ocr
+        .read(&big, dpi as u32 * scale, mode)?
+        .into_iter()
+        .map(|w| WordBox {
+            bbox: [
+                w.bbox[0] / scale,
+                w.bbox[1] / scale,
+                w.bbox[2] / scale,
+                w.bbox[3] / scale,
+            ],
+            ..w
+        })
+        .collect())
+}
+
+/// Cells read with less confidence than this are read again in another mode.
+const RETRY_BELOW: f32 = 0.75;
+
+/// Reads a cell's crop (paper around it, enlarged by [`ocr_scale`]), boxes given back in
+/// the crop's pixels. A doubtful reading gets a second look in the other segmentation
+/// mode (one line ↔ a block); the more confident reading wins.
+pub fn read_crop(
+    crop: GrayImage,
+    dpi: f32,
+    mode: ReadMode,
+    ocr: &mut dyn Recognizer,
+) -> Result<Vec<WordBox>, OcrError> {
+    let scale = ocr_scale(dpi);
+    let margin = 12u32;
+    let (cw, ch) = crop.dimensions();
+    let mut canvas = GrayImage::from_pixel(cw * scale + 2 * margin, ch * scale + 2 * margin, Luma([255]));
+    let scaled = if scale > 1 {
+        image::imageops::resize(&crop, cw * scale, ch * scale, image::imageops::FilterType::Triangle)
+    } else {
+        crop
+    };
+    image::imageops::replace(&mut canvas, &scaled, margin as i64, margin as i64);
+    let dpi = (dpi as u32) * scale;
+    let mut words = ocr.read(&canvas, dpi, mode)?;
+    if mean_confidence(&words) < RETRY_BELOW {
+        let other = match mode {
+            ReadMode::Line => ReadMode::Block,
+            ReadMode::Block | ReadMode::Page => ReadMode::Line,
+            ReadMode::Digits => ReadMode::DigitsBlock,
+            ReadMode::DigitsBlock => ReadMode::Digits,
+        };
+        let second = ocr.read(&canvas, dpi, other)?;
+        if mean_confidence(&second) > mean_confidence(&words) + 0.05 {
+            words = second;
+        }
+    }
+    Ok(words
+        .into_iter()
+        .map(|w| WordBox {
+            bbox: [
+                w.bbox[0].saturating_sub(margin) / scale,
+                w.bbox[1].saturating_sub(margin) / scale,
+                w.bbox[2] / scale,
+                w.bbox[3] / scale,
+            ],
+            ..w
+        })
+        .collect())
 }
 
 #[cfg(test)]

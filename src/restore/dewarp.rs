@@ -9,6 +9,7 @@
 //! Pages whose rules run straight within three quarters of a millimetre, and pages without rules, are
 //! left as they are, pixel for pixel.
 
+use crate::raster::px_per_mm;
 use image::{GrayImage, Luma};
 
 /// A curl found on a page: for each traced rule, its height where it runs straight and
@@ -29,7 +30,7 @@ const LEAST_BEND_MM: f32 = 0.75;
 /// The curl of a levelled black-and-white page (ink 0), when its rules show one.
 pub fn find(binary: &GrayImage, dpi: f32) -> Option<Curl> {
     let (w, h) = binary.dimensions();
-    let mm = dpi / 25.4;
+    let mm = px_per_mm(dpi);
     let step = ((dpi / 50.0).round() as u32).max(2);
     if w < 40 * step || h < 40 {
         return None;

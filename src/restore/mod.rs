@@ -515,7 +515,7 @@ impl Background {
         // Cells whose whole box is dark (clipped at the page's edges): the light cells (as
         // ink, 0) smeared by `r` along rows and down columns leave them at 255.
         let light = GrayImage::from_raw(cw as u32, ch as u32, light).expect("sized");
-        let dark_boxes = crate::layout::smear(&crate::layout::smear(&light, r as u32, false), r as u32, true);
+        let dark_boxes = crate::raster::smear(&crate::raster::smear(&light, r as u32, false), r as u32, true);
         drop(light);
         let dark_boxes = dark_boxes.as_raw();
         let box_dark = |x: usize, y: usize| -> bool { dark_boxes[y * cw + x] == 255 };
@@ -565,7 +565,7 @@ impl Background {
             core.iter().map(|&c| if c { 0 } else { 255 }).collect(),
         )
         .expect("sized");
-        let grown = crate::layout::smear(&crate::layout::smear(&core, grow, false), grow, true);
+        let grown = crate::raster::smear(&crate::raster::smear(&core, grow, false), grow, true);
         let mut mask = vec![false; wu * hu];
         for (y, row) in mask.chunks_exact_mut(wu.max(1)).enumerate() {
             let cells = &grown.as_raw()[(y / f) * cw..(y / f + 1) * cw];

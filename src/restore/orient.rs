@@ -13,6 +13,7 @@
 //! A turn is reported only when the evidence is clear; otherwise the page is taken as
 //! upright (a page turned by mistake would be worse than one left as scanned).
 
+use crate::raster::{components, Connectivity};
 use image::GrayImage;
 
 /// Smallest ratio between the two median run lengths taken as clear evidence.
@@ -241,44 +242,14 @@ impl Ink {
                 }
             }
         }
-        let mut seen = vec![false; w * h];
-        let mut boxes = Vec::new();
-        let mut stack = Vec::new();
-        for start in 0..w * h {
-            if !joined[start] || seen[start] {
-                continue;
-            }
-            seen[start] = true;
-            stack.push(start);
-            let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-            while let Some(i) = stack.pop() {
-                let (x, y) = (i % w, i / w);
-                x0 = x0.min(x);
-                y0 = y0.min(y);
-                x1 = x1.max(x + 1);
-                y1 = y1.max(y + 1);
-                let mut visit = |j: usize| {
-                    if joined[j] && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                };
-                if x > 0 {
-                    visit(i - 1);
-                }
-                if x + 1 < w {
-                    visit(i + 1);
-                }
-                if y > 0 {
-                    visit(i - w);
-                }
-                if y + 1 < h {
-                    visit(i + w);
-                }
-            }
-            boxes.push((x0, y0, x1, y1));
-        }
-        boxes
+        let ink = |x: u32, y: u32| joined[y as usize * w + x as usize];
+        components(w as u32, h as u32, Connectivity::Four, ink)
+            .into_iter()
+            .map(|c| {
+                let [x, y, bw, bh] = c.bbox.map(|v| v as usize);
+                (x, y, x + bw, y + bh)
+            })
+            .collect()
     }
 }
 

@@ -6,6 +6,7 @@
 //! gives a rectangle (turned by its skew at most); a photograph gives a quadrilateral
 //! whose opposite sides differ in length. Only the latter is flattened.
 
+use crate::raster::{label, Connectivity};
 use image::{GrayImage, Luma};
 
 /// The narrowest outline taken for a photographed page, width against height (and
@@ -101,40 +102,27 @@ pub fn page_outline(gray: &GrayImage) -> Option<[Point; 4]> {
     }
     let t = otsu(&small);
     let bright = |x: u32, y: u32| small.get_pixel(x, y).0[0] > t;
-    // The largest bright region (4-neighbours).
-    let mut label = vec![0u32; (sw * sh) as usize];
-    let mut best: (u32, usize) = (0, 0);
-    let mut next = 1;
-    for y0 in 0..sh {
-        for x0 in 0..sw {
-            if !bright(x0, y0) || label[(y0 * sw + x0) as usize] != 0 {
-                continue;
+    // The largest bright region (4-neighbours), the first of equals.
+    let regions = label(sw, sh, Connectivity::Four, bright);
+    let labels = regions.labels;
+    let best = regions
+        .components
+        .iter()
+        .enumerate()
+        .fold((0u32, 0u32), |best, (k, c)| {
+            if c.area > best.1 {
+                (k as u32 + 1, c.area)
+            } else {
+                best
             }
-            let mut stack = vec![(x0, y0)];
-            label[(y0 * sw + x0) as usize] = next;
-            let mut n = 0;
-            while let Some((x, y)) = stack.pop() {
-                n += 1;
-                for (nx, ny) in [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)] {
-                    if nx < sw && ny < sh && label[(ny * sw + nx) as usize] == 0 && bright(nx, ny) {
-                        label[(ny * sw + nx) as usize] = next;
-                        stack.push((nx, ny));
-                    }
-                }
-            }
-            if n > best.1 {
-                best = (next, n);
-            }
-            next += 1;
-        }
-    }
+        });
     let (id, area) = best;
     // The paper fills much of the frame, and the surround shows on every side.
     if (area as f32) < 0.2 * (sw * sh) as f32 {
         return None;
     }
-    let ys = (0..sh).filter(|&y| (0..sw).any(|x| label[(y * sw + x) as usize] == id));
-    let xs = (0..sw).filter(|&x| (0..sh).any(|y| label[(y * sw + x) as usize] == id));
+    let ys = (0..sh).filter(|&y| (0..sw).any(|x| labels[(y * sw + x) as usize] == id));
+    let xs = (0..sw).filter(|&x| (0..sh).any(|y| labels[(y * sw + x) as usize] == id));
     let (top, bottom) = (ys.clone().min()?, ys.max()?);
     let (left, right) = (xs.clone().min()?, xs.max()?);
     if top == 0 || left == 0 || bottom + 1 >= sh || right + 1 >= sw {
@@ -149,7 +137,7 @@ pub fn page_outline(gray: &GrayImage) -> Option<[Point; 4]> {
     ];
     for y in 0..sh {
         for x in 0..sw {
-            if label[(y * sw + x) as usize] != id {
+            if labels[(y * sw + x) as usize] != id {
                 continue;
             }
             let (s, d) = (x as i64 + y as i64, x as i64 - y as i64);
@@ -169,7 +157,7 @@ pub fn page_outline(gray: &GrayImage) -> Option<[Point; 4]> {
     }
     // A photographed page's edges are straight; a torn or folded one's are not.
     let small_corners = c.map(|(_, p)| [p[0] as f32, p[1] as f32]);
-    let inside = |x: u32, y: u32| label[(y * sw + x) as usize] == id;
+    let inside = |x: u32, y: u32| labels[(y * sw + x) as usize] == id;
     if !straight_edges(small_corners, sw, sh, inside) {
         return None;
     }
@@ -200,7 +188,7 @@ pub fn page_outline(gray: &GrayImage) -> Option<[Point; 4]> {
     // rules on it included.)
     let filled: u32 = (0..sh)
         .filter_map(|y| {
-            let xs = (0..sw).filter(|&x| label[(y * sw + x) as usize] == id);
+            let xs = (0..sw).filter(|&x| labels[(y * sw + x) as usize] == id);
             let (a, b) = (xs.clone().min()?, xs.max()?);
             Some(b + 1 - a)
         })

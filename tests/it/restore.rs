@@ -171,7 +171,7 @@ fn rows_of_real_ruled_pages_are_found_as_drawn() {
         let frame = sohoa::ingest::decode(&bytes).unwrap().remove(0);
         let dpi = frame.dpi.unwrap_or(300.0);
         let page = sohoa::restore::restore(&frame.gray, dpi, &Default::default());
-        let grid = sohoa::pipeline::find_grid(&page, dpi, &ledger);
+        let grid = sohoa::layout::find_grid(&page, dpi, &ledger);
         let body = grid.rows.len().saturating_sub(1) as i64;
         assert!((body - rows).abs() <= 3, "{file}: {body} rows found, {rows} by eye");
     }

@@ -5,6 +5,10 @@
 //! before registration, the year in `so` equal to the registration year). A failed check
 //! becomes a flag on the field and lowers its confidence; the text as read is kept.
 
+pub mod names;
+
+pub use names::title_case;
+
 use crate::model::{FieldResult, Flag, RecordResult};
 use crate::template::{edit_distance, fold, similarity, FieldKind, Template, Vocabulary};
 use unicode_normalization::UnicodeNormalization;
@@ -68,7 +72,7 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
             if text.chars().any(|c| c.is_ascii_digit()) {
                 flags.push(Flag::DigitsInName);
             }
-            let (name, mut checked) = crate::names::check_name(&title_case(&name_letters(&text)));
+            let (name, mut checked) = names::check_name(&title_case(&name_letters(&text)));
             flags.append(&mut checked);
             name
         }
@@ -78,7 +82,7 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
             if let Some(first) = place.chars().next().filter(|c| c.is_lowercase()) {
                 place = first.to_uppercase().chain(place.chars().skip(1)).collect();
             }
-            flags.extend(crate::names::check_words(&place));
+            flags.extend(names::check_words(&place));
             place
         }
         FieldKind::IdNumber => {
@@ -97,8 +101,8 @@ pub fn normalize(kind: FieldKind, text: &str, vocab: &Vocabulary) -> (String, Ve
             }
         }
         FieldKind::Text => {
-            flags.extend(crate::names::check_words(&text));
-            if crate::names::marks_lost(&text) {
+            flags.extend(names::check_words(&text));
+            if names::marks_lost(&text) {
                 flags.push(Flag::MarksLost);
             }
             text.clone()
@@ -159,7 +163,7 @@ pub fn name_letters(text: &str) -> String {
 fn apart(token: &str) -> String {
     let chars: Vec<(usize, char)> = token.char_indices().collect();
     let letters = |s: &str| s.chars().filter(|c| c.is_alphabetic()).collect::<String>();
-    if crate::names::is_syllable(&letters(token)) {
+    if names::is_syllable(&letters(token)) {
         return token.to_string();
     }
     for k in 1..chars.len() {
@@ -173,29 +177,11 @@ fn apart(token: &str) -> String {
         } else {
             continue;
         };
-        if crate::names::is_syllable(&letters(left)) && crate::names::is_syllable(&letters(right)) {
+        if names::is_syllable(&letters(left)) && names::is_syllable(&letters(right)) {
             return format!("{left} {right}");
         }
     }
     token.to_string()
-}
-
-/// Capitalizes each word ("nguyễn văn AN" → "Nguyễn Văn An", "h'hen" → "H'Hen").
-pub fn title_case(s: &str) -> String {
-    let capital = |w: &str| -> String {
-        let mut cs = w.chars();
-        match cs.next() {
-            Some(f) => f.to_uppercase().chain(cs.flat_map(|c| c.to_lowercase())).collect(),
-            None => String::new(),
-        }
-    };
-    // A minority name's prefix keeps its capital after the apostrophe ("H'Hen").
-    s.split(' ')
-        .map(|w| w.split('\'').map(capital).collect::<Vec<String>>().join("'"))
-        .collect::<Vec<String>>()
-        .join(" ")
-        .nfc()
-        .collect()
 }
 
 /// The list entry `text` names: one of its spellings exactly (letter case, marks kept,
@@ -316,7 +302,7 @@ pub fn make_field(kind: FieldKind, text: &str, ocr_conf: f32, bbox: [u32; 4], vo
         review: None,
     };
     settle_confidence(&mut f);
-    if kind == FieldKind::Name && crate::names::marks_ambiguous(&f.value) {
+    if kind == FieldKind::Name && names::marks_ambiguous(&f.value) {
         flag_below(&mut f, MARKS_AMBIGUOUS_DOUBTFUL);
     }
     f

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use unicode_normalization::UnicodeNormalization;
 
-const NAMES: &str = include_str!("../models/names.tsv");
+const NAMES: &str = include_str!("../../models/names.tsv");
 
 /// Rhymes of Vietnamese syllables, without their tone (NFC).
 const RHYMES: &str = "a ac ach ai am an ang anh ao ap at au ay \
@@ -108,7 +108,7 @@ fn place_words() -> &'static HashSet<String> {
         for (ward, district, province) in crate::places::Gazetteer::builtin().ward_chains() {
             for part in [ward, district, province] {
                 for w in part.split([' ', '-', ',']) {
-                    words.insert(crate::fields::title_case(w));
+                    words.insert(title_case(w));
                 }
             }
         }
@@ -126,7 +126,7 @@ pub fn check_words(text: &str) -> Option<Flag> {
         .any(|w| {
             let short_caps = w.chars().count() <= 5 && w.chars().all(|c| c.is_uppercase());
             let numeric = w.chars().any(|c| c.is_ascii_digit());
-            !(short_caps || numeric || is_syllable(w) || place_words().contains(&crate::fields::title_case(w)))
+            !(short_caps || numeric || is_syllable(w) || place_words().contains(&title_case(w)))
         });
     odd.then_some(Flag::InvalidSyllable)
 }
@@ -271,6 +271,24 @@ fn one_letter_off_a_listed(word: &str, listed: &HashSet<String>) -> bool {
         let l: Vec<char> = l.nfc().collect();
         l.len().abs_diff(w.len()) <= 1 && crate::template::edit_distance(&w, &l) == 1
     })
+}
+
+/// Capitalizes each word ("nguyễn văn AN" → "Nguyễn Văn An", "h'hen" → "H'Hen").
+pub fn title_case(s: &str) -> String {
+    let capital = |w: &str| -> String {
+        let mut cs = w.chars();
+        match cs.next() {
+            Some(f) => f.to_uppercase().chain(cs.flat_map(|c| c.to_lowercase())).collect(),
+            None => String::new(),
+        }
+    };
+    // A minority name's prefix keeps its capital after the apostrophe ("H'Hen").
+    s.split(' ')
+        .map(|w| w.split('\'').map(capital).collect::<Vec<String>>().join("'"))
+        .collect::<Vec<String>>()
+        .join(" ")
+        .nfc()
+        .collect()
 }
 
 #[cfg(test)]

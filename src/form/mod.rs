@@ -9,9 +9,11 @@
 //! field started last. A value written on the line below its label (a long place) joins
 //! it the same way.
 
+pub mod leaders;
+
 use crate::fields;
 use crate::model::{BBox, FieldResult, Flag, RecordResult, WordBox};
-use crate::ocr::union;
+use crate::raster::{self, union, Connectivity};
 use crate::template::{fold, similarity, FieldKind, Template, Vocabulary};
 use image::GrayImage;
 use std::collections::BTreeMap;
@@ -244,80 +246,48 @@ fn tick_boxes(binary: &GrayImage, band: (u32, u32), h: u32) -> Vec<BBox> {
     if y1 <= y0 {
         return Vec::new();
     }
-    let bh = (y1 - y0) as usize;
-    let ink = |x: u32, y: usize| binary.get_pixel(x, y0 + y as u32).0[0] < 128;
-    let mut seen = vec![false; w as usize * bh];
+    let ink = |x: u32, y: u32| binary.get_pixel(x, y0 + y).0[0] < 128;
+    let marks = raster::label(w, y1 - y0, Connectivity::Eight, ink);
     let mut found = Vec::new();
     let (least, most) = ((h as f32 * 0.5) as u32, (h as f32 * 2.0) as u32);
-    for sy in 0..bh {
-        for sx in 0..w {
-            if seen[sy * w as usize + sx as usize] || !ink(sx, sy) {
-                continue;
+    // One mark (8-neighbours) at a time.
+    for (k, mark) in marks.components.iter().enumerate() {
+        let [x0, py0, mw, mh] = mark.bbox;
+        if mw < least || mh < least || mw > most || mh > most {
+            continue;
+        }
+        // The mark's own pixels in its box.
+        let id = k as u32 + 1;
+        let at = |x: u32, y: u32| marks.labels[((py0 + y) * w + x0 + x) as usize] == id;
+        let longest = |n: u32, along: &dyn Fn(u32) -> bool| {
+            let (mut best, mut run) = (0, 0);
+            for i in 0..n {
+                run = if along(i) { run + 1 } else { 0 };
+                best = best.max(run);
             }
-            // One mark (8-neighbours).
-            let mut stack = vec![(sx, sy)];
-            seen[sy * w as usize + sx as usize] = true;
-            let mut pixels = Vec::new();
-            while let Some((x, y)) = stack.pop() {
-                pixels.push((x, y));
-                for dy in -1i32..=1 {
-                    for dx in -1i32..=1 {
-                        let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                        if nx < 0 || ny < 0 || nx >= w as i32 || ny >= bh as i32 {
-                            continue;
-                        }
-                        let i = ny as usize * w as usize + nx as usize;
-                        if !seen[i] && ink(nx as u32, ny as usize) {
-                            seen[i] = true;
-                            stack.push((nx as u32, ny as usize));
-                        }
-                    }
-                }
-            }
-            let x0 = pixels.iter().map(|p| p.0).min().unwrap();
-            let x1 = pixels.iter().map(|p| p.0).max().unwrap() + 1;
-            let py0 = pixels.iter().map(|p| p.1).min().unwrap();
-            let py1 = pixels.iter().map(|p| p.1).max().unwrap() + 1;
-            let (mw, mh) = (x1 - x0, (py1 - py0) as u32);
-            if mw < least || mh < least || mw > most || mh > most {
-                continue;
-            }
-            let mut grid = vec![false; (mw * mh) as usize];
-            for &(x, y) in &pixels {
-                grid[((y - py0) as u32 * mw + (x - x0)) as usize] = true;
-            }
-            let at = |x: u32, y: u32| grid[(y * mw + x) as usize];
-            let longest = |n: u32, along: &dyn Fn(u32) -> bool| {
-                let (mut best, mut run) = (0, 0);
-                for i in 0..n {
-                    run = if along(i) { run + 1 } else { 0 };
-                    best = best.max(run);
-                }
-                best
-            };
-            let reach = (mw.min(mh) as f32 * 0.55) as u32;
-            let cols: Vec<u32> = (0..mw).filter(|&x| longest(mh, &|y| at(x, y)) >= reach).collect();
-            let rows: Vec<u32> = (0..mh).filter(|&y| longest(mw, &|x| at(x, y)) >= reach).collect();
-            let (Some(&l), Some(&r), Some(&t), Some(&b)) = (cols.first(), cols.last(), rows.first(), rows.last())
-            else {
-                continue;
-            };
-            let (side_w, side_h) = (r + 1 - l, b + 1 - t);
-            let square = (side_w as f32 / side_h as f32 - 1.0).abs() <= 0.4;
-            // Its four sides drawn the whole way, corner to corner (an `o`'s sides are
-            // curves that leave its corners empty).
-            let near = |x: u32, y: u32| {
-                (x.saturating_sub(1)..=(x + 1).min(mw - 1))
-                    .any(|x| (y.saturating_sub(1)..=(y + 1).min(mh - 1)).any(|y| at(x, y)))
-            };
-            let full = |n: u32, on: &dyn Fn(u32) -> bool| (0..n).filter(|&i| on(i)).count() as f32 >= 0.9 * n as f32;
-            let sides = full(side_h, &|i| near(l, t + i))
-                && full(side_h, &|i| near(r, t + i))
-                && full(side_w, &|i| near(l + i, t))
-                && full(side_w, &|i| near(l + i, b));
-            if square && sides && side_w >= least && side_h >= least {
-                found.push([x0 + l, y0 + py0 as u32 + t, side_w, side_h]);
-            }
+            best
+        };
+        let reach = (mw.min(mh) as f32 * 0.55) as u32;
+        let cols: Vec<u32> = (0..mw).filter(|&x| longest(mh, &|y| at(x, y)) >= reach).collect();
+        let rows: Vec<u32> = (0..mh).filter(|&y| longest(mw, &|x| at(x, y)) >= reach).collect();
+        let (Some(&l), Some(&r), Some(&t), Some(&b)) = (cols.first(), cols.last(), rows.first(), rows.last()) else {
+            continue;
+        };
+        let (side_w, side_h) = (r + 1 - l, b + 1 - t);
+        let square = (side_w as f32 / side_h as f32 - 1.0).abs() <= 0.4;
+        // Its four sides drawn the whole way, corner to corner (an `o`'s sides are
+        // curves that leave its corners empty).
+        let near = |x: u32, y: u32| {
+            (x.saturating_sub(1)..=(x + 1).min(mw - 1))
+                .any(|x| (y.saturating_sub(1)..=(y + 1).min(mh - 1)).any(|y| at(x, y)))
+        };
+        let full = |n: u32, on: &dyn Fn(u32) -> bool| (0..n).filter(|&i| on(i)).count() as f32 >= 0.9 * n as f32;
+        let sides = full(side_h, &|i| near(l, t + i))
+            && full(side_h, &|i| near(r, t + i))
+            && full(side_w, &|i| near(l + i, t))
+            && full(side_w, &|i| near(l + i, b));
+        if square && sides && side_w >= least && side_h >= least {
+            found.push([x0 + l, y0 + py0 + t, side_w, side_h]);
         }
     }
     found.sort_by_key(|b| b[0]);
@@ -333,7 +303,7 @@ fn inside_ink(binary: &GrayImage, b: BBox) -> f32 {
         b[2].saturating_sub(2 * m),
         b[3].saturating_sub(2 * m),
     ];
-    crate::layout::ink_fraction(binary, inside)
+    crate::raster::ink_fraction(binary, inside)
 }
 
 /// Finds the printed labels of `template` among a page's words (`size`: the page's
@@ -347,77 +317,11 @@ pub fn locate(words: &[WordBox], template: &Template, size: (u32, u32)) -> FormP
         .filter(|(_, t)| !t.is_empty())
         .collect();
     let lines = lines(words);
-    // Field index → (label box, line index), and the words of its value with their line.
-    let mut found: BTreeMap<usize, (BBox, usize)> = BTreeMap::new();
-    let mut values: BTreeMap<usize, Vec<(&WordBox, usize)>> = BTreeMap::new();
-    let mut current: Option<usize> = None;
-    let mut value_ends: Vec<u32> = Vec::new();
-    for (li, line) in lines.iter().enumerate() {
-        let mut i = 0;
-        // Right edge of the last word taken on this line (label or value), and whether a
-        // value word was taken since the last label.
-        let mut last_right: Option<u32> = None;
-        let mut value_here = false;
-        while i < line.len() {
-            match best_label(&line[i..], &labels, &found) {
-                Some((field, n, glued)) => {
-                    current = Some(field);
-                    value_here = false;
-                    let label = line[i..i + n].iter().map(|w| w.bbox).reduce(union).unwrap_or_default();
-                    found.insert(field, (label, li));
-                    values.entry(field).or_default();
-                    i += n;
-                    // "tên:Hoàng": a value glued to the label's colon.
-                    if glued {
-                        values.entry(field).or_default().push((line[i - 1], li));
-                        value_here = true;
-                    }
-                    last_right = Some(line[i - 1].bbox[0] + line[i - 1].bbox[2]);
-                }
-                None => {
-                    let w = line[i];
-                    // A value is written as one run: past a wide gap the rest of the line
-                    // is marks (a tear's edge, the border), until the next label.
-                    let gap = last_right.map_or(0, |r| w.bbox[0].saturating_sub(r));
-                    let limit = if value_here { 6 } else { 15 };
-                    if gap > limit * w.bbox[3].max(1) {
-                        current = None;
-                    }
-                    // A value carried on to the next line starts that line under the
-                    // value's start (the label's end, or the value's first word: in a
-                    // form drawn in boxes, the value's column); what lies far to the
-                    // right of it is the page's edge.
-                    if last_right.is_none() {
-                        let start = current.and_then(|f| {
-                            let first = values.get(&f).and_then(|v| v.first()).map_or(0, |(w, _)| w.bbox[0]);
-                            found.get(&f).map(|(b, _)| (b[0] + b[2]).max(first))
-                        });
-                        if start.is_some_and(|s| w.bbox[0] > s + 4 * w.bbox[3].max(1)) {
-                            current = None;
-                        }
-                    }
-                    if let Some(f) = current {
-                        // A word right after its label is the value's, however unsure
-                        // its reading (a date read `1/05/2018` at confidence 0), when it
-                        // has three letters or digits (not a tear's edge read `LỘ`) and is
-                        // as wide as they are (not a leader read `xa`): the value's box
-                        // reaches past it.
-                        let alnum = w.text.chars().filter(|c| c.is_alphanumeric()).count() as u32;
-                        let [_, _, ww, wh] = w.bbox;
-                        if !value_here && gap <= 2 * wh && alnum >= 3 && ww <= alnum * wh * 3 / 2 {
-                            value_ends.push(w.bbox[0] + w.bbox[2]);
-                        }
-                        if is_writing(w) {
-                            values.entry(f).or_default().push((w, li));
-                            last_right = Some(w.bbox[0] + w.bbox[2]);
-                            value_here = true;
-                        }
-                    }
-                    i += 1;
-                }
-            }
-        }
-    }
+    let Scan {
+        found,
+        mut values,
+        value_ends,
+    } = scan(&lines, &labels);
     // The writing's left and right edges, and each line's rows.
     let left = found.values().map(|(b, _)| b[0]).min().unwrap_or(0);
     // The right edge: of the writing and the dotted lines on the labels' lines, and a
@@ -637,6 +541,98 @@ fn is_writing(w: &WordBox) -> bool {
     let core = w.text.trim_matches(|c| c == '.' || c == '…');
     let alnum = core.chars().filter(|c| c.is_alphanumeric()).count();
     w.confidence >= MIN_WORD_CONFIDENCE && alnum > 0 && (alnum > 1 || core.chars().count() == 1 && w.confidence >= 0.8)
+}
+
+/// What a form page's lines hold, as [`scan`] reads them.
+struct Scan<'w> {
+    /// Field index → its label's box and line.
+    found: BTreeMap<usize, (BBox, usize)>,
+    /// Field index → the words of its value, each with its line.
+    values: BTreeMap<usize, Vec<(&'w WordBox, usize)>>,
+    /// The right ends of values right after their labels, however unsure their reading.
+    value_ends: Vec<u32>,
+}
+
+/// The labels (`labels`: each field's label tokens) found along a form page's `lines`,
+/// and the words of each one's value: those after it on its line and on the lines below
+/// until the next label, a wide gap or writing far right of where the value starts.
+fn scan<'w>(lines: &[Vec<&'w WordBox>], labels: &[(usize, Vec<String>)]) -> Scan<'w> {
+    // Field index → (label box, line index), and the words of its value with their line.
+    let mut found: BTreeMap<usize, (BBox, usize)> = BTreeMap::new();
+    let mut values: BTreeMap<usize, Vec<(&WordBox, usize)>> = BTreeMap::new();
+    let mut current: Option<usize> = None;
+    let mut value_ends: Vec<u32> = Vec::new();
+    for (li, line) in lines.iter().enumerate() {
+        let mut i = 0;
+        // Right edge of the last word taken on this line (label or value), and whether a
+        // value word was taken since the last label.
+        let mut last_right: Option<u32> = None;
+        let mut value_here = false;
+        while i < line.len() {
+            match best_label(&line[i..], labels, &found) {
+                Some((field, n, glued)) => {
+                    current = Some(field);
+                    value_here = false;
+                    let label = line[i..i + n].iter().map(|w| w.bbox).reduce(union).unwrap_or_default();
+                    found.insert(field, (label, li));
+                    values.entry(field).or_default();
+                    i += n;
+                    // "tên:Hoàng": a value glued to the label's colon.
+                    if glued {
+                        values.entry(field).or_default().push((line[i - 1], li));
+                        value_here = true;
+                    }
+                    last_right = Some(line[i - 1].bbox[0] + line[i - 1].bbox[2]);
+                }
+                None => {
+                    let w = line[i];
+                    // A value is written as one run: past a wide gap the rest of the line
+                    // is marks (a tear's edge, the border), until the next label.
+                    let gap = last_right.map_or(0, |r| w.bbox[0].saturating_sub(r));
+                    let limit = if value_here { 6 } else { 15 };
+                    if gap > limit * w.bbox[3].max(1) {
+                        current = None;
+                    }
+                    // A value carried on to the next line starts that line under the
+                    // value's start (the label's end, or the value's first word: in a
+                    // form drawn in boxes, the value's column); what lies far to the
+                    // right of it is the page's edge.
+                    if last_right.is_none() {
+                        let start = current.and_then(|f| {
+                            let first = values.get(&f).and_then(|v| v.first()).map_or(0, |(w, _)| w.bbox[0]);
+                            found.get(&f).map(|(b, _)| (b[0] + b[2]).max(first))
+                        });
+                        if start.is_some_and(|s| w.bbox[0] > s + 4 * w.bbox[3].max(1)) {
+                            current = None;
+                        }
+                    }
+                    if let Some(f) = current {
+                        // A word right after its label is the value's, however unsure
+                        // its reading (a date read `1/05/2018` at confidence 0), when it
+                        // has three letters or digits (not a tear's edge read `LỘ`) and is
+                        // as wide as they are (not a leader read `xa`): the value's box
+                        // reaches past it.
+                        let alnum = w.text.chars().filter(|c| c.is_alphanumeric()).count() as u32;
+                        let [_, _, ww, wh] = w.bbox;
+                        if !value_here && gap <= 2 * wh && alnum >= 3 && ww <= alnum * wh * 3 / 2 {
+                            value_ends.push(w.bbox[0] + w.bbox[2]);
+                        }
+                        if is_writing(w) {
+                            values.entry(f).or_default().push((w, li));
+                            last_right = Some(w.bbox[0] + w.bbox[2]);
+                            value_here = true;
+                        }
+                    }
+                    i += 1;
+                }
+            }
+        }
+    }
+    Scan {
+        found,
+        values,
+        value_ends,
+    }
 }
 
 /// Words grouped into lines, each sorted left to right, lines top to bottom. A word joins
