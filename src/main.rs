@@ -128,6 +128,12 @@ fn process(args: ProcessArgs) -> Result<ExitCode> {
         }
         other => other?,
     };
+    Ok(tell(&report, &out))
+}
+
+/// What a `process` run did, said on standard error, and its exit code (5 when some
+/// pages could not be read).
+fn tell(report: &batch::Report, out: &std::path::Path) -> ExitCode {
     for s in &report.skipped {
         eprintln!("sohoa: left out {}: {}", s.path, s.reason);
     }
@@ -158,7 +164,18 @@ fn process(args: ProcessArgs) -> Result<ExitCode> {
         eprintln!(
             "sohoa: book checks: {} (listed in {})",
             found.join(", "),
-            sohoa::checks::report_path(&out).display()
+            sohoa::checks::report_path(out).display()
+        );
+    }
+    for (book, n) in &report.review_superseded {
+        eprintln!(
+            "sohoa: book {book}: {n} review changes were made on pages since read from new scans; they are not applied (review those pages again)"
+        );
+    }
+    for (book, n) in &report.review_lines_unreadable {
+        eprintln!(
+            "sohoa: book {book}: {n} lines of its review journal ({}) cannot be read (cut short or damaged); their changes are not applied",
+            sohoa::review::JOURNAL
         );
     }
     if report.pages_unreadable > 0 {
@@ -166,9 +183,9 @@ fn process(args: ProcessArgs) -> Result<ExitCode> {
             "sohoa: {} pages could not be read (status error; their reasons are in the page results)",
             report.pages_unreadable
         );
-        return Ok(ExitCode::from(5));
+        return ExitCode::from(5);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// `sohoa verify`.
@@ -315,6 +332,12 @@ fn review(args: ReviewArgs) -> Result<ExitCode> {
     })?;
     for (book, pages) in session.books() {
         eprintln!("sohoa: book {book}: {pages} pages");
+    }
+    for (book, n) in session.unreadable_journal_lines() {
+        eprintln!(
+            "sohoa: warning: book {book}: {n} lines of its review journal ({}) cannot be read (cut short or damaged); their changes are not applied",
+            sohoa::review::JOURNAL
+        );
     }
     if let Some(fp) = session.fingerprint() {
         eprintln!("sohoa: TLS certificate SHA-256 fingerprint (check it in the browser): {fp}");

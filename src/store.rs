@@ -111,6 +111,15 @@ impl OutLock {
     }
 }
 
+/// A book's page lock held (see [`BookDir::lock_pages`]).
+#[derive(Debug)]
+pub struct PagesLock {
+    _file: std::fs::File,
+}
+
+/// The file of a book's page lock.
+pub const PAGES_LOCK: &str = ".pages.lock";
+
 /// A book's folder in the output folder and the names of the files in it.
 #[derive(Clone, Debug)]
 pub struct BookDir {
@@ -147,6 +156,28 @@ impl BookDir {
     /// A path relative to the book folder, made absolute.
     pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.dir.join(rel)
+    }
+
+    /// Waits for, then holds, the book's page lock (`.pages.lock`, released when the guard
+    /// is dropped or the process ends, however it ends). Whoever rewrites a page result
+    /// from what it read — `process` writing a page it read or replaying the review
+    /// journal, the review server saving an officer's change — does so holding it, so
+    /// that neither writes back a page the other has rewritten since.
+    pub fn lock_pages(&self) -> Result<PagesLock, StoreError> {
+        let path = self.dir.join(PAGES_LOCK);
+        let write_err = |cause| StoreError::Write {
+            path: path.clone(),
+            cause,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(write_err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(write_err)?;
+        file.lock().map_err(write_err)?;
+        Ok(PagesLock { _file: file })
     }
 
     /// Reads a page result; `Ok(None)` when the page has none yet.

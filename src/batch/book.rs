@@ -85,6 +85,8 @@ impl BookOutputs<'_> {
     pub fn write(&self, columns: &[String], fingerprint: &str) -> Result<(), BatchError> {
         let mut listed = self.write_exports(columns)?;
         listed.extend(self.write_pdfs()?);
+        // The files hashed as they stand: an export from the review screen waits.
+        let _lock = self.book.lock_pages()?;
         let manifest = verify::manifest_text(self.book.path(), &listed).map_err(|cause| {
             BatchError::Store(store::StoreError::Read {
                 path: self.book.path().to_path_buf(),

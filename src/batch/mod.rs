@@ -219,6 +219,15 @@ pub struct Report {
     /// Findings of the book checks over every book in OUT, per check (`checks.html`,
     /// each book's `checks.csv`).
     pub checks: BTreeMap<String, usize>,
+    /// Review changes that no longer apply, by book: made on a page since read from
+    /// another scan (the officer's value was for what the page was; the new scan is to be
+    /// reviewed again).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub review_superseded: BTreeMap<String, usize>,
+    /// Lines of a review journal that could not be read, by book (a line cut short by a
+    /// crash, or damaged): the changes they held are not applied.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub review_lines_unreadable: BTreeMap<String, usize>,
 }
 
 /// Runs the batch: plans the books, reads every page not read yet, then rebuilds each
@@ -441,6 +450,10 @@ struct BookCounts {
     rebuilt: Vec<String>,
     status_counts: BTreeMap<String, usize>,
     records: usize,
+    /// Review changes made on pages since read from another scan, by book.
+    superseded: BTreeMap<String, usize>,
+    /// Unreadable review journal lines, by book.
+    unreadable: BTreeMap<String, usize>,
 }
 
 /// Rebuilds every book's outputs from its page files, the review journal applied.
@@ -454,12 +467,17 @@ fn write_books(
         rebuilt: Vec::new(),
         status_counts: BTreeMap::new(),
         records: 0,
+        superseded: BTreeMap::new(),
+        unreadable: BTreeMap::new(),
     };
     let mut book_names: Vec<&str> = files.iter().map(|f| f.book.as_str()).collect();
     book_names.dedup();
     let created = store::created_time();
     for name in book_names {
         let book = BookDir::new(&opts.out, name);
+        // The page results and the review journal as they stand together: a review
+        // server saving a change meanwhile waits, and its change is in the next run's.
+        let lock = book.lock_pages()?;
         let mut pages = Vec::new();
         for file in files.iter().filter(|f| f.book == name) {
             for page in &file.names {
@@ -470,8 +488,19 @@ fn write_books(
             }
         }
         // Corrections made in review apply to the outputs (and to pages read again).
-        for i in crate::review::apply_journal(book.path(), &mut pages) {
-            book.write_page(&pages[i])?;
+        let (journal, unreadable) = crate::review::read_journal(book.path());
+        for page in pages.iter_mut() {
+            if crate::review::replay_page(&journal, page) {
+                book.write_page(page)?;
+            }
+        }
+        drop(lock);
+        let superseded = crate::review::superseded(&journal, &pages);
+        if superseded > 0 {
+            counts.superseded.insert(name.to_string(), superseded);
+        }
+        if unreadable > 0 {
+            counts.unreadable.insert(name.to_string(), unreadable);
         }
         for p in &pages {
             *counts
@@ -546,6 +575,8 @@ impl Report {
             checks: BTreeMap::new(),
             shard: opts.shard.map(|s| s.to_string()),
             books_rebuilt: counts.rebuilt.clone(),
+            review_superseded: counts.superseded.clone(),
+            review_lines_unreadable: counts.unreadable.clone(),
         }
     }
 }

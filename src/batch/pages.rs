@@ -208,6 +208,8 @@ fn read_file(
 /// Writes a page's result (with its renaming noted) and counts it done.
 fn write_result(file: &SourceFile, book: &BookDir, progress: &Progress, r: PageResult) -> Result<(), BatchError> {
     let r = file.noted(r);
+    // A review server saving a change on this page waits for it, and sees it.
+    let _lock = book.lock_pages()?;
     book.write_page(&r)?;
     progress.done(&r);
     Ok(())

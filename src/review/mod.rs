@@ -12,6 +12,7 @@
 //! [`server`] is the local web server behind `sohoa review`.
 
 pub mod http;
+mod live;
 pub mod server;
 pub mod team;
 pub mod tls;
@@ -287,17 +288,33 @@ fn ends_with_newline(f: &mut std::fs::File) -> bool {
 /// indices of the pages that changed.
 pub fn apply_journal(book_dir: &Path, pages: &mut [PageResult]) -> Vec<usize> {
     let (entries, _) = read_journal(book_dir);
-    let mut changed = Vec::new();
-    for e in &entries {
-        if let Some(i) = pages.iter().position(|p| p.name == e.page && p.sha256 == e.sha256) {
-            let before = pages[i].clone();
-            if apply(&mut pages[i], e).is_ok() && pages[i] != before && !changed.contains(&i) {
-                changed.push(i);
-            }
-        }
+    (0..pages.len())
+        .filter(|&i| replay_page(&entries, &mut pages[i]))
+        .collect()
+}
+
+/// Replays the journal's entries for `page` over it, in journal order: those made on its
+/// page file's source (the same SHA-256; a change made on another scan of the page is
+/// not this one's) that still apply. Returns whether the page changed.
+pub fn replay_page(entries: &[Entry], page: &mut PageResult) -> bool {
+    let before = page.clone();
+    for e in entries
+        .iter()
+        .filter(|e| e.page == before.name && e.sha256 == before.sha256)
+    {
+        let _ = apply(page, e);
     }
-    changed.sort_unstable();
-    changed
+    *page != before
+}
+
+/// Journal entries made on a page since read from another scan (their SHA-256 is not the
+/// page's): changes an officer made to what the page was, which do not apply to what it
+/// is now.
+pub fn superseded(entries: &[Entry], pages: &[PageResult]) -> usize {
+    entries
+        .iter()
+        .filter(|e| pages.iter().any(|p| p.name == e.page && p.sha256 != e.sha256))
+        .count()
 }
 
 /// The book type an output folder was processed as (its `report.json`), `ks` when it
@@ -338,6 +355,20 @@ fn unreadable_page(book_dir: &Path, file: &Path, e: &crate::store::StoreError) -
     PageResult::error(origin, &crate::model::Reason::ReadFailed(e.to_string()))
 }
 
+/// The page result in `path`, a page file of the book in `book_dir`. A page file that
+/// cannot be read is that page's problem: it stands as an `error` page saying why, and
+/// the rest of the book is served.
+pub fn read_page_file(book_dir: &Path, path: &Path) -> PageResult {
+    crate::store::read(path)
+        .and_then(|bytes| {
+            serde_json::from_slice::<PageResult>(&bytes).map_err(|cause| crate::store::StoreError::BadPage {
+                path: path.to_path_buf(),
+                cause,
+            })
+        })
+        .unwrap_or_else(|e| unreadable_page(book_dir, path, &e))
+}
+
 /// The processed books under `out` (folders holding `pages/*.json`), each with its
 /// journal replayed over its page results; a page file that cannot be read stands as an
 /// `error` page.
@@ -361,15 +392,7 @@ pub fn read_books(out: &Path) -> Result<Vec<ReviewedBook>, crate::store::StoreEr
         for e in std::fs::read_dir(&pages_dir).map_err(read_err(&pages_dir))?.flatten() {
             let path = e.path();
             if path.extension().is_some_and(|x| x == "json") {
-                // A page file that cannot be read is that page's problem: it is shown as
-                // an `error` page with why, and the rest of the book is served.
-                let page = crate::store::read(&path).and_then(|bytes| {
-                    serde_json::from_slice::<PageResult>(&bytes).map_err(|cause| StoreError::BadPage {
-                        path: path.clone(),
-                        cause,
-                    })
-                });
-                pages.push(page.unwrap_or_else(|e| unreadable_page(&dir, &path, &e)));
+                pages.push(read_page_file(&dir, &path));
             }
         }
         if pages.is_empty() {

@@ -13,6 +13,7 @@
 //! into the binary; the Content-Security-Policy forbids any other origin.
 
 use super::http::{self, Limits, Request, Response};
+use super::live::Book;
 use super::team::{self, Place, Presence, Versions};
 use super::tls::TlsSource;
 use super::{Change, Entry, ReviewError};
@@ -159,18 +160,6 @@ pub enum ServeError {
     },
 }
 
-/// One book under review: its folder, page results (journal applied) in page order, its
-/// journal and the versions of its records.
-struct Book {
-    name: String,
-    dir: PathBuf,
-    pages: Vec<PageResult>,
-    journal: Vec<Entry>,
-    versions: Versions,
-    /// What the book checks found (`checks.json`, as the last check left it).
-    findings: Vec<crate::checks::Finding>,
-}
-
 /// A running review session.
 pub struct Session {
     listener: TcpListener,
@@ -273,6 +262,17 @@ impl Session {
         self.app.books.iter().map(|b| (b.name.clone(), b.pages.len())).collect()
     }
 
+    /// The books whose journal holds lines that cannot be read (cut short by a crash, or
+    /// damaged): name and how many. Their changes are not applied.
+    pub fn unreadable_journal_lines(&self) -> Vec<(String, usize)> {
+        self.app
+            .books
+            .iter()
+            .filter(|b| b.unreadable_lines > 0)
+            .map(|b| (b.name.clone(), b.unreadable_lines))
+            .collect()
+    }
+
     /// Answers requests until the process ends.
     pub fn run(self) {
         let app = Mutex::new(self.app);
@@ -342,9 +342,16 @@ impl App {
         }
         let (book, page) = (req.query("book"), req.query("page"));
         let result: Result<(u16, Vec<u8>, &'static str), Refused> = match (method, req.path.as_str()) {
-            ("GET", "/api/books") => Ok((200, to_json(&self.books_view(&officer.name)), JSON)),
+            ("GET", "/api/books") => {
+                self.books.iter_mut().for_each(|b| {
+                    b.sync();
+                });
+                Ok((200, to_json(&self.books_view(&officer.name)), JSON))
+            }
             ("GET", "/api/page") => self
-                .page(book, page)
+                .book_index(book)
+                .map(|bi| self.books[bi].sync())
+                .and_then(|_| self.page(book, page))
                 .map(|(bi, p)| (200, to_json(&self.books[bi].view(p)), JSON)),
             ("GET", "/api/image") => self.image(book, page).map(|b| (200, b, "image/jpeg")),
             ("GET", "/api/team") => Ok((200, to_json(&self.team_view()), JSON)),
@@ -488,17 +495,36 @@ impl App {
             /// The record version the officer saw.
             #[serde(default)]
             base: Option<u32>,
+            /// The SHA-256 of the page's scan as the officer saw it.
+            #[serde(default)]
+            sha256: Option<String>,
             #[serde(flatten)]
             change: Change,
         }
         let bi = self.book_index(book)?;
         let req: Req = serde_json::from_slice(body).map_err(|e| (400, "bad_request", format!("bad change: {e}")))?;
         let b = &mut self.books[bi];
+        // The page as its file stands now: `process` may have read it again meanwhile.
+        let _lock = BookDir::at(&b.dir)
+            .lock_pages()
+            .map_err(|e| (500, "store", e.to_string()))?;
+        let held = b.pages.iter().find(|p| p.name == req.page).map(|p| p.sha256.clone());
+        b.sync();
         let pi = b.pages.iter().position(|p| p.name == req.page).ok_or((
             404,
             "no_page",
             format!("no page {:?}", req.page),
         ))?;
+        // A change made on the page as it was read from another scan is no change of this
+        // one: refused, with the page as it is now.
+        if req.sha256.or(held).is_some_and(|seen| seen != b.pages[pi].sha256) {
+            let v = json!({
+                "error": "this page was read again from a new scan since it was opened; the change was not saved",
+                "code": "page_reread",
+                "page": b.view(&b.pages[pi]),
+            });
+            return Ok((409, to_json(&v), JSON));
+        }
         if let Some(c) = req
             .base
             .and_then(|base| b.versions.conflict(&req.page, base, officer, &req.change))
@@ -531,8 +557,8 @@ impl App {
         super::apply(&mut page, &entry).map_err(|e| (422, e.code(), e.to_string()))?;
         // Durable first, then visible.
         super::append_journal(&b.dir, &entry).map_err(|e| (500, e.code(), e.to_string()))?;
-        write_page(&b.dir, &page).map_err(|e| (500, e.code(), e.to_string()))?;
         b.pages[pi] = page;
+        b.write_page(pi).map_err(|e| (500, e.code(), e.to_string()))?;
         b.versions.record(&entry);
         let v = json!({
             "page": b.view(&b.pages[pi]),
@@ -580,8 +606,15 @@ impl App {
     }
 
     fn export(&mut self, book: Option<&str>) -> Result<Value, Refused> {
-        let b = &self.books[self.book_index(book)?];
+        let bi = self.book_index(book)?;
         let fail = |e: String| (500, "export", e);
+        // The records as the page files stand (as `process` would export them), and no
+        // page rewritten while they are written out.
+        let _lock = BookDir::at(&self.books[bi].dir)
+            .lock_pages()
+            .map_err(|e| fail(e.to_string()))?;
+        self.books[bi].sync();
+        let b = &self.books[bi];
         let rows = crate::export::rows_for_book(&b.pages, &self.export_columns, &self.book_type);
         let xlsx = crate::export::write_xlsx(&rows, &self.export_columns, crate::store::created_time())
             .map_err(|e| fail(e.to_string()))?;
@@ -613,28 +646,9 @@ impl App {
 fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
     let mut books = Vec::new();
     for b in super::read_books(out)? {
-        for &i in &b.changed {
-            write_page(&b.dir, &b.pages[i])?;
-        }
-        let (journal, _) = super::read_journal(&b.dir);
-        let versions = Versions::replay(&journal, |e| {
-            b.pages.iter().any(|p| p.name == e.page && p.sha256 == e.sha256)
-        });
-        let findings = crate::checks::read_findings(&b.dir);
-        books.push(Book {
-            name: b.name,
-            dir: b.dir,
-            pages: b.pages,
-            journal,
-            versions,
-            findings,
-        });
+        books.push(Book::load(b)?);
     }
     Ok(books)
-}
-
-fn write_page(book_dir: &Path, page: &PageResult) -> Result<(), ReviewError> {
-    Ok(BookDir::at(book_dir).write_page(page)?)
 }
 
 impl Book {

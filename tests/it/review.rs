@@ -1083,3 +1083,225 @@ fn review_screen_shows_and_offers_a_tick_fields_codes() {
     let (rows, col) = export_book_from_screen(&b, &out.join("ks-2018"), "loaiDangKy");
     assert_eq!(rows[1][col], "2");
 }
+
+/// A synthetic book of two 150-dpi pages in `dir/in/b` and another scan of its first page
+/// (`dir/alt.tif`), processed into `dir/out`; returns (input book folder, out).
+fn small_book(dir: &Path) -> (PathBuf, PathBuf) {
+    for (name, seed) in [("in", "3"), ("other", "4")] {
+        run_ok(
+            sohoa()
+                .args([
+                    "synth", "--book", "b", "--set", "varied", "--pages", "2", "--dpi", "150", "--seed", seed,
+                ])
+                .arg("--out")
+                .arg(dir.join(name)),
+        );
+    }
+    std::fs::copy(dir.join("other/books/b/trang-1.tif"), dir.join("alt.tif")).unwrap();
+    let out = dir.join("out");
+    process_into(&dir.join("in/books"), &out, &["--no-record-pdfs", "--jobs", "2"], &[]);
+    (dir.join("in/books/b"), out)
+}
+
+/// POSTs `body` to the API `path` for book `b`: status and answer.
+fn post_api(server: &Server, path: &str, body: Value) -> (u16, Value) {
+    match ureq::post(&server.api(path, "book=b")).send_json(body) {
+        Ok(r) => (r.status(), r.into_json().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The page as the review screen gets it.
+fn api_page(server: &Server, page: &str) -> Value {
+    ureq::get(&server.api("/api/page", &format!("book=b&page={page}")))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap()
+}
+
+/// An officer's correction of the first record's name on `page` as seen (`seen`).
+fn name_change(seen: &Value, value: &str, with_sha: bool) -> Value {
+    let rec = &seen["records"][0];
+    let mut c = json!({ "page": seen["name"], "kind": "field", "row": rec["row"], "field": "nksHoTen", "value": value, "base": rec["version"] });
+    if with_sha {
+        c["sha256"] = seen["sha256"].clone();
+    }
+    c
+}
+
+/// The scan file `path`'s SHA-256, as page results name their source.
+fn file_sha256(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Swaps the book's first scan with the other one kept beside it.
+fn swap_first_scan(book: &Path, dir: &Path) {
+    let (scan, alt, tmp) = (book.join("trang-1.tif"), dir.join("alt.tif"), dir.join("swap.tif"));
+    std::fs::rename(&scan, &tmp).unwrap();
+    std::fs::rename(&alt, &scan).unwrap();
+    std::fs::rename(&tmp, &alt).unwrap();
+}
+
+/// `records.csv` of book `b`, as bytes.
+fn csv_bytes(out: &Path) -> Vec<u8> {
+    std::fs::read(out.join("b/records.csv")).unwrap()
+}
+
+#[test]
+fn a_change_on_a_page_read_again_while_review_serves_is_refused_and_no_stale_page_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (book, out) = small_book(tmp.path());
+    let server = Server::start(&out, "lan");
+    let (a, b) = (api_page(&server, "trang-1"), api_page(&server, "trang-2"));
+    // A scan replaced and read again while the server holds the page as it was.
+    swap_first_scan(&book, tmp.path());
+    process_into(book.parent().unwrap(), &out, &["--no-record-pdfs", "--jobs", "2"], &[]);
+    let new_sha = file_sha256(&book.join("trang-1.tif"));
+    assert_ne!(a["sha256"], new_sha);
+    // A change made on the page as it was: refused, with the page as it is now, whether
+    // the screen says which scan it saw or not.
+    for with_sha in [false, true] {
+        let (code, answer) = post_api(&server, "/api/change", name_change(&a, "Lê Văn Cũ", with_sha));
+        assert_eq!(code, 409, "{}", answer["code"]);
+        assert_eq!(answer["code"], "page_reread");
+        assert_eq!(answer["page"]["sha256"], new_sha.as_str());
+    }
+    let on_disk = read_json(&out.join("b/pages/trang-1.json"));
+    assert_eq!(
+        on_disk["sha256"],
+        new_sha.as_str(),
+        "the server wrote back the page as it was"
+    );
+    assert!(!std::fs::read_to_string(out.join("b/review.jsonl"))
+        .unwrap_or_default()
+        .contains("Lê Văn Cũ"));
+    // A change on a page not read again is saved, and Export gives what process gives.
+    let (code, answer) = post_api(&server, "/api/change", name_change(&b, "Trần Thị Mới", true));
+    assert_eq!(code, 200, "{}", answer["code"]);
+    let (code, answer) = post_api(&server, "/api/export", json!({}));
+    assert_eq!(code, 200, "{}", answer["code"]);
+    let exported = csv_bytes(&out);
+    process_into(book.parent().unwrap(), &out, &["--no-record-pdfs", "--jobs", "2"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&csv_bytes(&out)),
+        String::from_utf8_lossy(&exported)
+    );
+    assert!(String::from_utf8_lossy(&exported).contains("Trần Thị Mới"));
+    let rows = String::from_utf8_lossy(&exported).lines().count() - 1;
+    let records: usize = ["trang-1", "trang-2"]
+        .iter()
+        .map(|p| {
+            read_json(&out.join(format!("b/pages/{p}.json")))["records"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(rows, records);
+    // A journal line cut short by a crash is said, not dropped without a word.
+    drop(server);
+    let mut journal = std::fs::OpenOptions::new()
+        .append(true)
+        .open(out.join("b/review.jsonl"))
+        .unwrap();
+    journal
+        .write_all(br#"{"at":"2026-12-07T00:00:00Z","by":"lan","pa"#)
+        .unwrap();
+    let run = sohoa()
+        .args(["process", "--no-progress", "--no-record-pdfs", "--out"])
+        .arg(&out)
+        .arg(book.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("1 lines of its review journal"));
+    assert_eq!(read_json(&out.join("report.json"))["review_lines_unreadable"]["b"], 1);
+    let server = Server::start(&out, "lan");
+    assert!(server.said.contains("cannot be read"), "{}", server.said);
+}
+
+/// A scan changed and read again, an officer's save and an Export, interleaved twenty
+/// ways: every change answered 200 is in the page file and in every later export, or the
+/// next `process` says it no longer applies (made on the scan the page was before); no
+/// stale page is written back; the screen's export equals `process`'s.
+#[test]
+fn process_and_review_interleaved_twenty_ways_lose_no_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (book, out) = small_book(tmp.path());
+    let input = book.parent().unwrap().to_path_buf();
+    let server = Server::start(&out, "lan");
+    let mut superseded = 0;
+    let mut refused = 0;
+    for i in 0..20u64 {
+        let (a, b) = (api_page(&server, "trang-1"), api_page(&server, "trang-2"));
+        swap_first_scan(&book, tmp.path());
+        let run = {
+            let (input, out) = (input.clone(), out.clone());
+            std::thread::spawn(move || {
+                let o = sohoa()
+                    .args(["process", "--no-progress", "--no-record-pdfs", "--jobs", "2", "--out"])
+                    .arg(&out)
+                    .arg(&input)
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                read_json(&out.join("report.json"))
+            })
+        };
+        // The save and the export land before, during or after the page is read again.
+        std::thread::sleep(Duration::from_millis(i * 250 % 4000));
+        let (value_a, value_b) = (format!("Lê Văn A{i}"), format!("Trần Thị B{i}"));
+        let (code_a, answer) = post_api(&server, "/api/change", name_change(&a, &value_a, true));
+        assert!(
+            code_a == 200 || (code_a == 409 && answer["code"] == "page_reread"),
+            "{code_a} {answer}"
+        );
+        refused += usize::from(code_a == 409);
+        let (code_b, answer) = post_api(&server, "/api/change", name_change(&b, &value_b, true));
+        assert_eq!(code_b, 200, "{}", answer["code"]);
+        let (code, answer) = post_api(&server, "/api/export", json!({}));
+        assert_eq!(code, 200, "{}", answer["code"]);
+        let report = run.join().unwrap();
+        // No stale page on disk: the first page is the scan it holds now.
+        let scan_sha = file_sha256(&book.join("trang-1.tif"));
+        assert_eq!(
+            read_json(&out.join("b/pages/trang-1.json"))["sha256"],
+            scan_sha.as_str(),
+            "round {i}"
+        );
+        // The screen's export is what `process` exports.
+        let (code, answer) = post_api(&server, "/api/export", json!({}));
+        assert_eq!(code, 200, "{}", answer["code"]);
+        let exported = csv_bytes(&out);
+        let after = sohoa()
+            .args(["process", "--no-progress", "--no-record-pdfs", "--jobs", "2", "--out"])
+            .arg(&out)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(after.status.success());
+        let csv = String::from_utf8_lossy(&csv_bytes(&out)).into_owned();
+        assert_eq!(csv, String::from_utf8_lossy(&exported), "round {i}");
+        // Each change answered 200 is exported, or said to apply no more.
+        assert!(csv.contains(&value_b), "round {i}: {value_b} lost");
+        if code_a == 200 {
+            let said = read_json(&out.join("report.json"))["review_superseded"]["b"]
+                .as_u64()
+                .unwrap_or(0)
+                + report["review_superseded"]["b"].as_u64().unwrap_or(0);
+            assert!(
+                csv.contains(&value_a) || said > 0,
+                "round {i}: {value_a} lost without a word"
+            );
+            superseded += usize::from(!csv.contains(&value_a));
+        }
+    }
+    eprintln!("20 rounds: {refused} changes refused as made on a page read again, {superseded} saved before it was");
+}

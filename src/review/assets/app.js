@@ -151,6 +151,15 @@ async function pump() {
         await askLogin();
         continue;
       }
+      if (r.status === 409 && resp.code === 'page_reread') {
+        // The page was read again from a new scan: the change was for what it was.
+        queue.shift(); storePending();
+        const open = state.book === item.book && state.page && state.page.name === item.change.page;
+        applySaved(item.book, { page: resp.page });
+        if (open) await openPage(item.change.page, state.rec);
+        setSaveState('failed', 'KHÔNG LƯU: trang ' + item.change.page + ' vừa được đọc lại từ bản quét mới; hãy xem lại trang này');
+        continue;
+      }
       if (r.status === 409) {
         const keep = await askConflict(item, resp);
         if (keep) {
@@ -480,7 +489,7 @@ function saveField(input) {
   if (value === input.dataset.saved) return Promise.resolve();
   input.dataset.saved = value;
   const rec = record();
-  return send(state.book, { page: state.page.name, kind: 'field', row: rec.row, field: input.name, value, base: rec.version });
+  return send(state.book, { page: state.page.name, sha256: state.page.sha256, kind: 'field', row: rec.row, field: input.name, value, base: rec.version });
 }
 // Saves every field still waiting for its timer (before leaving a record or the page).
 function flushTyping(wait) {
@@ -625,7 +634,7 @@ async function acceptRecord() {
   if (!rec || state.page.final_status !== 'ok') return;
   await flushTyping(true);
   const accepted = !rec.accepted;
-  await send(state.book, { page: state.page.name, kind: 'accept', row: rec.row, accepted, base: rec.version });
+  await send(state.book, { page: state.page.name, sha256: state.page.sha256, kind: 'accept', row: rec.row, accepted, base: rec.version });
   if (accepted) await nextWhere(unaccepted, (p) => p.accepted < p.records);
 }
 async function gotoPage(delta) {
@@ -644,7 +653,7 @@ async function togglePage() {
     dlg.showModal();
     $('reason').focus();
   } else {
-    await send(state.book, { page: page.name, kind: 'status', status: 'ok', reason: 'Cán bộ xác nhận đọc được' });
+    await send(state.book, { page: page.name, sha256: page.sha256, kind: 'status', status: 'ok', reason: 'Cán bộ xác nhận đọc được' });
     await openPage(page.name, state.rec);
   }
 }
@@ -653,7 +662,7 @@ $('reason-form').addEventListener('submit', async (e) => {
   const reason = $('reason').value.normalize('NFC').trim();
   if (!reason) return;
   $('reason-dialog').close();
-  await send(state.book, { page: state.page.name, kind: 'status', status: 'not_eligible', reason });
+  await send(state.book, { page: state.page.name, sha256: state.page.sha256, kind: 'status', status: 'not_eligible', reason });
   await openPage(state.page.name, state.rec);
 });
 $('reason-cancel').addEventListener('click', () => $('reason-dialog').close());
