@@ -30,7 +30,9 @@ pub enum Command {
     /// (exit code 5 at the end: some inputs could not be read).
     Process(ProcessArgs),
     /// Check archival PDFs: whole and parseable, page images intact and decodable, valid PDF/A,
-    /// and unchanged since `process` wrote them (manifest.sha256). Exit code 4 if any is broken.
+    /// and unchanged since `process` wrote them (each file's own seal; manifest.sha256 inside
+    /// OUT, or --manifest; without one a file re-written whole passes, and `ok` says so).
+    /// Exit code 4 if any is broken.
     Verify(VerifyArgs),
     /// Restore page images (deskew, flatten, optionally binarize) and print one JSON line each.
     Enhance(EnhanceArgs),
@@ -163,6 +165,10 @@ pub struct VerifyArgs {
     /// PDF files or folders to search for PDFs.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+    /// A manifest (`manifest.sha256`, as `process` writes beside each book) to compare
+    /// the files with, for files copied out of OUT; inside OUT their book's is found.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
 }
 
 // The flags of `sohoa enhance` (a plain comment: the subcommand's doc comment is its help).

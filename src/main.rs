@@ -190,16 +190,23 @@ fn tell(report: &batch::Report, out: &std::path::Path) -> ExitCode {
 
 /// `sohoa verify`.
 fn verify(args: VerifyArgs) -> Result<ExitCode> {
-    let VerifyArgs { inputs } = args;
+    let VerifyArgs { inputs, manifest } = args;
     let files = sohoa::verify::collect_pdfs(&inputs);
     if files.is_empty() {
         anyhow::bail!("no PDF files found");
     }
+    if let Some(m) = &manifest {
+        if !m.is_file() {
+            anyhow::bail!("manifest {} does not exist or is not a file", m.display());
+        }
+    }
     let mut broken = 0;
     for f in &files {
-        let v = sohoa::verify::verify_file(f);
-        if v.is_ok() {
+        let v = sohoa::verify::verify_file(f, manifest.as_deref());
+        if v.is_ok() && v.caveats.is_empty() {
             println!("ok      {} ({} pages)", f.display(), v.pages);
+        } else if v.is_ok() {
+            println!("ok      {} ({} pages; {})", f.display(), v.pages, v.caveats.join("; "));
         } else {
             broken += 1;
             println!("BROKEN  {}: {}", f.display(), v.problems.join("; "));

@@ -59,6 +59,13 @@ pub enum PageImage {
 /// stream bytes, so that a file can be checked long after it was written.
 pub const IMAGE_SHA_KEY: &[u8] = b"SohoaSHA256";
 
+/// The key under which the page tree, the last object written, carries the SHA-256 of
+/// every byte of the file before it (header and every other object, in hexadecimal): the
+/// file's own seal. With the cross-reference table checked object by object and no
+/// update appended, it tells a byte changed anywhere in the text layer, the fonts, the
+/// metadata or the images, without a manifest.
+pub const SEAL_KEY: &[u8] = b"SohoaSealSHA256";
+
 /// A word of the invisible text layer, placed on the page image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlacedWord {
@@ -170,12 +177,15 @@ pub(super) struct Sink<W: Write> {
     chunk: Chunk,
     next: i32,
     error: Option<std::io::Error>,
+    /// The SHA-256 of every byte written so far.
+    seal: sha2::Sha256,
 }
 
 impl<W: Write> Sink<W> {
     fn new(mut out: W) -> Sink<W> {
         // The binary marker (four bytes over 127) tells transfer programs the file is binary.
         const HEADER: &[u8] = b"%PDF-1.7\n%\x80\x80\x80\x80\n\n";
+        use sha2::Digest;
         let error = out.write_all(HEADER).err();
         Sink {
             out,
@@ -184,6 +194,7 @@ impl<W: Write> Sink<W> {
             chunk: Chunk::new(),
             next: 0,
             error,
+            seal: sha2::Sha256::new_with_prefix(HEADER),
         }
     }
 
@@ -214,6 +225,7 @@ impl<W: Write> Sink<W> {
         if self.error.is_none() {
             self.error = self.out.write_all(chunk.as_bytes()).err();
         }
+        sha2::Digest::update(&mut self.seal, chunk.as_bytes());
         self.written += chunk.len() as u64;
     }
 }
@@ -284,11 +296,13 @@ impl<W: Write> PdfWriter<W> {
         if self.kids.is_empty() {
             return Err(PdfError::NoPages);
         }
-        self.sink
-            .next()
-            .pages(self.refs.tree)
-            .kids(self.kids.iter().copied())
-            .count(self.kids.len() as i32);
+        // The page tree last, sealing everything before it.
+        self.sink.flush();
+        let seal = crate::ingest::hex(&sha2::Digest::finalize(self.sink.seal.clone()));
+        let mut tree = self.sink.next().pages(self.refs.tree);
+        tree.kids(self.kids.iter().copied()).count(self.kids.len() as i32);
+        tree.pair(pdf_writer::Name(SEAL_KEY), pdf_writer::Str(seal.as_bytes()));
+        drop(tree);
         let s = &mut self.sink;
         s.flush();
         let mut tail = format!("xref\n0 {}\n0000000000 65535 f\r\n", s.offsets.len() + 1);
@@ -325,7 +339,7 @@ pub fn write_pdfa(pages: &[&PdfPage], info: &DocInfo) -> Result<Vec<u8>, PdfErro
 }
 
 /// Zlib-compresses `data`.
-fn deflate(data: &[u8]) -> Vec<u8> {
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
     e.write_all(data).expect("writing to memory");
     e.finish().expect("writing to memory")

@@ -153,7 +153,9 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("truncated.pdf: truncated"), "{stdout}");
     assert!(
-        stdout.contains("flipped.pdf: image object") && stdout.contains("SHA-256 differs"),
+        stdout.contains("flipped.pdf: changed since it was written")
+            && stdout.contains("image object")
+            && stdout.contains("SHA-256 differs"),
         "{stdout}"
     );
     // A record PDF replaced by another valid one no longer matches the manifest.
@@ -166,6 +168,37 @@ fn archival_pdfs_in_every_image_mode_are_valid_and_verify_finds_damage() {
     assert_eq!(out.status.code(), Some(4));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("differs from"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A record PDF copied out of OUT: sound, and said to be unchecked against a manifest
+    // unless one is given; its information dictionary changed by a byte: broken.
+    let copy = tmp.path().join("copied").join(recs[1].file_name().unwrap());
+    std::fs::create_dir(tmp.path().join("copied")).unwrap();
+    std::fs::copy(&recs[1], &copy).unwrap();
+    let out = run_ok(sohoa().arg("verify").arg(&copy));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("ok") && said.contains("not compared with a manifest"),
+        "{said}"
+    );
+    let out = run_ok(
+        sohoa()
+            .arg("verify")
+            .arg("--manifest")
+            .arg(book.join("manifest.sha256"))
+            .arg(&copy),
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("ok") && !said.contains("manifest"), "{said}");
+    let mut forged = std::fs::read(&copy).unwrap();
+    let at = forged.windows(9).position(|w| w == b"/Producer").unwrap() + 12;
+    forged[at] ^= 0x01;
+    std::fs::write(&copy, &forged).unwrap();
+    let out = sohoa().arg("verify").arg(&copy).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("seal"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
