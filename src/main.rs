@@ -4,8 +4,9 @@
 //! not failures); 1 the run could not be done (unreadable input folder, OCR unavailable,
 //! output not writable, another run holding the output folder); 2 bad command-line usage
 //! (also an output folder overlapping the input); 3 `eval` found the results below the bar
-//! asked; 4 `verify` found a broken file; 5 `process` finished but some inputs could not
-//! be read (pages with status `error`: damaged, unsupported or unreadable entries).
+//! asked; 4 `verify` found a broken file; 5 `process` (or `enhance`) finished but some
+//! inputs could not be read (pages with status `error`: damaged, unsupported or
+//! unreadable entries).
 
 mod cli;
 
@@ -228,13 +229,35 @@ fn enhance(args: EnhanceArgs) -> Result<ExitCode> {
         binarize,
         dpi,
     } = args;
+    let plan = batch::enhance::plan(&inputs)?;
+    for s in &plan.skipped {
+        eprintln!("sohoa: left out {}: {}", s.path, s.reason);
+    }
+    if plan.sources.is_empty() {
+        let named: Vec<String> = inputs.iter().map(|i| i.display().to_string()).collect();
+        anyhow::bail!("no files to enhance in {}", named.join(", "));
+    }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let stdout = std::io::stdout();
-    for file in batch::enhance::files(&inputs)? {
-        let line = batch::enhance::enhance_file(&file, &out, binarize, dpi)?;
+    let mut failed = 0;
+    for source in &plan.sources {
+        let line = batch::enhance::enhance_file(source, &out, binarize, dpi)?;
+        if let Some(e) = line.get("error") {
+            eprintln!("sohoa: {}: {}", source.path.display(), e.as_str().unwrap_or_default());
+            failed += 1;
+        }
         writeln!(stdout.lock(), "{line}")?;
     }
-    Ok(ExitCode::SUCCESS)
+    eprintln!(
+        "sohoa: {} files restored into {}, {failed} could not be read",
+        plan.sources.len() - failed,
+        out.display()
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(5)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(feature = "synth")]

@@ -315,3 +315,94 @@ fn a_scanned_pdf_gives_its_pages_and_keeps_its_jpegs_byte_for_byte() {
     want.sort();
     assert_eq!(stored, want);
 }
+
+/// `sohoa enhance` over a folder and over files named on its command line: the same
+/// discovery, refusals and messages as `process`; results never overwrite each other; a
+/// FIFO or a link to a device is refused before it is opened, never read without end.
+#[test]
+fn enhance_keeps_every_result_and_says_what_it_left_out() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    let gray = sample_gray("trang-1.png");
+    let small = image::imageops::resize(
+        &gray,
+        gray.width() / 3,
+        gray.height() / 3,
+        image::imageops::FilterType::Triangle,
+    );
+    small.save(input.join("a.png")).unwrap();
+    small.save(input.join("a.jpg")).unwrap();
+    small.save(input.join("sub/a.tif")).unwrap();
+    small.save(input.join(".hidden.png")).unwrap();
+    symlink("/etc/hostname", input.join("outside.png")).unwrap();
+    symlink("/dev/zero", input.join("zero.png")).unwrap();
+    let fifo = input.join("fifo.png");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = tmp.path().join("out");
+    let run = |args: &[&Path]| {
+        let mut child = sohoa()
+            .arg("enhance")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Nothing may block on the FIFO or read the device without end.
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            assert!(started.elapsed().as_secs() < 120, "enhance did not finish");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        child.wait_with_output().unwrap()
+    };
+    let o = run(&[&input]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let outputs: Vec<&str> = lines.iter().filter_map(|l| l["output"].as_str()).collect();
+    assert_eq!(outputs.len(), 3, "{stdout}");
+    let mut distinct = outputs.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{outputs:?}");
+    for o in &outputs {
+        assert!(Path::new(o).is_file(), "{o}");
+    }
+    for said in [
+        ".hidden.png: hidden",
+        "outside.png: symbolic link to outside",
+        "zero.png: symbolic link to outside",
+        "fifo.png: not a regular file",
+    ] {
+        assert!(stderr.contains(said), "{said:?} not said:\n{stderr}");
+    }
+    // Named on the command line.
+    let o = run(&[&fifo, Path::new("/dev/zero"), &input.join("a.png")]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(5));
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[0]["error"].as_str().unwrap().contains("not a regular file"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1]["error"].as_str().unwrap().contains("not a regular file"),
+        "{stdout}"
+    );
+    assert!(lines[2]["output"].as_str().is_some());
+    // Nothing to enhance is an error, not silence.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = run(&[&empty]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no files to enhance"));
+}
