@@ -88,6 +88,17 @@ impl OutLock {
             path: lock.clone(),
             cause,
         };
+        // A link to a folder that is not there: said so, not "File exists".
+        if let (Ok(target), Err(_)) = (std::fs::read_link(out), std::fs::metadata(out)) {
+            return Err(StoreError::Write {
+                path: out.to_path_buf(),
+                cause: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("a symbolic link to {}, which does not exist", target.display()),
+                ),
+            }
+            .into());
+        }
         std::fs::create_dir_all(out).map_err(write_err)?;
         let file = std::fs::OpenOptions::new()
             .create(true)

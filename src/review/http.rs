@@ -52,6 +52,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// The address the request came from.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Request {
@@ -78,6 +80,9 @@ pub struct Response {
     pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// How long the connection waits before it answers (a client that keeps guessing
+    /// tokens is slowed; the wait holds its own connection only).
+    pub delay: Duration,
 }
 
 impl Response {
@@ -87,6 +92,7 @@ impl Response {
             status,
             headers: vec![("Content-Type", content_type.to_string())],
             body,
+            delay: Duration::ZERO,
         }
     }
 
@@ -147,28 +153,38 @@ where
 {
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(limits.request_timeout))?;
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
     let io = Deadline {
         stream,
         until: Instant::now() + limits.request_timeout,
     };
     match tls {
-        None => exchange(io, limits, handler),
+        None => exchange(io, limits, handler, peer),
         Some(config) => {
             let conn = ServerConnection::new(config).map_err(io::Error::other)?;
-            exchange(StreamOwned::new(conn, io), limits, handler)
+            exchange(StreamOwned::new(conn, io), limits, handler, peer)
         }
     }
 }
 
-fn exchange<S: Read + Write, H: Fn(&Request) -> Response>(mut s: S, limits: Limits, handler: &H) -> io::Result<()> {
+fn exchange<S: Read + Write, H: Fn(&Request) -> Response>(
+    mut s: S,
+    limits: Limits,
+    handler: &H,
+    peer: Option<std::net::IpAddr>,
+) -> io::Result<()> {
     let response = match read_request(&mut s, &limits) {
-        Ok(req) => handler(&req),
+        Ok(mut req) => {
+            req.peer = peer;
+            handler(&req)
+        }
         Err(Refusal::Io(e)) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock => {
             Response::text(408, "the request did not arrive in time")
         }
         Err(Refusal::Io(e)) => return Err(e),
         Err(Refusal::Status(code, why)) => Response::text(code, why),
     };
+    std::thread::sleep(response.delay);
     write_response(&mut s, &response)?;
     s.flush()
 }
@@ -229,6 +245,7 @@ fn read_request<S: Read>(s: &mut S, limits: &Limits) -> Result<Request, Refusal>
         query,
         headers,
         body: Vec::new(),
+        peer: None,
     };
     if req.header("transfer-encoding").is_some() {
         return Err(Refusal::Status(411, "send the body with a Content-Length"));

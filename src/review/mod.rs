@@ -209,6 +209,79 @@ fn record_mut(page: &mut PageResult, row: u32) -> Result<&mut crate::model::Reco
         .ok_or(ReviewError::NoRecord { page: name, row })
 }
 
+/// Why an officer's value cannot be a field's: in English and in Vietnamese.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadValue {
+    /// English.
+    pub en: String,
+    /// Vietnamese, for the review screen.
+    pub vi: String,
+}
+
+/// An officer's value for a field of `kind` (`codes`: its codes and what each means, for
+/// a coded field), checked as the kind requires and put in the export's form: a date as
+/// `dd.mm.yyyy` (from any way of writing one), sex and coded fields as their code (from the
+/// code or what it means), an ethnicity or nationality as its list entry, a registration
+/// or ID number with its digits; names, places and notes as typed (cleaned). Empty clears
+/// the field.
+pub fn checked_value(
+    kind: Option<crate::template::FieldKind>,
+    codes: Option<&crate::template::Codes>,
+    value: &str,
+    vocab: &crate::template::Vocabulary,
+) -> Result<String, BadValue> {
+    use crate::template::{fold, FieldKind};
+    let value = clean_value(value);
+    let bad = |en: &str, vi: &str| {
+        Err(BadValue {
+            en: format!("{value:?}: {en}"),
+            vi: format!("«{value}»: {vi}"),
+        })
+    };
+    if value.is_empty() {
+        return Ok(value);
+    }
+    if let Some(codes) = codes {
+        let listed = codes
+            .iter()
+            .find(|(code, meaning)| **code == value || fold(meaning) == fold(&value))
+            .map(|(code, _)| code.clone());
+        let list: Vec<String> = codes.iter().map(|(c, m)| format!("{c} ({m})")).collect();
+        return match listed {
+            Some(code) => Ok(code),
+            None => bad(
+                &format!("not one of the field's codes: {}", list.join(", ")),
+                &format!("không phải mã của trường này: {}", list.join(", ")),
+            ),
+        };
+    }
+    let Some(kind) = kind else {
+        return Ok(value);
+    };
+    let (normalized, flags) = crate::fields::normalize(kind, &value, vocab);
+    let refused = |f: crate::model::Flag| flags.contains(&f);
+    match kind {
+        FieldKind::Date if refused(crate::model::Flag::InvalidDate) => bad(
+            "not a date: write it as dd.mm.yyyy",
+            "không phải ngày: hãy nhập dạng ngày.tháng.năm, ví dụ 04.02.1983",
+        ),
+        FieldKind::Date => Ok(normalized),
+        FieldKind::Ethnicity | FieldKind::Nationality if refused(crate::model::Flag::UnknownValue) => bad(
+            "not in the list of the Ministry's template",
+            "không có trong danh mục của mẫu nhập liệu",
+        ),
+        FieldKind::Ethnicity | FieldKind::Nationality => Ok(normalized),
+        FieldKind::RegistrationNumber if refused(crate::model::Flag::NotANumber) => {
+            bad("not a number", "không phải số")
+        }
+        FieldKind::IdNumber if refused(crate::model::Flag::InvalidId) => bad(
+            "not an ID number (9 or 12 digits)",
+            "không phải số định danh (9 hoặc 12 chữ số)",
+        ),
+        _ => Ok(value),
+    }
+}
+
 /// NFC, spaces collapsed, no control characters: what a typed value is stored as.
 pub fn clean_value(s: &str) -> String {
     let s: String = s.nfc().map(|c| if c.is_control() { ' ' } else { c }).collect();
@@ -659,5 +732,27 @@ mod tests {
             "{:?}",
             books[0].pages[0].reasons
         );
+    }
+
+    #[test]
+    fn an_officers_value_is_checked_by_its_fields_kind_and_stored_in_the_exports_form() {
+        use crate::template::{FieldKind, Vocabulary};
+        let vocab = Vocabulary::builtin();
+        let check = |kind, v: &str| checked_value(Some(kind), None, v, &vocab);
+        assert!(check(FieldKind::Date, "=1+1").is_err());
+        assert!(check(FieldKind::Date, "31.02.1990").is_err());
+        assert_eq!(check(FieldKind::Date, "4/2/1983").unwrap(), "04.02.1983");
+        assert_eq!(check(FieldKind::Date, "").unwrap(), "");
+        assert_eq!(check(FieldKind::Ethnicity, "Kinh").unwrap(), "Kinh");
+        let bad = check(FieldKind::Ethnicity, "Sao Hỏa").unwrap_err();
+        assert!(bad.vi.contains("danh mục"), "{bad:?}");
+        assert!(check(FieldKind::IdNumber, "12345").is_err());
+        assert!(check(FieldKind::RegistrationNumber, "abc").is_err());
+        assert_eq!(check(FieldKind::Name, "  Lê  Văn An ").unwrap(), "Lê Văn An");
+        let sex = vocab.field_codes("ks").remove("nksGioiTinh").unwrap();
+        let coded = |v: &str| checked_value(Some(FieldKind::Sex), Some(&sex), v, &vocab);
+        assert_eq!(coded("2").unwrap(), "2");
+        assert_eq!(coded(&sex["1"]).unwrap(), "1");
+        assert!(coded("7").is_err());
     }
 }

@@ -22,9 +22,11 @@ use crate::store::BookDir;
 use crate::template::{Template, Vocabulary};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -51,6 +53,36 @@ impl Officer {
 
 /// The shortest token a users file may give.
 pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// The longest a wrong token's answer waits.
+pub const MAX_SLOW_DOWN: Duration = Duration::from_secs(4);
+
+/// Why a token of the right characters is still easy to guess, if it is: fewer than eight
+/// different characters (`aaaaaaaaaaaaaaaa`, `passwordpassword`), one character over a
+/// quarter of it, a piece repeated (`abcdabcdabcdabcd`), or more than half of it a run of
+/// consecutive characters (`0123456789abcdef`, `zyxwvutsrqponmlk`).
+pub fn guessable(token: &str) -> Option<&'static str> {
+    let b = token.as_bytes();
+    let mut counts = [0usize; 256];
+    b.iter().for_each(|&c| counts[c as usize] += 1);
+    if counts.iter().filter(|&&n| n > 0).count() < 8 {
+        return Some("fewer than 8 different characters");
+    }
+    if counts.iter().any(|&n| n * 4 > b.len()) {
+        return Some("one character over a quarter of it");
+    }
+    if (1..=b.len() / 2).any(|p| b.iter().zip(&b[p..]).all(|(x, y)| x == y)) {
+        return Some("a piece repeated");
+    }
+    let mut run = 1;
+    let mut longest = 1;
+    for w in b.windows(2) {
+        let step = w[1] as i16 - w[0] as i16;
+        run = if step == 1 || step == -1 { run + 1 } else { 1 };
+        longest = longest.max(run);
+    }
+    (longest * 2 > b.len()).then_some("mostly a run of consecutive characters")
+}
 
 /// Reads a users file: one officer per line, `name: token` (a token of 16 or more
 /// letters, digits, `-`, `_`, `.` or `~`), or a name alone to get a random token printed
@@ -80,6 +112,12 @@ pub fn read_officers(path: &Path) -> Result<Vec<Officer>, ServeError> {
                 return Err(bad(
                     i + 1,
                     format!("the token must be {MIN_TOKEN_CHARS}+ letters, digits, '-', '_', '.' or '~'"),
+                ));
+            }
+            if let Some(why) = guessable(t) {
+                return Err(bad(
+                    i + 1,
+                    format!("the token is easy to guess ({why}): use a random one, e.g. `openssl rand -hex 16`"),
                 ));
             }
         }
@@ -178,8 +216,15 @@ struct App {
     labels: Vec<(String, String)>,
     kinds: Vec<(String, crate::template::FieldKind)>,
     codes: Value,
+    /// The same codes, for checking what officers enter.
+    field_codes: std::collections::BTreeMap<String, crate::template::Codes>,
+    vocab: Vocabulary,
     export_columns: Vec<String>,
     presence: Presence,
+    /// Wrong tokens per address, in a row: how many, and when the last came.
+    failures: HashMap<IpAddr, (u32, Instant)>,
+    /// How long the answer being made waits before it is sent.
+    slow_down: Duration,
     /// One server per output folder: a second one's changes would miss the first's.
     _lock: crate::store::OutLock,
 }
@@ -203,7 +248,8 @@ impl Session {
         let labels = fields.iter().map(|f| (f.field.clone(), f.heading.clone())).collect();
         let kinds = fields.iter().map(|f| (f.field.clone(), f.kind)).collect();
         // Coded fields (sex, the registration type) with what each code means.
-        let codes = json!(vocab.field_codes(&book_type));
+        let field_codes = vocab.field_codes(&book_type);
+        let codes = json!(field_codes);
         let lock = crate::store::OutLock::take_named(&opts.out, ".sohoa-review.lock")?;
         let books = load_books(&opts.out)?;
         if books.is_empty() {
@@ -228,8 +274,12 @@ impl Session {
                 labels,
                 kinds,
                 codes,
+                field_codes,
+                vocab,
                 export_columns,
                 presence: Presence::default(),
+                failures: HashMap::new(),
+                slow_down: Duration::ZERO,
                 _lock: lock,
             },
             tls,
@@ -295,6 +345,7 @@ impl App {
     fn respond(&mut self, req: &Request) -> Response {
         let (status, body, kind) = self.answer(req);
         let mut resp = Response::new(status, kind, body);
+        resp.delay = std::mem::take(&mut self.slow_down);
         for (k, v) in [
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
@@ -326,7 +377,18 @@ impl App {
             ("GET", "/app.css") => return (200, APP_CSS.as_bytes().to_vec(), "text/css; charset=utf-8"),
             _ => {}
         }
-        let Some(officer) = req.query("token").and_then(|t| self.officer(t)) else {
+        let token = req.query("token");
+        let officer = token.and_then(|t| self.officer(t));
+        if let Some(ip) = req.peer {
+            match (token, &officer) {
+                (Some(_), None) => self.slow_down = self.failed_token(ip),
+                (_, Some(_)) => {
+                    self.failures.remove(&ip);
+                }
+                _ => {}
+            }
+        }
+        let Some(officer) = officer else {
             return (
                 401,
                 to_json(&json!({
@@ -370,6 +432,25 @@ impl App {
             Ok(ok) => ok,
             Err((status, code, msg)) => (status, to_json(&json!({ "error": msg, "code": code })), JSON),
         }
+    }
+
+    /// A wrong token from `ip`: logged, and the wait before it is answered, doubling with
+    /// each wrong token in a row from the address (a quarter of a second first, at most
+    /// [`MAX_SLOW_DOWN`]; forgotten after a quarter of an hour without one).
+    fn failed_token(&mut self, ip: IpAddr) -> Duration {
+        let now = Instant::now();
+        let entry = self.failures.entry(ip).or_insert((0, now));
+        if now.duration_since(entry.1) > Duration::from_secs(15 * 60) {
+            entry.0 = 0;
+        }
+        *entry = (entry.0 + 1, now);
+        let n = entry.0;
+        let wait = Duration::from_millis(250 << (n - 1).min(8)).min(MAX_SLOW_DOWN);
+        eprintln!(
+            "sohoa: refused a wrong token from {ip} ({n} in a row; answered after {:.2} s)",
+            wait.as_secs_f32()
+        );
+        wait
     }
 
     /// The officer a token belongs to (every token compared whole, in constant time).
@@ -502,7 +583,19 @@ impl App {
             change: Change,
         }
         let bi = self.book_index(book)?;
-        let req: Req = serde_json::from_slice(body).map_err(|e| (400, "bad_request", format!("bad change: {e}")))?;
+        let mut req: Req =
+            serde_json::from_slice(body).map_err(|e| (400, "bad_request", format!("bad change: {e}")))?;
+        // A value is one the field can hold, in the export's form, before it is saved.
+        if let Change::Field { field, value, .. } = &mut req.change {
+            let kind = self.kinds.iter().find(|(f, _)| f == field).map(|(_, k)| *k);
+            match super::checked_value(kind, self.field_codes.get(field.as_str()), value, &self.vocab) {
+                Ok(checked) => *value = checked,
+                Err(bad) => {
+                    let v = json!({ "error": bad.en, "code": "bad_value", "vi": bad.vi });
+                    return Ok((422, to_json(&v), JSON));
+                }
+            }
+        }
         let b = &mut self.books[bi];
         // The page as its file stands now: `process` may have read it again meanwhile.
         let _lock = BookDir::at(&b.dir)
@@ -801,6 +894,22 @@ mod tests {
         assert!(inside(dir.path(), "../etc/passwd").is_none());
         assert!(inside(dir.path(), "/etc/passwd").is_none());
         assert!(inside(dir.path(), "images/../../x").is_none());
+    }
+
+    #[test]
+    fn tokens_easy_to_guess_are_refused() {
+        for t in [
+            "aaaaaaaaaaaaaaaa",
+            "passwordpassword",
+            "abcdabcdabcdabcd",
+            "0123456789abcdef",
+            "ponmlkjihgfedcba",
+        ] {
+            assert!(guessable(t).is_some(), "{t}");
+        }
+        for t in ["lan-0123456789abcdef", "q7Hk2mZp9xW4cVb1", &random_token()] {
+            assert_eq!(guessable(t), None, "{t}");
+        }
     }
 
     #[test]

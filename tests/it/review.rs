@@ -19,6 +19,8 @@ struct Server {
     officers: Vec<(String, String)>,
     /// What it printed on stderr before its addresses.
     said: String,
+    /// Where its stderr goes.
+    log: tempfile::NamedTempFile,
 }
 
 impl Server {
@@ -76,6 +78,7 @@ impl Server {
             url,
             officers,
             said: std::fs::read_to_string(log.path()).unwrap_or_default(),
+            log,
         }
     }
 
@@ -83,6 +86,11 @@ impl Server {
     fn token_of(&self, name: &str) -> String {
         let url = &self.officers.iter().find(|(n, _)| n == name).expect("officer").1;
         url.split_once("/?token=").unwrap().1.to_string()
+    }
+
+    /// Everything it has printed on stderr so far.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
     fn port(&self) -> u16 {
@@ -1185,6 +1193,43 @@ fn a_change_on_a_page_read_again_while_review_serves_is_refused_and_no_stale_pag
     // A change on a page not read again is saved, and Export gives what process gives.
     let (code, answer) = post_api(&server, "/api/change", name_change(&b, "Trần Thị Mới", true));
     assert_eq!(code, 200, "{}", answer["code"]);
+    // A value is what its field can hold, in the export's form.
+    let b = api_page(&server, "trang-2");
+    let mut date = name_change(&b, "=1+1", true);
+    date["field"] = json!("nksNgaySinh");
+    let (code, answer) = post_api(&server, "/api/change", date.clone());
+    assert_eq!((code, answer["code"].as_str()), (422, Some("bad_value")));
+    assert!(answer["vi"].as_str().unwrap().contains("ngày"), "{answer}");
+    date["value"] = json!("4/2/1983");
+    let (code, answer) = post_api(&server, "/api/change", date);
+    assert_eq!(code, 200, "{}", answer["code"]);
+    assert_eq!(
+        answer["page"]["records"][0]["fields"]["nksNgaySinh"]["final_value"],
+        "04.02.1983"
+    );
+    // Wrong tokens are logged and answered ever later.
+    let wrong = format!("{}/api/books?token=0123456789abcdefXYZ", server.base);
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let t = Instant::now();
+        assert_eq!(status_of(ureq::get(&wrong).call()), 401);
+        waits.push(t.elapsed());
+    }
+    assert!(
+        waits[3] >= Duration::from_millis(1900) && waits[3] > waits[0],
+        "{waits:?}"
+    );
+    assert!(
+        server
+            .stderr()
+            .contains("refused a wrong token from 127.0.0.1 (4 in a row"),
+        "{}",
+        server.stderr()
+    );
+    // The right token still gets in at once, and starts the count again.
+    let t = Instant::now();
+    assert_eq!(status_of(ureq::get(&server.api("/api/books", "")).call()), 200);
+    assert!(t.elapsed() < Duration::from_millis(1500));
     let (code, answer) = post_api(&server, "/api/export", json!({}));
     assert_eq!(code, 200, "{}", answer["code"]);
     let exported = csv_bytes(&out);

@@ -406,3 +406,18 @@ fn enhance_keeps_every_result_and_says_what_it_left_out() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no files to enhance"));
 }
+
+/// An output folder given as a link to a folder that is not there is said to be one.
+#[test]
+fn an_output_link_to_nowhere_is_said_to_be_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("lnk");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere"), &out).unwrap();
+    let (code, stderr) = process_status(&samples().join("books"), &out, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("a symbolic link to") && stderr.contains("which does not exist"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("File exists"), "{stderr}");
+}

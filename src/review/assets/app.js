@@ -20,6 +20,7 @@ const ERROR_TEXT = {
   journal: 'máy chủ không ghi được nhật ký duyệt', store: 'máy chủ không ghi được tệp trang', export: 'máy chủ không ghi được tệp xuất',
 };
 function errorText(status, body) {
+  if (body && body.vi) return body.vi;
   if (body && ERROR_TEXT[body.code]) return ERROR_TEXT[body.code];
   if (status === 413) return 'yêu cầu quá lớn';
   if (status === 403) return 'máy chủ từ chối (địa chỉ hoặc nguồn không hợp lệ)';
