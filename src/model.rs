@@ -93,6 +93,10 @@ pub enum Reason {
     /// A note: the table has no rules; its rows and columns were found from the writing
     /// (its lines and the white gutters between its columns).
     Unruled,
+    /// A note: no row of the table reads as its headings (the header covered, torn or
+    /// cut away); its columns are taken in the template's order and its first row, which
+    /// holds a date as records do, is a record.
+    HeaderNotRead,
     /// A note: the file states no resolution; this one was assumed.
     AssumedDpi(f32),
     /// A note: the file states no resolution; this one was inferred from the height of
@@ -143,6 +147,7 @@ impl Reason {
             Reason::EmptyTable => "empty_table",
             Reason::NoTable => "no_table",
             Reason::Unruled => "unruled",
+            Reason::HeaderNotRead => "header_not_read",
             Reason::AssumedDpi(_) => "assumed_dpi",
             Reason::InferredDpi(_) => "inferred_dpi",
             Reason::Flattened => "flattened",
@@ -192,6 +197,9 @@ impl Reason {
             Reason::EmptyTable => "Các hàng của bảng đều trống".into(),
             Reason::NoTable => "Không thấy bảng kẻ ô hay nhãn biểu mẫu: trang được đọc như văn bản".into(),
             Reason::Unruled => "Bảng không có đường kẻ: hàng và cột được xác định theo chữ viết".into(),
+            Reason::HeaderNotRead => {
+                "Không đọc được hàng tiêu đề của bảng: các cột lấy theo thứ tự của mẫu, hàng đầu là một bản ghi".into()
+            }
             Reason::AssumedDpi(dpi) => format!("Tệp không ghi độ phân giải: lấy {} dpi", num(*dpi, 0)),
             Reason::InferredDpi(dpi) => format!(
                 "Tệp không ghi độ phân giải: ước {} dpi theo chiều cao chữ viết",
@@ -267,6 +275,9 @@ impl std::fmt::Display for Reason {
             Reason::EmptyTable => f.write_str("the table's rows are empty"),
             Reason::NoTable => f.write_str("no ruled table and no form labels found: text read as a page"),
             Reason::Unruled => f.write_str("table without rules: its rows and columns found from the writing"),
+            Reason::HeaderNotRead => f.write_str(
+                "no row of the table reads as its headings (covered, torn or cut away): columns taken in the template's order, its first row a record",
+            ),
             Reason::AssumedDpi(dpi) => write!(f, "no resolution in the file: assumed {dpi} dpi"),
             Reason::InferredDpi(dpi) => write!(
                 f,

@@ -5,7 +5,7 @@ use super::{push_line, PageContext, Reading, LINE_MODEL_DOUBTFUL, TESSERACT_NAME
 use crate::cells::{CellEngine, CellReader};
 use crate::fields;
 use crate::layout::Grid;
-use crate::model::{ColumnMapping, Flag, RecordResult};
+use crate::model::{ColumnMapping, FieldResult, Flag, Reason, RecordResult};
 use crate::ocr::{OcrError, Readers};
 use crate::raster::{ink_fraction, inset};
 use crate::restore::RestoredPage;
@@ -61,13 +61,22 @@ pub(super) fn read_table(
     } else {
         ColumnMapping::TemplateOrder
     };
-    push_line(&mut lines, &header_words);
-    reading.words.extend(header_words);
+    // No row reads as headings (the header covered, torn or cut away): the first row may
+    // be a record, and is one when it holds a date as records do (headings never do).
+    let unheaded = ctx.ledger.heading_matches(&headers) < 2;
     // Body rows with ink; an empty ruled row is no record.
-    let rows: Vec<usize> = (header + 1..grid.rows.len())
+    let first = if unheaded { header } else { header + 1 };
+    let rows: Vec<usize> = (first..grid.rows.len())
         .filter(|&r| ink_fraction(&page.binary, inset(grid.row_box(r), 4)) >= 0.002)
         .collect();
-    reading.empty_table = rows.is_empty();
+    // The header's words lead the page's text, unless its row turns out a record.
+    let mut header_words = Some(header_words);
+    if rows.first() != Some(&header) {
+        let words = header_words.take().unwrap_or_default();
+        push_line(&mut lines, &words);
+        reading.words.extend(words);
+    }
+    reading.empty_table = rows.iter().all(|&r| r == header);
     let kinds: Vec<Option<FieldKind>> = columns.iter().map(|id| ctx.ledger.kind_of(id)).collect();
     let cells = reader.read_cells(grid, &rows, &kinds, ctx.cells, &ctx.lexicons, ocr)?;
     for (&r, row_cells) in rows.iter().zip(cells) {
@@ -95,6 +104,16 @@ pub(super) fn read_table(
         // A record has values in several cells; marks in one cell (a stain, the edge of a
         // tear, a stray stroke) do not make one.
         let filled = row_legible.iter().filter(|&&l| l).count();
+        if let Some(words) = header_words.take().filter(|_| r == header) {
+            if filled >= 2 && dated(&fields_map, &ctx.ledger) {
+                reading.notes.push(Reason::HeaderNotRead);
+                reading.empty_table = false;
+            } else {
+                push_line(&mut lines, &words);
+                reading.words.extend(words);
+                continue;
+            }
+        }
         if filled < 2 {
             continue;
         }
@@ -110,6 +129,15 @@ pub(super) fn read_table(
     reading.columns = columns;
     reading.text = lines.join("\n");
     Ok(reading)
+}
+
+/// Whether a row's fields hold a date read as one in a date column.
+fn dated(fields: &BTreeMap<String, FieldResult>, ledger: &Template) -> bool {
+    ledger.columns.iter().filter(|c| c.kind == FieldKind::Date).any(|c| {
+        fields
+            .get(&c.field)
+            .is_some_and(|f| !f.value.is_empty() && !f.flags.contains(&Flag::InvalidDate))
+    })
 }
 
 /// The readings of two tables side by side as one, `left`'s records first.

@@ -859,3 +859,53 @@ fn a_ledger_of_another_book_is_read_by_its_headings() {
         assert!(right * 20 >= records.len() * columns.len() * 19, "{name}: {wrong:?}");
     }
 }
+
+/// A page whose top (the table's title and header) is transparent, composited on white:
+/// the header is not read, the page says so, and every record row is kept, the first one
+/// included, each read in the template's order of columns.
+#[test]
+fn a_page_whose_header_is_covered_keeps_every_record_and_says_so() {
+    use sohoa::synth::{render_page, PageSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = PageSpec::ledger("trang-1.png", 200.0, 11);
+    let (page, truth) = render_page(&spec).unwrap();
+    let (w, h) = page.dimensions();
+    // The table's rules: rows of pixels mostly ink; the second is the header's foot.
+    let rules: Vec<u32> = (0..h)
+        .filter(|&y| (0..w).filter(|&x| page.get_pixel(x, y).0[0] < 128).count() * 10 > w as usize * 6)
+        .collect();
+    let mut starts = rules.iter().copied().filter(|&y| y == 0 || !rules.contains(&(y - 1)));
+    let (_, header_foot) = (starts.next().unwrap(), starts.next().unwrap());
+    let covered = image::RgbaImage::from_fn(w, h, |x, y| {
+        let v = page.get_pixel(x, y).0[0];
+        if y + 3 < header_foot {
+            image::Rgba([0, 0, 0, 0])
+        } else {
+            image::Rgba([v, v, v, 255])
+        }
+    });
+    let book = tmp.path().join("in/b");
+    std::fs::create_dir_all(&book).unwrap();
+    covered.save(book.join("trang-1.png")).unwrap();
+    let out = tmp.path().join("out");
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
+    let result = read_json(&out.join("b/pages/trang-1.json"));
+    assert_eq!(result["status"], "ok", "{}", result["reasons"]);
+    assert!(
+        result["reason_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "header_not_read"),
+        "{}",
+        result["reasons"]
+    );
+    let records = result["records"].as_array().unwrap();
+    assert_eq!(records.len(), truth.records.len());
+    let so = |i: usize| records[i]["fields"]["so"]["value"].as_str().unwrap().to_string();
+    assert_eq!(so(0), truth.records[0]["so"].value, "the first record is kept");
+    assert_eq!(
+        so(records.len() - 1),
+        truth.records[truth.records.len() - 1]["so"].value
+    );
+}
