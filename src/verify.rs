@@ -350,12 +350,15 @@ pub fn read_manifest(path: &Path) -> BTreeMap<PathBuf, String> {
 
 /// Writes the text of a manifest for `files` (paths relative to `dir`).
 pub fn manifest_text(dir: &Path, files: &[PathBuf]) -> std::io::Result<String> {
+    use sha2::Digest;
     let mut out = String::new();
     for f in files {
-        let bytes = std::fs::read(dir.join(f))?;
+        // Hashed as it is read: a book's PDF is never whole in memory.
+        let mut hash = sha2::Sha256::new();
+        std::io::copy(&mut std::fs::File::open(dir.join(f))?, &mut hash)?;
         out.push_str(&format!(
             "{}  {}\n",
-            sha256_hex(&bytes),
+            crate::ingest::hex(&hash.finalize()),
             f.to_string_lossy().replace('\\', "/")
         ));
     }
@@ -502,6 +505,23 @@ mod tests {
         let bytes = write_pdfa(&[&page, &page], &info).unwrap();
         let doc = Document::load_mem(&bytes).unwrap();
         (bytes, doc)
+    }
+
+    #[test]
+    fn the_manifest_lists_each_files_sha256_as_sha256sum_does() {
+        let dir = std::env::temp_dir().join(format!("sohoa-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("records")).unwrap();
+        let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(dir.join("book.pdf"), &big).unwrap();
+        std::fs::write(dir.join("records/a.pdf"), b"abc").unwrap();
+        let text = manifest_text(&dir, &[PathBuf::from("book.pdf"), PathBuf::from("records/a.pdf")]).unwrap();
+        let want = format!(
+            "{}  book.pdf\n{}  records/a.pdf\n",
+            sha256_hex(&big),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(text, want);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
