@@ -175,7 +175,8 @@ fn tell(report: &batch::Report, out: &std::path::Path) -> ExitCode {
     }
     for (book, n) in &report.review_lines_unreadable {
         eprintln!(
-            "sohoa: book {book}: {n} lines of its review journal ({}) cannot be read (cut short or damaged); their changes are not applied",
+            "sohoa: book {book}: {} of its review journal ({}) cannot be read (cut short or damaged); their changes are not applied",
+            lines(*n),
             sohoa::review::JOURNAL
         );
     }
@@ -365,7 +366,8 @@ fn review(args: ReviewArgs) -> Result<ExitCode> {
     }
     for (book, n) in session.unreadable_journal_lines() {
         eprintln!(
-            "sohoa: warning: book {book}: {n} lines of its review journal ({}) cannot be read (cut short or damaged); their changes are not applied",
+            "sohoa: warning: book {book}: {} of its review journal ({}) cannot be read (cut short or damaged); their changes are not applied",
+            lines(n),
             sohoa::review::JOURNAL
         );
     }
@@ -531,6 +533,11 @@ fn read_lines(
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// "1 line", "3 lines".
+fn lines(n: usize) -> String {
+    format!("{n} line{}", if n == 1 { "" } else { "s" })
 }
 
 /// The names a self-signed certificate for `bind` covers: loopback, the machine's host

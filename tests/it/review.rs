@@ -1266,7 +1266,7 @@ fn a_change_on_a_page_read_again_while_review_serves_is_refused_and_no_stale_pag
         .output()
         .unwrap();
     assert!(run.status.success());
-    assert!(String::from_utf8_lossy(&run.stderr).contains("1 lines of its review journal"));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("1 line of its review journal"));
     assert_eq!(read_json(&out.join("report.json"))["review_lines_unreadable"]["b"], 1);
     let server = Server::start(&out, "lan");
     assert!(server.said.contains("cannot be read"), "{}", server.said);
