@@ -10,7 +10,10 @@
 //! - `png-a.png`, `png-b.png`: real 7000×7000 pages (49 Mpx, about 470 MB to read each):
 //!   read one after the other, never both at once;
 //! - `tiff-frames.tif`: 8 frames of 5000×7000 in one Deflate TIFF of a few hundred KB:
-//!   decoded one frame at a time.
+//!   decoded one frame at a time;
+//! - `png-white-150.png`: a white 7800×7800 page that states 150 dpi (about 75 KB): read
+//!   at its own resolution, not eligible, and its archival page (MRC, its ink mask at
+//!   300 dpi: 15600×15600) written all the same.
 
 use std::io::Write;
 use std::path::Path;
@@ -35,6 +38,19 @@ fn main() {
     write("png-a.png", &page_png(7000, 7000));
     write("png-b.png", &page_png(7000, 7000));
     write("tiff-frames.tif", &blank_tiff_frames(5000, 7000, 8));
+    write("png-white-150.png", &with_dpi(&blank_png(7800, 7800), 150));
+}
+
+/// The PNG with a `pHYs` chunk stating `dpi` (after its 33 bytes of signature and header).
+fn with_dpi(png: &[u8], dpi: u32) -> Vec<u8> {
+    let per_metre = ((dpi as f64) / 0.0254).round() as u32;
+    let mut data = per_metre.to_be_bytes().to_vec();
+    data.extend(per_metre.to_be_bytes());
+    data.push(1);
+    let mut out = png[..33].to_vec();
+    out.extend(chunk(b"pHYs", &data));
+    out.extend(&png[33..]);
+    out
 }
 
 /// A JPEG whose start-of-frame header is changed to claim `w`×`h`.
@@ -103,17 +119,19 @@ fn page_png(w: u32, h: u32) -> Vec<u8> {
     png_from_idat(w, h, &z.finish().expect("deflate"))
 }
 
+/// A PNG chunk: length, kind, data and CRC.
+fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut c = (data.len() as u32).to_be_bytes().to_vec();
+    c.extend(kind);
+    c.extend(data);
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    c.extend(crc.sum().to_be_bytes());
+    c
+}
+
 fn png_from_idat(w: u32, h: u32, idat: &[u8]) -> Vec<u8> {
-    let chunk = |kind: &[u8], data: &[u8]| {
-        let mut c = (data.len() as u32).to_be_bytes().to_vec();
-        c.extend(kind);
-        c.extend(data);
-        let mut crc = flate2::Crc::new();
-        crc.update(kind);
-        crc.update(data);
-        c.extend(crc.sum().to_be_bytes());
-        c
-    };
     let mut ihdr = w.to_be_bytes().to_vec();
     ihdr.extend(h.to_be_bytes());
     ihdr.extend([8, 0, 0, 0, 0]);
