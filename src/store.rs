@@ -228,11 +228,28 @@ impl BookDir {
             };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') && name.ends_with(".tmp") {
+                if name.starts_with('.') && name.ends_with(".tmp") && !being_written(&name, &e.path()) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
+    }
+}
+
+/// Whether a temporary file (`.<name>.<pid>.tmp`, see [`write_atomic_with`]) is still being
+/// written by another live process (a review server exporting while `process` starts):
+/// its writer is running (where `/proc` tells), or it was written to in the last minute.
+fn being_written(name: &str, path: &Path) -> bool {
+    let pid = name
+        .strip_suffix(".tmp")
+        .and_then(|n| n.rsplit('.').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) if pid == std::process::id() => false,
+        Some(pid) if Path::new("/proc/self").exists() => Path::new(&format!("/proc/{pid}")).exists(),
+        _ => std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() < 60)),
     }
 }
 
@@ -301,6 +318,23 @@ pub fn created_time() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_temporary_another_live_process_writes_is_left_alone() {
+        let dir = std::env::temp_dir().join(format!("sohoa-stale-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pages")).unwrap();
+        let ours = format!(".records.csv.{}.tmp", std::process::id());
+        // A live writer: this test's parent or init; a dead one: a pid past any system's.
+        let live = format!(".records.xlsx.{}.tmp", std::os::unix::process::parent_id());
+        let dead = ".b.pdf.4294967.tmp".to_string();
+        for name in [&ours, &live, &dead] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        BookDir::at(&dir).remove_stale_temporaries();
+        assert!(!dir.join(&ours).exists() && !dir.join(&dead).exists());
+        assert!(dir.join(&live).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_write_error_states_its_cause_once() {
