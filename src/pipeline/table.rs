@@ -14,22 +14,7 @@ use std::collections::BTreeMap;
 
 /// Whether fewer than half of a register page's records hold a date read as one.
 pub(super) fn few_dates(records: &[RecordResult], ledger: &Template) -> bool {
-    let dates: Vec<&str> = ledger
-        .columns
-        .iter()
-        .filter(|c| c.kind == FieldKind::Date)
-        .map(|c| c.field.as_str())
-        .collect();
-    let dated = records
-        .iter()
-        .filter(|r| {
-            dates.iter().any(|d| {
-                r.fields
-                    .get(*d)
-                    .is_some_and(|f| !f.value.is_empty() && !f.flags.contains(&Flag::InvalidDate))
-            })
-        })
-        .count();
+    let dated = records.iter().filter(|r| dated(&r.fields, ledger)).count();
     dated * 2 < records.len()
 }
 
