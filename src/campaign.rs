@@ -17,6 +17,9 @@ pub const CAMPAIGN_HTML: &str = "campaign.html";
 /// One book's figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct BookFigures {
+    /// The book's type (`ks`, `kh`, `kt`, …; empty in sums over several types).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub book_type: String,
     /// Pages.
     pub pages: usize,
     /// Pages by final status (the officer's verdict when there is one).
@@ -58,6 +61,8 @@ pub struct Run {
 pub struct Campaign {
     /// Every book, by name.
     pub books: BTreeMap<String, BookFigures>,
+    /// The sums over the books of each type.
+    pub by_type: BTreeMap<String, BookFigures>,
     /// The sums over the books.
     pub total: BookFigures,
     /// The runs whose reports are in OUT (the last whole run and each shard's last run).
@@ -69,9 +74,11 @@ pub struct Campaign {
 pub fn report(out: &Path, opts: &CheckOptions, review_url: &str) -> Result<Campaign, CheckError> {
     let read = crate::review::read_books(out)?;
     let summary = crate::checks::write_checks(out, &read, opts, review_url)?;
+    let given = Some(crate::review::book_type_of(out)).filter(|t| !t.eq_ignore_ascii_case("auto"));
     let mut c = Campaign::default();
     for b in read {
         let mut f = BookFigures {
+            book_type: crate::booktype::of_book(given.as_deref(), &b.pages),
             pages: b.pages.len(),
             checks: summary.books.get(&b.name).cloned().unwrap_or_default(),
             ..Default::default()
@@ -88,6 +95,7 @@ pub fn report(out: &Path, opts: &CheckOptions, review_url: &str) -> Result<Campa
         }
         f.officers = crate::review::team::work_by_officer(&crate::review::read_journal(&b.dir).0);
         add(&mut c.total, &f);
+        add(c.by_type.entry(f.book_type.clone()).or_default(), &f);
         c.books.insert(b.name, f);
     }
     c.runs = runs(out);
@@ -165,13 +173,14 @@ pub fn html(c: &Campaign) -> String {
          <h1>Báo cáo chiến dịch số hóa</h1>\n",
     );
     h.push_str(
-        "<table><tr><th>Sổ</th><th>Trang</th><th>Theo trạng thái</th><th>Lý do</th><th>Bản ghi</th>\
+        "<table><tr><th>Sổ</th><th>Loại sổ</th><th>Trang</th><th>Theo trạng thái</th><th>Lý do</th><th>Bản ghi</th>\
          <th>Đã duyệt</th><th>Kiểm tra sổ</th></tr>\n",
     );
     let row = |name: &str, f: &BookFigures, class: &str| {
         format!(
-            "<tr class=\"{class}\"><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>\n",
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>\n",
             e(name),
+            if f.book_type.is_empty() { String::new() } else { e(crate::booktype::type_name(&f.book_type)) },
             f.pages,
             counts(&f.status),
             counts(&f.reasons),
@@ -182,6 +191,11 @@ pub fn html(c: &Campaign) -> String {
     };
     for (name, f) in &c.books {
         h.push_str(&row(name, f, ""));
+    }
+    if c.by_type.len() > 1 {
+        for (t, f) in &c.by_type {
+            h.push_str(&row(&format!("Sổ {}", crate::booktype::type_name(t)), f, "total"));
+        }
     }
     h.push_str(&row("Tổng", &c.total, "total"));
     h.push_str("</table>\n<h2>Cán bộ duyệt</h2>\n");

@@ -185,6 +185,12 @@ impl CellReader<'_> {
         Ok((texts, words))
     }
 
+    /// The words of a box read as one line (a band over several columns), page
+    /// coordinates.
+    pub(crate) fn read_box(&self, b: BBox, ocr: &mut dyn Recognizer) -> Result<Vec<WordBox>, OcrError> {
+        Ok(self.read_cell(b, ReadMode::Line, ocr)?.words)
+    }
+
     /// The text lines of a cell, ruling erased, for the line model; none for an empty
     /// cell.
     pub(crate) fn cell_lines(&self, cell: BBox) -> Vec<LineImage> {

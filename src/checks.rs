@@ -41,7 +41,9 @@ pub struct Place {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// `duplicate_page`, `duplicate_number`, `duplicate_person`, `number_gap`,
-    /// `date_order`, `wrong_year`, `id_mismatch`.
+    /// `date_order`, `wrong_year`, `id_mismatch`; death books: `death_before_birth`,
+    /// `registered_before_death`, `late_registration`; marriage books: `under_age`,
+    /// `married_twice`.
     pub code: String,
     /// Where.
     pub at: Place,
@@ -151,7 +153,10 @@ pub fn check(books: &[Book], opts: &CheckOptions) -> Vec<Finding> {
         date_order(&recs, &mut out);
         wrong_year(&recs, opts.book_year, &mut out);
         id_mismatches(&recs, &mut out);
+        death_dates(&recs, &mut out);
+        marriage_ages(&recs, &mut out);
     }
+    married_twice(books, &mut out);
     out.sort_by(|a, b| {
         (&a.at.book, a.at.page_number, a.at.row, &a.code).cmp(&(&b.at.book, b.at.page_number, b.at.row, &b.code))
     });
@@ -486,6 +491,163 @@ fn id_mismatches(recs: &[Rec], out: &mut Vec<Finding>) {
     }
 }
 
+/// Days since 1 March of year 0 (a day count to subtract dates by).
+fn day_number(d: &Date) -> Option<i64> {
+    let (y, m, day) = (i64::from(d.year), i64::from(d.month?), i64::from(d.day?));
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    Some(365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + day - 1)
+}
+
+/// A death is registered within this many days of it (Law on Civil Status 2014, art. 33;
+/// Decree 158/2005 likewise).
+const DEATH_REGISTRATION_DAYS: i64 = 15;
+
+/// Death books: a death before the birth, a registration before the death, and a death
+/// registered late (noted: the law of the day allows it, as a late registration).
+fn death_dates(recs: &[Rec], out: &mut Vec<Finding>) {
+    for r in recs {
+        let Some(died) = r.date("nktNgayChet") else { continue };
+        let mut push = |code: &str, text: String, vi: String| {
+            out.push(Finding {
+                code: code.into(),
+                text,
+                vi,
+                at: r.at.clone(),
+                other: None,
+            });
+        };
+        if let Some(born) = r
+            .date("nktNgaySinh")
+            .filter(|b| date_key(b) > date_key(&died) && b.year >= died.year)
+        {
+            push(
+                "death_before_birth",
+                format!("died {} before being born {}", died.to_export(), born.to_export()),
+                format!("Ngày chết {} trước ngày sinh {}", died.to_export(), born.to_export()),
+            );
+        }
+        let Some(reg) = r.date("ngayDangKy") else { continue };
+        match (day_number(&reg), day_number(&died)) {
+            (Some(a), Some(b)) if a < b => push(
+                "registered_before_death",
+                format!("registered {} before the death {}", reg.to_export(), died.to_export()),
+                format!("Ngày đăng ký {} trước ngày chết {}", reg.to_export(), died.to_export()),
+            ),
+            (Some(a), Some(b)) if a - b > DEATH_REGISTRATION_DAYS => push(
+                "late_registration",
+                format!("death registered {} days after it (late registration)", a - b),
+                format!("Đăng ký khai tử sau {} ngày kể từ ngày chết (đăng ký quá hạn)", a - b),
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// The age a person must have reached to marry, men and women, under the law in force on
+/// the registration date: from 2015 (Law on Marriage and Family 2014) full 20 and 18
+/// years; before (the 1959, 1986 and 2000 laws: "from 20", "from 18", read as having
+/// entered one's 20th and 18th year) 19 and 17 full years.
+fn marriage_age(reg: &Date, woman: bool) -> u32 {
+    match (reg.year >= 2015, woman) {
+        (true, false) => 20,
+        (true, true) => 18,
+        (false, false) => 19,
+        (false, true) => 17,
+    }
+}
+
+/// Full years from `born` to `on`, at most (a date without day or month counts in the
+/// person's favour).
+fn age_at_most(born: &Date, on: &Date) -> u32 {
+    let years = on.year.saturating_sub(born.year);
+    match (born.month, born.day, on.month, on.day) {
+        (Some(bm), Some(bd), Some(om), Some(od)) if (om, od) < (bm, bd) => years.saturating_sub(1),
+        _ => years,
+    }
+}
+
+/// Marriage books: a spouse under the marriageable age at registration.
+fn marriage_ages(recs: &[Rec], out: &mut Vec<Finding>) {
+    for r in recs {
+        let Some(reg) = r.date("ngayDangKy") else { continue };
+        for (who, woman, en, vi) in [
+            ("chong", false, "husband", "Người chồng"),
+            ("vo", true, "wife", "Người vợ"),
+        ] {
+            let Some(born) = r.date(&format!("{who}NgaySinh")) else {
+                continue;
+            };
+            let age = age_at_most(&born, &reg);
+            let min = marriage_age(&reg, woman);
+            if age < min {
+                out.push(Finding {
+                    code: "under_age".into(),
+                    text: format!(
+                        "the {en} was {age} at registration (the law of {} asks {min})",
+                        reg.year
+                    ),
+                    vi: format!("{vi} {age} tuổi khi đăng ký (luật năm {} yêu cầu đủ {min})", reg.year),
+                    at: r.at.clone(),
+                    other: None,
+                });
+            }
+        }
+    }
+}
+
+/// One person registered as married in two records of the books (by name and full birth
+/// date, as husband or as wife), neither of which notes a divorce or an annulment.
+fn married_twice(books: &[Book], out: &mut Vec<Finding>) {
+    let norm = |s: &str| crate::template::fold(s);
+    let mut seen: BTreeMap<String, Place> = BTreeMap::new();
+    let ended = |r: &Rec| {
+        let note = norm(&format!("{} {}", r.value("ghiChu"), r.value("tinhTrangKetHon")));
+        ["ly hon", "huy", "da chet"].iter().any(|w| note.contains(w))
+    };
+    for b in books {
+        for r in records(b) {
+            if ended(&r) {
+                continue;
+            }
+            for who in ["chong", "vo"] {
+                let name = norm(r.value(&format!("{who}HoTen")));
+                let Some(born) = r.date(&format!("{who}NgaySinh")).filter(|d| d.day.is_some()) else {
+                    continue;
+                };
+                if name.split(' ').count() < 2 {
+                    continue;
+                }
+                let key = format!("{who}|{name}|{:?}", date_key(&born));
+                match seen.get(&key) {
+                    Some(first) if first.book != r.at.book || first.page != r.at.page || first.row != r.at.row => {
+                        out.push(Finding {
+                            code: "married_twice".into(),
+                            text: format!(
+                                "{} registered as married again, first at {}{}, with no divorce noted",
+                                r.value(&format!("{who}HoTen")),
+                                where_en(first),
+                                of_book(first, b.name)
+                            ),
+                            vi: format!(
+                                "{} đã đăng ký kết hôn tại {}{}, không ghi chú ly hôn",
+                                r.value(&format!("{who}HoTen")),
+                                where_vi(first),
+                                of_book(first, b.name)
+                            ),
+                            at: r.at.clone(),
+                            other: Some(first.clone()),
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(key, r.at.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A 256-bit perceptual hash of a page image, as 64 hex digits: the written area (the
 /// box around its dark pixels) shrunk to 17×16 and each pixel compared with its right
 /// neighbour (a difference hash). A page scanned again, shifted, cropped or lit
@@ -791,6 +953,162 @@ mod tests {
         f.iter()
             .map(|f| (f.code.as_str(), f.at.page_number, f.at.row))
             .collect()
+    }
+
+    /// A page of records given field by field.
+    fn typed_page(n: u32, book: &str, records: &[&[(&str, &str)]]) -> PageResult {
+        let mut p = page(n, &[]);
+        p.book = book.into();
+        for (i, fields) in records.iter().enumerate() {
+            let mut r = RecordResult {
+                row: i as u32 + 1,
+                bbox: [0; 4],
+                fields: Default::default(),
+                accepted: None,
+            };
+            for (id, v) in *fields {
+                r.fields.insert(
+                    id.to_string(),
+                    FieldResult {
+                        text: v.to_string(),
+                        value: v.to_string(),
+                        confidence: 1.0,
+                        bbox: [0; 4],
+                        flags: vec![],
+                        free: None,
+                        review: None,
+                    },
+                );
+            }
+            p.records.push(r);
+        }
+        p
+    }
+
+    #[test]
+    fn death_and_marriage_books_have_their_own_checks() {
+        let deaths = [typed_page(
+            1,
+            "kt",
+            &[
+                // Fine: registered three days after.
+                &[
+                    ("so", "1/1990"),
+                    ("nktNgaySinh", "01.01.1920"),
+                    ("nktNgayChet", "02.01.1990"),
+                    ("ngayDangKy", "05.01.1990"),
+                ],
+                // Died before being born.
+                &[
+                    ("so", "2/1990"),
+                    ("nktNgaySinh", "01.05.1990"),
+                    ("nktNgayChet", "02.01.1990"),
+                    ("ngayDangKy", "06.01.1990"),
+                ],
+                // Registered before the death.
+                &[
+                    ("so", "3/1990"),
+                    ("nktNgaySinh", "1930"),
+                    ("nktNgayChet", "20.01.1990"),
+                    ("ngayDangKy", "10.01.1990"),
+                ],
+                // Registered two months after.
+                &[
+                    ("so", "4/1990"),
+                    ("nktNgaySinh", "1930"),
+                    ("nktNgayChet", "20.11.1989"),
+                    ("ngayDangKy", "20.01.1990"),
+                ],
+            ],
+        )];
+        let marriages = [
+            typed_page(
+                1,
+                "kh",
+                &[
+                    // 19 full years in 1990: of age then (entered his 20th year).
+                    &[
+                        ("so", "1/1990"),
+                        ("chongHoTen", "Trần Văn An"),
+                        ("chongNgaySinh", "01.01.1971"),
+                        ("voHoTen", "Lê Thị Hoa"),
+                        ("voNgaySinh", "01.01.1972"),
+                        ("ngayDangKy", "10.02.1990"),
+                    ],
+                    // A wife of 16.
+                    &[
+                        ("so", "2/1990"),
+                        ("chongHoTen", "Đỗ Văn Nam"),
+                        ("chongNgaySinh", "01.01.1960"),
+                        ("voHoTen", "Vũ Thị Lan"),
+                        ("voNgaySinh", "01.03.1973"),
+                        ("ngayDangKy", "12.02.1990"),
+                    ],
+                ],
+            ),
+            typed_page(
+                1,
+                "kh2",
+                &[
+                    // 19 full years in 2016: under the 2014 law's 20.
+                    &[
+                        ("so", "1/2016"),
+                        ("chongHoTen", "Phạm Văn Tú"),
+                        ("chongNgaySinh", "05.09.1996"),
+                        ("voHoTen", "Ngô Thị Mai"),
+                        ("voNgaySinh", "01.01.1990"),
+                        ("ngayDangKy", "10.06.2016"),
+                    ],
+                    // The same husband as in the first book, no divorce noted.
+                    &[
+                        ("so", "2/2016"),
+                        ("chongHoTen", "Trần Văn  an"),
+                        ("chongNgaySinh", "01.01.1971"),
+                        ("voHoTen", "Hồ Thị Thu"),
+                        ("voNgaySinh", "01.01.1980"),
+                        ("ngayDangKy", "12.06.2016"),
+                    ],
+                    // Married again after a divorce noted: no finding.
+                    &[
+                        ("so", "3/2016"),
+                        ("chongHoTen", "Đỗ Văn Nam"),
+                        ("chongNgaySinh", "01.01.1960"),
+                        ("voHoTen", "Lý Thị Na"),
+                        ("voNgaySinh", "01.01.1970"),
+                        ("ngayDangKy", "14.06.2016"),
+                        ("ghiChu", "Đã ly hôn năm 2010"),
+                    ],
+                ],
+            ),
+        ];
+        let books = [
+            Book {
+                name: "kt",
+                pages: &deaths,
+            },
+            Book {
+                name: "kh",
+                pages: &marriages[..1],
+            },
+            Book {
+                name: "kh2",
+                pages: &marriages[1..],
+            },
+        ];
+        let f = check(&books, &CheckOptions::default());
+        let of = |code: &str| -> Vec<(&str, Option<u32>)> {
+            f.iter()
+                .filter(|x| x.code == code)
+                .map(|x| (x.at.book.as_str(), x.at.row))
+                .collect()
+        };
+        assert_eq!(of("death_before_birth"), vec![("kt", Some(2))]);
+        assert_eq!(of("registered_before_death"), vec![("kt", Some(3))]);
+        assert_eq!(of("late_registration"), vec![("kt", Some(4))]);
+        assert_eq!(of("under_age"), vec![("kh", Some(2)), ("kh2", Some(1))]);
+        assert_eq!(of("married_twice"), vec![("kh2", Some(2))]);
+        let twice = f.iter().find(|x| x.code == "married_twice").unwrap();
+        assert_eq!(twice.other.as_ref().map(|o| o.book.as_str()), Some("kh"));
     }
 
     #[test]

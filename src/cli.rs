@@ -85,8 +85,13 @@ pub struct ProcessArgs {
     /// Output folder.
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Book type: ks (birth).
-    #[arg(long, default_value = "ks")]
+    /// Book type: auto (each book's told by the titles printed on its pages, "SỔ ĐĂNG KÝ
+    /// KẾT HÔN", or else by its column headings; a folder of mixed books is read book by
+    /// book), or fixed for every book: ks (birth), kh (marriage), kt (death), cmc
+    /// (parent–child recognition), hn (marital-status confirmation). Adoption (ncn) and
+    /// guardianship (gh) books, which have no Ministry import template, and books whose
+    /// type cannot be told are read by their tables' own headings.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "ks", "kh", "kt", "cmc", "hn", "ncn", "gh"])]
     pub book_type: String,
     /// Page layout: auto (found page by page: a ruled table is a ledger page, printed
     /// labels down the page a form page; a book may mix them), or fixed for every page:
@@ -232,6 +237,16 @@ pub struct SynthArgs {
     /// values after printed labels).
     #[arg(long, value_enum, default_value = "ledger")]
     pub layout: Layout,
+    /// Book type of the pages: ks (birth), kh (marriage: a band over each spouse's
+    /// columns), kt (death), cmc (parent–child recognition), hn (marital-status
+    /// confirmation). The type's pages have its title, headings and records; with
+    /// `--layout form`, its form's labels (ks, kt and hn have forms).
+    #[arg(long, value_enum, default_value = "ks")]
+    pub book_type: sohoa::synth::SynthBook,
+    /// Another printing of the type's ledger (its headings' other wordings, the bands in
+    /// the other order); the `-held-out` sets draw it too. Kept out of tuning.
+    #[arg(long)]
+    pub other_printing: bool,
 }
 
 // The flags of `sohoa review` (a plain comment: the subcommand's doc comment is its help).

@@ -3,7 +3,7 @@
 //!
 //! The pipeline, one module per stage (see `docs/ARCHITECTURE.md`):
 //! [`ingest`] (find books, decode scans) → [`restore`] (deskew, flatten, binarize) →
-//! [`layout`] (ruled table, rows, columns) → [`ocr`] (Tesseract behind a trait) →
+//! [`layout`] (ruled table, rows, columns) → [`booktype`] (which book: title, headings) → [`ocr`] (Tesseract behind a trait) →
 //! [`fields`] (normalize and check values) → [`eligibility`] (can the page be read?) →
 //! [`pdf`], [`archive`] and [`export`] (outputs), [`verify`] (checks archival PDFs).
 //! [`pipeline`] composes the stages for one page; [`batch`] is the driver that knows about
@@ -15,6 +15,7 @@
 
 pub mod archive;
 pub mod batch;
+pub mod booktype;
 pub mod campaign;
 pub mod cells;
 pub mod checks;

@@ -272,7 +272,10 @@ fn synth(args: SynthArgs) -> Result<ExitCode> {
         seed,
         dpi,
         layout,
+        book_type,
+        other_printing,
     } = args;
+    let held_out = set.ends_with("-held-out");
     let mut specs = match set.as_str() {
         "samples" => sohoa::synth::sample_specs(),
         "checks" => sohoa::synth::checks_specs(),
@@ -298,6 +301,10 @@ fn synth(args: SynthArgs) -> Result<ExitCode> {
                 s.year = 2006 + (s.year - 1976) % 15;
             }
         }
+    }
+    for s in &mut specs {
+        s.book = book_type;
+        s.alt = other_printing || held_out;
     }
     let files = sohoa::synth::write_book(&out, &book, &specs)?;
     for f in files {

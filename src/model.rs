@@ -97,6 +97,10 @@ pub enum Reason {
     /// cut away); its columns are taken in the template's order and its first row, which
     /// holds a date as records do, is a record.
     HeaderNotRead,
+    /// A note: neither a title nor the headings tell which book the page is of (birth,
+    /// marriage, death, …), and no other page of its book does: its table is read by its
+    /// own headings and exported under them, with no Ministry template.
+    TypeNotTold,
     /// A note: the file states no resolution; this one was assumed.
     AssumedDpi(f32),
     /// A note: the file states no resolution; this one was inferred from the height of
@@ -148,6 +152,7 @@ impl Reason {
             Reason::NoTable => "no_table",
             Reason::Unruled => "unruled",
             Reason::HeaderNotRead => "header_not_read",
+            Reason::TypeNotTold => "book_type_not_told",
             Reason::AssumedDpi(_) => "assumed_dpi",
             Reason::InferredDpi(_) => "inferred_dpi",
             Reason::Flattened => "flattened",
@@ -199,6 +204,9 @@ impl Reason {
             Reason::Unruled => "Bảng không có đường kẻ: hàng và cột được xác định theo chữ viết".into(),
             Reason::HeaderNotRead => {
                 "Không đọc được hàng tiêu đề của bảng: các cột lấy theo thứ tự của mẫu, hàng đầu là một bản ghi".into()
+            }
+            Reason::TypeNotTold => {
+                "Không xác định được loại sổ (tên sổ, tiêu đề cột): bảng được đọc theo tiêu đề cột của chính nó, không theo mẫu nhập của Bộ".into()
             }
             Reason::AssumedDpi(dpi) => format!("Tệp không ghi độ phân giải: lấy {} dpi", num(*dpi, 0)),
             Reason::InferredDpi(dpi) => format!(
@@ -277,6 +285,9 @@ impl std::fmt::Display for Reason {
             Reason::Unruled => f.write_str("table without rules: its rows and columns found from the writing"),
             Reason::HeaderNotRead => f.write_str(
                 "no row of the table reads as its headings (covered, torn or cut away): columns taken in the template's order, its first row a record",
+            ),
+            Reason::TypeNotTold => f.write_str(
+                "the book's type (birth, marriage, death, …) is told neither by a title nor by the headings: the table is read by its own headings, with no Ministry template",
             ),
             Reason::AssumedDpi(dpi) => write!(f, "no resolution in the file: assumed {dpi} dpi"),
             Reason::InferredDpi(dpi) => write!(
@@ -608,6 +619,10 @@ pub struct WordBox {
     pub confidence: f32,
 }
 
+fn birth() -> String {
+    "ks".to_string()
+}
+
 fn one() -> u32 {
     1
 }
@@ -661,6 +676,13 @@ pub struct PageResult {
     /// How the columns were mapped (`header`, `template_order`, `form_labels`; empty
     /// when no table was read).
     pub column_mapping: ColumnMapping,
+    /// The book type the page was read as (`ks`, `kh`, `kt`, `cmc`, `hn`, `ncn`, `gh`, or
+    /// `unknown`: its table read by its own headings).
+    #[serde(default = "birth")]
+    pub book_type: String,
+    /// How that type was had (`flag`, `title`, `headings`, `labels`, `book`, `not_told`).
+    #[serde(default)]
+    pub book_type_from: crate::booktype::TypeFrom,
     /// The records found on the page.
     pub records: Vec<RecordResult>,
     /// Every word read, with its box (drives the PDF text layer).
@@ -730,6 +752,8 @@ impl PageResult {
             table: None,
             columns: Vec::new(),
             column_mapping: ColumnMapping::None,
+            book_type: String::new(),
+            book_type_from: crate::booktype::TypeFrom::NotTold,
             records: Vec::new(),
             words: Vec::new(),
             image: None,

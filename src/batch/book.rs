@@ -19,6 +19,8 @@ pub(super) struct BookOutputs<'a> {
     pub book: &'a BookDir,
     /// The book's name.
     pub name: &'a str,
+    /// The book's type (its export, its record PDFs' names).
+    pub book_type: &'a str,
     /// Its page results, in page order, the review applied.
     pub pages: &'a [PageResult],
     /// The run's settings.
@@ -43,7 +45,7 @@ impl BookOutputs<'_> {
             format!(
                 "{}|{}|{:?}|{}|{}|{:?}|{}|{}|{}\n",
                 env!("CARGO_PKG_VERSION"),
-                o.book_type,
+                self.book_type,
                 o.pdf_image,
                 o.jpeg_quality,
                 o.record_pdfs,
@@ -101,7 +103,7 @@ impl BookOutputs<'_> {
 
     /// `records.xlsx` and `records.csv`.
     fn write_exports(&self, columns: &[String]) -> Result<Vec<PathBuf>, BatchError> {
-        let rows = export::rows_for_book(self.pages, columns, &self.opts.book_type);
+        let rows = export::rows_for_book(self.pages, columns, self.book_type);
         let xlsx = export::write_xlsx(&rows, columns, self.created).map_err(|cause| BatchError::Export {
             book: self.name.to_string(),
             cause,
@@ -280,7 +282,7 @@ impl BookOutputs<'_> {
                 continue;
             }
             for rec in &p.records {
-                let base = archive::record_file_name(&self.opts.book_type, &year, &self.opts.book_number, rec);
+                let base = archive::record_file_name(self.book_type, &year, &self.opts.book_number, rec);
                 let mut file = base.clone();
                 let mut n = 2;
                 while !used.insert(file.clone()) {

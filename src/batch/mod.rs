@@ -37,7 +37,8 @@ pub struct BatchOptions {
     pub input: PathBuf,
     /// Output folder.
     pub out: PathBuf,
-    /// Book type (`ks`, …).
+    /// Book type (`ks`, `kh`, `kt`, `cmc`, `hn`), or `auto`: each book's told by its
+    /// pages' titles and headings.
     pub book_type: String,
     /// How the pages hold their records (found page by page, or fixed).
     pub layout: LayoutChoice,
@@ -175,8 +176,20 @@ pub enum BatchError {
 pub struct Report {
     /// sohoa version.
     pub version: String,
-    /// Book type.
+    /// Book type given for the run, or `auto`.
     pub book_type: String,
+    /// Each book's type (`ks`, `kh`, `kt`, `cmc`, `hn`, `ncn`, `gh`; `unknown` where no
+    /// page told it).
+    pub book_types: BTreeMap<String, String>,
+    /// Books of each type.
+    pub books_by_type: BTreeMap<String, usize>,
+    /// Books whose type no page told: read by their own headings, exported under them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub books_type_not_told: Vec<String>,
+    /// Books of a type that has no Ministry import template (adoption, guardianship,
+    /// types not told): their `records.csv`/`records.xlsx` carry the table's own headings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub books_without_import_template: Vec<String>,
     /// Books processed.
     pub books: usize,
     /// Pages in all books.
@@ -230,17 +243,43 @@ pub struct Report {
     pub review_lines_unreadable: BTreeMap<String, usize>,
 }
 
-/// Runs the batch: plans the books, reads every page not read yet, then rebuilds each
-/// book's outputs from its page results and writes the report.
-pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
-    let start = Instant::now();
-    let template = Template::for_book(&opts.book_type, Layout::Ledger)?;
-    let form = match Template::for_book(&opts.book_type, Layout::Form) {
+/// What every page of the run shares: the templates of the book type given, or of every
+/// type when each page tells its book's (the birth book's finding the table until a title
+/// says otherwise).
+fn page_context(opts: &BatchOptions) -> Result<PageContext, BatchError> {
+    let given = opts.given_type();
+    let template = Template::for_book(given.unwrap_or("ks"), Layout::Ledger)?;
+    let form = match Template::for_book(given.unwrap_or("ks"), Layout::Form) {
         Ok(t) => Some(t),
         Err(e) if opts.layout == LayoutChoice::Form => return Err(e.into()),
         Err(_) => None,
     };
     let vocab = Vocabulary::builtin();
+    // Each page tells its book's type unless the run is given one.
+    let telling = given.is_none().then(|| {
+        let mut all = crate::booktype::ledgers();
+        all.extend(Template::for_book(crate::booktype::UNKNOWN, Layout::Ledger));
+        all
+    });
+    Ok(PageContext {
+        ledger: template,
+        form,
+        telling,
+        type_from: crate::booktype::TypeFrom::Flag,
+        layout: opts.layout,
+        lexicons: std::sync::Arc::new(Lexicons::builtin(&vocab)),
+        vocab,
+        restore: Default::default(),
+        default_dpi: opts.default_dpi,
+        cells: opts.cells,
+    })
+}
+
+/// Runs the batch: plans the books, reads every page not read yet, then rebuilds each
+/// book's outputs from its page results and writes the report.
+pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
+    let start = Instant::now();
+    let ctx = page_context(opts)?;
     let engines = Engines::start(opts)?;
     check_overlap(opts)?;
     // A whole run holds OUT alone; shards share it (each with its own books) and each
@@ -271,20 +310,6 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
     for book in &books {
         BookDir::new(&opts.out, &book.name).remove_stale_temporaries();
     }
-    let export_columns = vocab
-        .export_columns(&opts.book_type)
-        .cloned()
-        .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
-    let ctx = PageContext {
-        ledger: template,
-        form,
-        layout: opts.layout,
-        lexicons: Lexicons::builtin(&vocab),
-        vocab,
-        restore: Default::default(),
-        default_dpi: opts.default_dpi,
-        cells: opts.cells,
-    };
     let threads = if opts.jobs == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     } else {
@@ -296,10 +321,14 @@ pub fn process(opts: &BatchOptions) -> Result<Report, BatchError> {
         .map_err(|e| BatchError::Threads(e.to_string()))?;
     let mut phases = Phases::new(start);
     phases.end("start");
-    let tally = pages::read_pages(&files, &ctx, opts, &pool, engines)?;
+    let all: Vec<&plan::SourceFile> = files.iter().collect();
+    let mut tally = pages::read_pages(&all, &ctx, opts, &pool, &engines, opts.force)?;
+    if ctx.telling.is_some() {
+        tally += pages::read_as_books(&files, &ctx, opts, &pool, &engines)?;
+    }
     phases.end("read");
 
-    let counts = pool.install(|| write_books(&files, opts, &export_columns))?;
+    let counts = pool.install(|| write_books(&files, opts))?;
     phases.end("outputs");
     let mut report = Report::new(opts, &files, counts, &tally, threads, start);
     report.skipped = found.skipped;
@@ -454,14 +483,12 @@ struct BookCounts {
     superseded: BTreeMap<String, usize>,
     /// Unreadable review journal lines, by book.
     unreadable: BTreeMap<String, usize>,
+    /// Each book's type.
+    types: BTreeMap<String, String>,
 }
 
 /// Rebuilds every book's outputs from its page files, the review journal applied.
-fn write_books(
-    files: &[plan::SourceFile],
-    opts: &BatchOptions,
-    export_columns: &[String],
-) -> Result<BookCounts, BatchError> {
+fn write_books(files: &[plan::SourceFile], opts: &BatchOptions) -> Result<BookCounts, BatchError> {
     let mut counts = BookCounts {
         books: 0,
         rebuilt: Vec::new(),
@@ -469,7 +496,9 @@ fn write_books(
         records: 0,
         superseded: BTreeMap::new(),
         unreadable: BTreeMap::new(),
+        types: BTreeMap::new(),
     };
+    let vocab = Vocabulary::builtin();
     let mut book_names: Vec<&str> = files.iter().map(|f| f.book.as_str()).collect();
     book_names.dedup();
     let created = store::created_time();
@@ -511,9 +540,13 @@ fn write_books(
                 counts.records += p.records.len();
             }
         }
+        let book_type = crate::booktype::of_book(opts.given_type(), &pages);
+        let export_columns = export_columns(&vocab, &book_type, &pages);
+        counts.types.insert(name.to_string(), book_type.clone());
         let outputs = book::BookOutputs {
             book: &book,
             name,
+            book_type: &book_type,
             pages: &pages,
             opts,
             created,
@@ -521,14 +554,37 @@ fn write_books(
         counts.books += 1;
         // Outputs built from the same page results, journal and options stand: a rerun
         // over a finished campaign rebuilds nothing.
-        let fingerprint = outputs.fingerprint(export_columns);
+        let fingerprint = outputs.fingerprint(&export_columns);
         if !opts.force && outputs.current(&fingerprint) {
             continue;
         }
-        outputs.write(export_columns, &fingerprint)?;
+        outputs.write(&export_columns, &fingerprint)?;
         counts.rebuilt.push(name.to_string());
     }
     Ok(counts)
+}
+
+/// The columns a book's records are exported in: the Ministry's import template of its
+/// type (STT added by the writer), or, for a type without one, the columns its pages read,
+/// in the order met.
+pub fn export_columns(vocab: &Vocabulary, book_type: &str, pages: &[crate::model::PageResult]) -> Vec<String> {
+    if let Some(c) = vocab.export_columns(book_type) {
+        return c.clone();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for c in pages.iter().flat_map(|p| &p.columns) {
+        if !out.contains(c) {
+            out.push(c.clone());
+        }
+    }
+    out
+}
+
+impl BatchOptions {
+    /// The book type given for the run; `None` for `auto`.
+    pub fn given_type(&self) -> Option<&str> {
+        (!self.book_type.eq_ignore_ascii_case("auto")).then_some(self.book_type.as_str())
+    }
 }
 
 impl Report {
@@ -545,6 +601,23 @@ impl Report {
         Report {
             version: env!("CARGO_PKG_VERSION").to_string(),
             book_type: opts.book_type.clone(),
+            books_by_type: counts.types.values().fold(BTreeMap::new(), |mut m, t| {
+                *m.entry(t.clone()).or_default() += 1;
+                m
+            }),
+            books_type_not_told: counts
+                .types
+                .iter()
+                .filter(|(_, t)| *t == crate::booktype::UNKNOWN)
+                .map(|(b, _)| b.clone())
+                .collect(),
+            books_without_import_template: counts
+                .types
+                .iter()
+                .filter(|(_, t)| Vocabulary::builtin().export_columns(t).is_none())
+                .map(|(b, _)| b.clone())
+                .collect(),
+            book_types: counts.types.clone(),
             books: counts.books,
             pages: files.iter().map(|f| f.names.len()).sum(),
             status_counts: counts.status_counts.clone(),

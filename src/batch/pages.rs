@@ -5,11 +5,13 @@
 use super::plan::SourceFile;
 use super::progress::Progress;
 use super::{BatchError, BatchOptions};
+use crate::booktype::TypeFrom;
 use crate::ingest::{self, DecodeError};
-use crate::model::{PageResult, Reason};
+use crate::model::{PageResult, PageStatus, Reason};
 use crate::ocr::Readers;
 use crate::pipeline::{self, PageContext, StageTimes};
 use crate::store::BookDir;
+use crate::template::{Layout, Template};
 use rayon::prelude::*;
 use std::sync::{Condvar, Mutex};
 
@@ -68,14 +70,23 @@ pub(super) struct Tally {
     pub skipped: usize,
 }
 
+impl std::ops::AddAssign for Tally {
+    /// Pages read again count once: as read, not as kept.
+    fn add_assign(&mut self, o: Tally) {
+        self.times += o.times;
+        self.processed += o.processed;
+    }
+}
+
 /// Reads every page that has no result yet, on `pool`; each worker takes a set of
 /// engines from `start` when it needs one and gives it back after each file.
 pub(super) fn read_pages(
-    files: &[SourceFile],
+    files: &[&SourceFile],
     ctx: &PageContext,
     opts: &BatchOptions,
     pool: &rayon::ThreadPool,
-    start: super::Engines,
+    start: &super::Engines,
+    force: bool,
 ) -> Result<Tally, BatchError> {
     let total: usize = files.iter().map(|f| f.names.len()).sum();
     let progress = Progress::new(total as u64, opts.progress);
@@ -89,7 +100,7 @@ pub(super) fn read_pages(
                 return;
             }
             let book = BookDir::new(&opts.out, &file.book);
-            if !opts.force && already_done(&book, file) {
+            if !force && already_done(&book, file, ctx) {
                 tally.lock().expect("lock").skipped += file.names.len();
                 progress.skip(file.names.len() as u64, &format!("{}/{}", file.book, file.rel));
                 return;
@@ -133,12 +144,70 @@ pub(super) fn read_pages(
     }
 }
 
-/// True when every page of the file has a result for the same SHA-256 (and its image).
-fn already_done(book: &BookDir, file: &SourceFile) -> bool {
+/// True when every page of the file has a result for the same SHA-256 (and its image),
+/// read as the book type given for the run, if one is.
+fn already_done(book: &BookDir, file: &SourceFile, ctx: &PageContext) -> bool {
+    let given = ctx.telling.is_none().then_some(ctx.ledger.book_type.as_str());
     file.names.iter().all(|name| match book.read_page(name) {
-        Ok(Some(p)) => p.sha256 == file.sha256 && p.image.as_ref().is_none_or(|img| book.join(img).is_file()),
+        Ok(Some(p)) => {
+            p.sha256 == file.sha256
+                && p.image.as_ref().is_none_or(|img| book.join(img).is_file())
+                && (p.status == PageStatus::Error || given.is_none_or(|t| p.book_type == t))
+        }
         _ => false,
     })
+}
+
+/// Reads again, as its book's type, each page that could not tell the type by itself
+/// (its headings read like no type's, or another's where the book's title says
+/// otherwise): the book's type is the one its pages told (see
+/// [`crate::booktype::of_pages`]). Pages whose own title names another type keep their
+/// reading.
+pub(super) fn read_as_books(
+    files: &[SourceFile],
+    ctx: &PageContext,
+    opts: &BatchOptions,
+    pool: &rayon::ThreadPool,
+    start: &super::Engines,
+) -> Result<Tally, BatchError> {
+    let mut names: Vec<&str> = files.iter().map(|f| f.book.as_str()).collect();
+    names.dedup();
+    let mut tally = Tally::default();
+    for name in names {
+        let book = BookDir::new(&opts.out, name);
+        let in_book: Vec<&SourceFile> = files.iter().filter(|f| f.book == name).collect();
+        let mut pages = Vec::new();
+        for file in &in_book {
+            for page in &file.names {
+                if let Some(p) = book.read_page(page)? {
+                    pages.push((file.rel.clone(), p));
+                }
+            }
+        }
+        let Some(book_type) = crate::booktype::of_pages(pages.iter().map(|(_, p)| p)) else {
+            continue;
+        };
+        let stray = |p: &PageResult| {
+            p.status != PageStatus::Error
+                && !p.records.is_empty()
+                && p.book_type != book_type
+                && p.book_type_from != TypeFrom::Title
+        };
+        let again: Vec<&SourceFile> = in_book
+            .into_iter()
+            .filter(|f| pages.iter().any(|(rel, p)| *rel == f.rel && stray(p)))
+            .collect();
+        if again.is_empty() {
+            continue;
+        }
+        let Some(ledger) = ctx.telling.iter().flatten().find(|t| t.book_type == book_type) else {
+            continue;
+        };
+        let form = Template::for_book(&book_type, Layout::Form).ok();
+        let typed = ctx.with_type(ledger.clone(), form, TypeFrom::Book);
+        tally += read_pages(&again, &typed, opts, pool, start, true)?;
+    }
+    Ok(tally)
 }
 
 /// Decodes one file and reads each of its frames; writes images and page results.

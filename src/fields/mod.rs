@@ -10,7 +10,7 @@ pub mod names;
 pub use names::title_case;
 
 use crate::model::{FieldResult, Flag, RecordResult};
-use crate::template::{edit_distance, fold, similarity, FieldKind, Template, Vocabulary};
+use crate::template::{edit_distance, fold, similarity, FieldKind, SplitKind, Template, Vocabulary};
 use unicode_normalization::UnicodeNormalization;
 
 /// Below this confidence a field is flagged `low_confidence`.
@@ -287,6 +287,197 @@ pub fn parse_date(text: &str) -> Option<Date> {
         month: Some(month),
         year,
     })
+}
+
+/// Kinship words a declarant writes after their name, longest first.
+const RELATIONS: &[&str] = &[
+    "con dâu",
+    "con rể",
+    "con nuôi",
+    "con trai",
+    "con gái",
+    "cháu nội",
+    "cháu ngoại",
+    "cháu trai",
+    "cháu gái",
+    "anh ruột",
+    "chị ruột",
+    "em ruột",
+    "anh trai",
+    "chị gái",
+    "em trai",
+    "em gái",
+    "ông nội",
+    "bà nội",
+    "ông ngoại",
+    "bà ngoại",
+    "con",
+    "vợ",
+    "chồng",
+    "cha",
+    "bố",
+    "mẹ",
+    "anh",
+    "chị",
+    "em",
+    "cháu",
+    "ông",
+    "bà",
+    "cô",
+    "dì",
+    "chú",
+    "bác",
+    "cậu",
+    "mợ",
+    "thím",
+    "người thân",
+    "hàng xóm",
+    "trưởng thôn",
+];
+
+/// Splits what a column holds after its field off the text read: an hour of the day
+/// (`14 giờ 30`, `14h30`, `14:30` → `14:30`) before or after a date, or a kinship word
+/// after a name (`Trần Văn B (con)`, `Trần Văn B, con`, `Trần Văn B - con` → `con`).
+/// Returns the field's text and, when found, the split part as read and as exported.
+pub fn split_off(how: SplitKind, text: &str) -> (String, Option<(String, String)>) {
+    let text = clean(text);
+    match how {
+        SplitKind::Hour => split_hour(&text),
+        SplitKind::Relation => split_relation(&text),
+    }
+}
+
+fn split_hour(text: &str) -> (String, Option<(String, String)>) {
+    let chars: Vec<char> = text.chars().collect();
+    let digits_at = |i: usize| -> (usize, Option<u32>) {
+        let mut j = i;
+        while j < chars.len() && chars[j].is_ascii_digit() && j - i < 2 {
+            j += 1;
+        }
+        (j, chars[i..j].iter().collect::<String>().parse().ok())
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() || i > 0 && chars[i - 1].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let (j, hour) = digits_at(i);
+        let rest: String = chars[j..].iter().collect();
+        let after = rest.trim_start();
+        let marker = ["giờ", "g", "h", "H", ":"].into_iter().find(|m| after.starts_with(m));
+        let (Some(hour), Some(marker)) = (hour.filter(|&h| h < 24), marker) else {
+            i = j.max(i + 1);
+            continue;
+        };
+        // `h`/`g` must not start a word (`huyện`): a digit, a space or the end follows.
+        let tail = &after[marker.len()..];
+        if marker != "giờ" && marker != ":" && tail.chars().next().is_some_and(char::is_alphabetic) {
+            i = j;
+            continue;
+        }
+        let tail_trim = tail.trim_start();
+        let m_start = chars.len() - tail_trim.chars().count();
+        let (m_end, minute) = if tail_trim.starts_with(|c: char| c.is_ascii_digit()) {
+            digits_at(m_start)
+        } else {
+            (m_start, Some(0))
+        };
+        let Some(minute) = minute.filter(|&m| m < 60) else {
+            i = j;
+            continue;
+        };
+        // A minute word after the digits goes too.
+        let mut end = m_end;
+        let tail: String = chars[end..].iter().collect();
+        let tail_t = tail.trim_start();
+        for w in ["phút", "ph", "p"] {
+            if tail_t.starts_with(w) && !tail_t[w.len()..].starts_with(char::is_alphabetic) {
+                end = chars.len() - tail_t[w.len()..].chars().count();
+                break;
+            }
+        }
+        let read: String = chars[i..end].iter().collect();
+        let mut left: String = chars[..i].iter().collect::<String>() + " " + &chars[end..].iter().collect::<String>();
+        for w in ["lúc", "ngày", ","] {
+            left = left.replace(w, " ");
+        }
+        return (clean(&left), Some((clean(&read), format!("{hour:02}:{minute:02}"))));
+    }
+    (text.to_string(), None)
+}
+
+/// Kinship words no given name is: taken after a name even with nothing between (a
+/// reader may drop the brackets).
+const RELATIONS_ALONE: &[&str] = &[
+    "con dâu",
+    "con rể",
+    "con nuôi",
+    "con trai",
+    "con gái",
+    "cháu nội",
+    "cháu ngoại",
+    "cháu trai",
+    "cháu gái",
+    "em trai",
+    "em gái",
+    "anh trai",
+    "chị gái",
+    "con",
+    "vợ",
+    "chồng",
+    "cha",
+    "bố",
+    "mẹ",
+];
+
+fn split_relation(text: &str) -> (String, Option<(String, String)>) {
+    let trimmed = text.trim_end_matches([')', '.', ' ']);
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    for rel in RELATIONS {
+        let k = rel.split(' ').count();
+        if words.len() <= k {
+            continue;
+        }
+        let tail: Vec<String> = words[words.len() - k..]
+            .iter()
+            .map(|w| fold(w.trim_start_matches(['(', ',', '-', ':', '–'])))
+            .collect();
+        if tail.join(" ") != fold(rel) {
+            continue;
+        }
+        // The kinship word stands apart from the name (after `(`, `,`, `-` or `:`), or is
+        // one no given name is.
+        let head = words[..words.len() - k].join(" ");
+        let first = words[words.len() - k];
+        let marked = first.starts_with(['(', ',', '-', ':', '–']) || head.ends_with([',', '-', ':', '–', '(']);
+        if !marked && !RELATIONS_ALONE.contains(rel) {
+            continue;
+        }
+        let name = head.trim_end_matches([',', '-', ':', '–', '(', ' ']);
+        return (clean(name), Some((words[words.len() - k..].join(" "), rel.to_string())));
+    }
+    (text.to_string(), None)
+}
+
+/// A record's columns that hold a second field after their own (see [`split_off`]):
+/// each such field made again from its text without the second, and the second added.
+pub fn apply_splits(record: &mut RecordResult, template: &Template, vocab: &Vocabulary) {
+    for c in &template.columns {
+        let (Some(split), Some(f)) = (&c.split, record.fields.get(&c.field)) else {
+            continue;
+        };
+        let (text, second) = split_off(split.how, &f.text);
+        let (confidence, bbox, free) = (f.confidence, f.bbox, f.free.clone());
+        if let Some((read, value)) = second {
+            let mut s = make_field(FieldKind::Text, &read, confidence, bbox, vocab);
+            s.value = value;
+            record.fields.insert(split.into.clone(), s);
+        }
+        let mut main = make_field(c.kind, &text, confidence, bbox, vocab);
+        main.free = free;
+        record.fields.insert(c.field.clone(), main);
+    }
 }
 
 /// Builds a field from the text read and the OCR confidence.
@@ -996,5 +1187,41 @@ mod tests {
         let born = &r.fields["nksNgaySinh"];
         assert!(born.has(Flag::InvalidDate) && !born.has(Flag::Missing), "{born:?}");
         assert!(!r.fields["nksHoTen"].has(Flag::Missing));
+    }
+
+    #[test]
+    fn an_hour_and_a_kinship_word_are_split_off_their_columns() {
+        let hour = |t: &str| split_off(SplitKind::Hour, t);
+        assert_eq!(
+            hour("14 giờ 30 ngày 05/03/1990"),
+            (
+                "05/03/1990".to_string(),
+                Some(("14 giờ 30".to_string(), "14:30".to_string()))
+            )
+        );
+        assert_eq!(hour("05/03/1990 lúc 7h15").1.map(|p| p.1), Some("07:15".to_string()));
+        assert_eq!(hour("05/03/1990 lúc 7h15").0, "05/03/1990");
+        assert_eq!(hour("23:05, 01.02.1978").1.map(|p| p.1), Some("23:05".to_string()));
+        assert_eq!(hour("9 giờ, 01.02.1978").1.map(|p| p.1), Some("09:00".to_string()));
+        // Dates alone, and a date's digits before a word, hold no hour.
+        assert_eq!(hour("05/03/1990"), ("05/03/1990".to_string(), None));
+        assert_eq!(hour("12 huyện").1, None);
+        assert_eq!(hour("31 giờ 10 ngày 01/01/1990").1, None);
+        let rel = |t: &str| split_off(SplitKind::Relation, t);
+        assert_eq!(
+            rel("Trần Văn Bình (con)"),
+            (
+                "Trần Văn Bình".to_string(),
+                Some(("(con".to_string(), "con".to_string()))
+            )
+        );
+        // Brackets dropped, a mark misread: still the husband.
+        assert_eq!(rel("Dương Thị Nguyệt Chống").1.map(|p| p.1), Some("chồng".to_string()));
+        assert_eq!(rel("Dương Thị Nguyệt Chống").0, "Dương Thị Nguyệt");
+        assert_eq!(rel("Lê Thị Hoa, vợ").1.map(|p| p.1), Some("vợ".to_string()));
+        assert_eq!(rel("Lê Thị Hoa - con dâu").1.map(|p| p.1), Some("con dâu".to_string()));
+        // A given name that is a kinship word is no relationship.
+        assert_eq!(rel("Nguyễn Văn Em"), ("Nguyễn Văn Em".to_string(), None));
+        assert_eq!(rel("Trần Thị Anh"), ("Trần Thị Anh".to_string(), None));
     }
 }

@@ -150,7 +150,11 @@ pub(super) fn read_form(
         .iter()
         .map(|(&i, p)| (i, ValueRead::from_words(p)))
         .collect();
-    let kind = |i: usize| template.columns[i].kind;
+    // A value holding a second field (an hour before a date) is read as text.
+    let kind = |i: usize| match template.columns[i].split {
+        Some(_) => crate::template::FieldKind::Text,
+        None => template.columns[i].kind,
+    };
     let mut by_model = Vec::new();
     let mut on_leader = Vec::new();
     if let Some(model) = ocr.lines.as_mut() {
@@ -215,6 +219,12 @@ pub(super) fn read_form(
         for id in &on_leader {
             if let Some(f) = rec.fields.get_mut(id) {
                 fields::doubt_marks_on_leader(f);
+            }
+        }
+        fields::apply_splits(&mut rec, template, &ctx.vocab);
+        for c in template.columns.iter().rev() {
+            if let (Some(s), Some(at)) = (&c.split, columns.iter().position(|x| *x == c.field)) {
+                columns.insert(at + 1, s.into.clone());
             }
         }
         let ticked = crate::form::tick_fields(&places.ticks, template);

@@ -10,6 +10,7 @@ mod form;
 mod table;
 mod text;
 
+use crate::booktype::{TypeFrom, UNKNOWN};
 use crate::cells::CellReaders;
 use crate::eligibility;
 use crate::fields;
@@ -20,7 +21,7 @@ use crate::ocr::constrain::Lexicons;
 use crate::ocr::{mean_confidence, OcrError, Readers};
 use crate::raster::{px_mm, union};
 use crate::restore::{self, RestoreOptions, RestoredPage};
-use crate::template::{Template, Vocabulary};
+use crate::template::{Layout, Template, Vocabulary};
 use form::{read_as_form, FORM_TABLE_RULES};
 use image::GrayImage;
 use std::time::{Duration, Instant};
@@ -28,11 +29,19 @@ use table::{few_dates, read_table, side_by_side};
 use text::read_untabled;
 
 /// What every page of a run shares.
+#[derive(Clone)]
 pub struct PageContext {
-    /// The book type's ledger template (one record per table row).
+    /// The book type's ledger template (one record per table row); where the type is
+    /// told page by page, the birth book's (the table found with its proportions until
+    /// a title says otherwise).
     pub ledger: Template,
     /// The book type's form template (one record per page), when it has one.
     pub form: Option<Template>,
+    /// Every type's ledger template, when each page tells its book's type (by its title,
+    /// else its headings); `None` when the type is given.
+    pub telling: Option<Vec<Template>>,
+    /// How the type given was had (`flag`; `book` for a page read again as its book's).
+    pub type_from: TypeFrom,
     /// How pages hold their records: found page by page, or fixed for the run.
     pub layout: LayoutChoice,
     /// Closed vocabularies.
@@ -44,7 +53,20 @@ pub struct PageContext {
     /// Which engines read the cells.
     pub cells: CellReaders,
     /// The lists the line model's decoding draws on.
-    pub lexicons: Lexicons,
+    pub lexicons: std::sync::Arc<Lexicons>,
+}
+
+impl PageContext {
+    /// The same context with the book type given (a page read again as its book's).
+    pub fn with_type(&self, ledger: Template, form: Option<Template>, from: TypeFrom) -> PageContext {
+        PageContext {
+            ledger,
+            form,
+            telling: None,
+            type_from: from,
+            ..self.clone()
+        }
+    }
 }
 
 /// How the pages of a run hold their records.
@@ -122,7 +144,14 @@ pub struct Reading {
     pub notes: Vec<Reason>,
     /// The ruled table was found and none of its body rows holds ink.
     pub empty_table: bool,
+    /// The book type the page was read as.
+    pub book_type: String,
+    /// How that type was had.
+    pub type_from: TypeFrom,
 }
+
+/// The resolution a title is read at, at most.
+const TITLE_DPI: f32 = 150.0;
 
 /// Resolution taken for a file that states none when the page tells too little to infer
 /// one.
@@ -183,7 +212,17 @@ pub fn read_page(frame: &Frame, ctx: &PageContext, ocr: &mut Readers) -> Result<
         status: PageStatus::Ok,
         reasons: Vec::new(),
         quality: restored.quality.clone(),
-        reading: Reading::default(),
+        reading: Reading {
+            book_type: match ctx.telling {
+                Some(_) => UNKNOWN.to_string(),
+                None => ctx.ledger.book_type.clone(),
+            },
+            type_from: match ctx.telling {
+                Some(_) => TypeFrom::NotTold,
+                None => ctx.type_from,
+            },
+            ..Reading::default()
+        },
         times,
         restored,
     };
@@ -246,6 +285,8 @@ impl PageResult {
             table: read.reading.grid.table,
             columns: read.reading.columns,
             column_mapping: read.reading.column_mapping,
+            book_type: read.reading.book_type,
+            book_type_from: read.reading.type_from,
             records: read.reading.records,
             words: read.reading.words,
             image: Some(image),
@@ -290,7 +331,9 @@ fn at_working_resolution(gray: &GrayImage, dpi: f32) -> (std::borrow::Cow<'_, Gr
 }
 
 /// The records of a page, read the way its layout holds them: the layout fixed for the
-/// run, or found on the page (a ruled table, else see [`is_form_page`]).
+/// run, or found on the page (a ruled table, else see [`is_form_page`]); and the book type
+/// it was read as: given, or told by the title over its table (the table found again with
+/// that type's proportions), else by its headings ([`read_table`]).
 fn read_records(
     page: &RestoredPage,
     dpi: f32,
@@ -298,11 +341,107 @@ fn read_records(
     ocr: &mut Readers,
     times: &mut StageTimes,
 ) -> Result<Reading, OcrError> {
-    let form = ctx.form.as_ref().filter(|_| ctx.layout != LayoutChoice::Ledger);
     // The table, and an open book's two tables (scanned or photographed whole).
     let started = Instant::now();
     let tables = layout::page_tables(page, dpi, &ctx.ledger);
     times.layout = started.elapsed();
+    let Some(all) = &ctx.telling else {
+        return read_typed(page, dpi, ctx, tables, ocr);
+    };
+    let titled = match tables.grid.table {
+        Some(table) if tables.has_table(page.binary.dimensions()) => title_over(page, dpi, table, all, ocr)?,
+        _ => None,
+    };
+    let Some(ledger) = titled.and_then(|t| all.iter().find(|l| l.book_type == t)) else {
+        return read_typed(page, dpi, ctx, tables, ocr);
+    };
+    let typed = ctx.with_type(
+        ledger.clone(),
+        Template::for_book(&ledger.book_type, Layout::Form).ok(),
+        TypeFrom::Title,
+    );
+    let tables = if ledger.own_headings || ledger.book_type == ctx.ledger.book_type {
+        tables
+    } else {
+        let started = Instant::now();
+        let tables = layout::page_tables(page, dpi, &typed.ledger);
+        times.layout += started.elapsed();
+        tables
+    };
+    read_typed(page, dpi, &typed, tables, ocr)
+}
+
+/// The book type a title printed over the table names (see [`crate::booktype::from_title`]):
+/// the band of the page above the table, up to 30 mm of it, read as a block at 150 dpi at
+/// most (a title is set large: finer costs time and tells nothing more).
+fn title_over(
+    page: &RestoredPage,
+    dpi: f32,
+    table: crate::model::BBox,
+    all: &[Template],
+    ocr: &mut Readers,
+) -> Result<Option<String>, OcrError> {
+    let reach = crate::raster::mm_px(30.0, dpi) as u32;
+    let bottom = table[1];
+    let top = bottom.saturating_sub(reach);
+    if bottom - top < crate::raster::mm_px(3.0, dpi) as u32 {
+        return Ok(None);
+    }
+    let strip = image::imageops::crop_imm(&page.gray, 0, top, page.gray.width(), bottom - top).to_image();
+    let (strip, at) = if dpi > TITLE_DPI {
+        (restore::downscale(&strip, TITLE_DPI / dpi), TITLE_DPI)
+    } else {
+        (strip, dpi)
+    };
+    let words = ocr.tesseract.read(&strip, at as u32, crate::ocr::ReadMode::Block)?;
+    Ok(crate::booktype::from_title(&words, all))
+}
+
+/// The records of a page whose book type is given by `ctx` (or, where it tells them,
+/// among those of `ctx.telling` by the table's headings).
+fn read_typed(
+    page: &RestoredPage,
+    dpi: f32,
+    ctx: &PageContext,
+    tables: PageTables,
+    ocr: &mut Readers,
+) -> Result<Reading, OcrError> {
+    let mut reading = read_layout(page, dpi, ctx, tables, ocr)?;
+    if reading.book_type.is_empty() {
+        // Read as a form or as running text.
+        let form_read = reading.column_mapping == ColumnMapping::FormLabels;
+        (reading.book_type, reading.type_from) = match (&ctx.telling, form_read) {
+            (None, _) => (ctx.ledger.book_type.clone(), ctx.type_from),
+            (Some(_), true) => (
+                ctx.form.as_ref().map_or(UNKNOWN, |f| f.book_type.as_str()).to_string(),
+                TypeFrom::Labels,
+            ),
+            (Some(_), false) => (UNKNOWN.to_string(), TypeFrom::NotTold),
+        };
+    }
+    if reading.type_from == TypeFrom::NotTold && !reading.records.is_empty() {
+        reading.notes.push(Reason::TypeNotTold);
+    }
+    Ok(reading)
+}
+
+/// The template of the book type a page was read as.
+fn ledger_of<'a>(ctx: &'a PageContext, book_type: &str) -> &'a Template {
+    ctx.telling
+        .as_ref()
+        .and_then(|all| all.iter().find(|t| t.book_type == book_type))
+        .unwrap_or(&ctx.ledger)
+}
+
+/// The records of a page as its layout holds them (see [`read_records`]).
+fn read_layout(
+    page: &RestoredPage,
+    dpi: f32,
+    ctx: &PageContext,
+    tables: PageTables,
+    ocr: &mut Readers,
+) -> Result<Reading, OcrError> {
+    let form = ctx.form.as_ref().filter(|_| ctx.layout != LayoutChoice::Ledger);
     let table = tables.has_table(page.binary.dimensions());
     let PageTables { grid, spread } = tables;
     // A table of a few columns may be a form drawn in boxes: its labels in the cells on
@@ -315,9 +454,10 @@ fn read_records(
     }
     if table {
         let mut reading = read_table(page, dpi, spread.as_ref().map_or(&grid, |s| &s[0]), ctx, ocr)?;
+        let ledger = ledger_of(ctx, &reading.book_type);
         // Read as a register, a form in boxes gives a record per field with no date in
         // it: the page is read again as a form, kept when its labels run down the page.
-        if let Some(template) = form.filter(|_| spread.is_none() && boxes && few_dates(&reading.records, &ctx.ledger)) {
+        if let Some(template) = form.filter(|_| spread.is_none() && boxes && few_dates(&reading.records, ledger)) {
             if let Some(reading) = read_as_form(page, dpi, template, Some(&grid), false, ctx, ocr)? {
                 return Ok(reading);
             }
@@ -325,7 +465,7 @@ fn read_records(
         // A table ruled nowhere whose rows hold no dates is no register (a list of
         // something else, a printed page set in columns): read as the page it is.
         let unruled = grid.h_lines.is_empty() && grid.v_lines.is_empty();
-        if unruled && spread.is_none() && few_dates(&reading.records, &ctx.ledger) {
+        if unruled && spread.is_none() && few_dates(&reading.records, ledger) {
             let mut reading = read_untabled(page, dpi, form, ctx, ocr)?;
             reading.grid = grid;
             return Ok(reading);
@@ -336,7 +476,7 @@ fn read_records(
             reading = side_by_side(reading, second);
             grid.table = left.table.zip(right.table).map(|(a, b)| union(a, b));
         }
-        check(&mut reading.records, &ctx.ledger);
+        check(&mut reading.records, ledger);
         if unruled {
             reading.notes.push(Reason::Unruled);
         }

@@ -3,6 +3,7 @@
 
 use super::form::{is_form_page, read_form, read_page_words};
 use super::{PageContext, Reading};
+use crate::booktype::TypeFrom;
 use crate::cells::CellEngine;
 use crate::layout;
 use crate::model::{ColumnMapping, Reason, WordBox};
@@ -22,6 +23,7 @@ pub(super) fn read_untabled(
     ocr: &mut Readers,
 ) -> Result<Reading, OcrError> {
     let mut reading = match form {
+        Some(_) if ctx.telling.is_some() => read_untabled_telling(page, dpi, ctx, ocr)?,
         Some(template) => {
             let words = read_page_words(page, dpi, None, ocr)?;
             let places = crate::form::place(&words, template, &page.binary);
@@ -36,6 +38,57 @@ pub(super) fn read_untabled(
     if reading.column_mapping != ColumnMapping::FormLabels {
         reading.notes.push(Reason::NoTable);
     }
+    Ok(reading)
+}
+
+/// A page without a table whose book's type the page tells: its words read once, the
+/// type a title over its top quarter names, and the form of that type (or, with no title
+/// read, of the type whose labels run down the page, the most of them found) read; else
+/// running text.
+fn read_untabled_telling(
+    page: &RestoredPage,
+    dpi: f32,
+    ctx: &PageContext,
+    ocr: &mut Readers,
+) -> Result<Reading, OcrError> {
+    let words = read_page_words(page, dpi, None, ocr)?;
+    let forms: Vec<Template> = crate::booktype::TYPES
+        .iter()
+        .filter_map(|t| Template::for_book(t, crate::template::Layout::Form).ok())
+        .collect();
+    let top: Vec<WordBox> = words
+        .iter()
+        .filter(|w| w.bbox[1] < page.gray.height() / 4)
+        .cloned()
+        .collect();
+    let ledgers = ctx.telling.as_deref().unwrap_or_default();
+    let titled = crate::booktype::from_title(&top, ledgers);
+    let best = forms
+        .iter()
+        .filter(|f| titled.as_ref().is_none_or(|t| *t == f.book_type))
+        .map(|f| (f, crate::form::place(&words, f, &page.binary)))
+        .filter(|(_, places)| is_form_page(places, page.gray.height()))
+        .max_by_key(|(_, places)| places.fields.len());
+    let from = if titled.is_some() {
+        TypeFrom::Title
+    } else {
+        TypeFrom::Labels
+    };
+    let reading = match best {
+        Some((template, places)) => {
+            let mut r = read_form(page, dpi, template, words, &places, ctx, ocr)?;
+            (r.book_type, r.type_from) = (template.book_type.clone(), from);
+            r
+        }
+        None => {
+            let mut r = read_running_text(page, dpi, ctx, ocr, Some(words))?;
+            (r.book_type, r.type_from) = match titled {
+                Some(t) => (t, TypeFrom::Title),
+                None => (crate::booktype::UNKNOWN.to_string(), TypeFrom::NotTold),
+            };
+            r
+        }
+    };
     Ok(reading)
 }
 

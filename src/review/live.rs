@@ -48,6 +48,8 @@ impl Stamp {
 /// journal and the versions of its records.
 pub(super) struct Book {
     pub(super) name: String,
+    /// The book's type (its export's columns).
+    pub(super) book_type: String,
     pub(super) dir: PathBuf,
     pub(super) pages: Vec<PageResult>,
     pub(super) journal: Vec<Entry>,
@@ -70,6 +72,7 @@ impl Book {
             versions: Versions::default(),
             findings: crate::checks::read_findings(&b.dir),
             name: b.name,
+            book_type: crate::booktype::of_book(None, &b.pages),
             dir: b.dir,
             pages: b.pages,
             journal,

@@ -390,8 +390,8 @@ pub fn superseded(entries: &[Entry], pages: &[PageResult]) -> usize {
         .count()
 }
 
-/// The book type an output folder was processed as (its `report.json`), `ks` when it
-/// does not say.
+/// The book type an output folder was processed as (its `report.json`: a type, or `auto`
+/// where each book told its own), `ks` when it does not say.
 pub fn book_type_of(out: &Path) -> String {
     std::fs::read(out.join("report.json"))
         .ok()

@@ -19,7 +19,7 @@ use super::tls::TlsSource;
 use super::{Change, Entry, ReviewError};
 use crate::model::{PageResult, PageStatus};
 use crate::store::BookDir;
-use crate::template::{Template, Vocabulary};
+use crate::template::Vocabulary;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -214,12 +214,13 @@ struct App {
     books: Vec<Book>,
     book_type: String,
     labels: Vec<(String, String)>,
+    /// The group each grouped field is shown under ("Bên chồng").
+    groups: std::collections::BTreeMap<String, String>,
     kinds: Vec<(String, crate::template::FieldKind)>,
     codes: Value,
     /// The same codes, for checking what officers enter.
     field_codes: std::collections::BTreeMap<String, crate::template::Codes>,
     vocab: Vocabulary,
-    export_columns: Vec<String>,
     presence: Presence,
     /// Wrong tokens per address, in a row: how many, and when the last came.
     failures: HashMap<IpAddr, (u32, Instant)>,
@@ -237,24 +238,34 @@ impl Session {
         }
         assert!(!opts.officers.is_empty(), "a review session needs an officer");
         let book_type = super::book_type_of(&opts.out);
-        let template = Template::for_book_type(&book_type)?;
         let vocab = Vocabulary::builtin();
-        let export_columns = vocab
-            .export_columns(&book_type)
-            .cloned()
-            .unwrap_or_else(|| template.columns.iter().map(|c| c.field.clone()).collect());
-        // Field names and kinds from every layout of the book type (ledger first).
+        // Field names, groups and kinds from every layout of the book type given for the
+        // run (ledger first), or of every type when each book told its own.
         let fields = crate::template::book_fields(&book_type)?;
         let labels = fields.iter().map(|f| (f.field.clone(), f.heading.clone())).collect();
         let kinds = fields.iter().map(|f| (f.field.clone(), f.kind)).collect();
-        // Coded fields (sex, the registration type) with what each code means.
-        let field_codes = vocab.field_codes(&book_type);
-        let codes = json!(field_codes);
+        let groups = fields
+            .iter()
+            .filter_map(|f| Some((f.field.clone(), f.group.clone()?)))
+            .collect();
         let lock = crate::store::OutLock::take_named(&opts.out, ".sohoa-review.lock")?;
-        let books = load_books(&opts.out)?;
+        let given = (!book_type.eq_ignore_ascii_case("auto")).then_some(book_type.as_str());
+        let books = load_books(&opts.out, given)?;
         if books.is_empty() {
             return Err(ServeError::NoBooks(opts.out.clone()));
         }
+        // Coded fields (sex, the registration type) with what each code means, for the
+        // types of the books served (birth's first where two types code a field).
+        let mut field_codes = std::collections::BTreeMap::new();
+        let mut types: Vec<&str> = books.iter().map(|b| b.book_type.as_str()).collect();
+        types.sort_by_key(|t| (*t != "ks", *t));
+        types.dedup();
+        for t in types {
+            for (f, c) in vocab.field_codes(t) {
+                field_codes.entry(f).or_insert(c);
+            }
+        }
+        let codes = json!(field_codes);
         let tls = opts.tls.as_ref().map(super::tls::server_config).transpose()?;
         let addr = SocketAddr::new(opts.bind, opts.port);
         let listener = TcpListener::bind(addr).map_err(|e| ServeError::Bind {
@@ -272,11 +283,11 @@ impl Session {
                 books,
                 book_type,
                 labels,
+                groups,
                 kinds,
                 codes,
                 field_codes,
                 vocab,
-                export_columns,
                 presence: Presence::default(),
                 failures: HashMap::new(),
                 slow_down: Duration::ZERO,
@@ -526,6 +537,7 @@ impl App {
             "officers": self.officers.iter().map(|o| &o.name).collect::<Vec<_>>(),
             "book_type": self.book_type,
             "labels": self.labels,
+            "groups": self.groups,
             "kinds": self.kinds,
             "codes": self.codes,
             "flag_labels": crate::model::Flag::ALL
@@ -534,6 +546,7 @@ impl App {
                 .collect::<std::collections::BTreeMap<_, _>>(),
             "books": self.books.iter().map(|b| json!({
                 "name": b.name,
+                "book_type": b.book_type,
                 "progress": super::progress(&b.pages),
                 "pages": b.pages.iter().map(|p| {
                     let prog = super::progress(std::slice::from_ref(p));
@@ -557,10 +570,16 @@ impl App {
         json!({
             "books": self.books.iter().map(|b| json!({
                 "name": b.name,
+                "book_type": b.book_type,
                 "progress": super::progress(&b.pages),
                 "officers": team::work_by_officer(&b.journal),
             })).collect::<Vec<_>>(),
             "present": self.presence.others(""),
+            "type_names": crate::booktype::TYPES
+                .iter()
+                .chain(std::iter::once(&crate::booktype::UNKNOWN))
+                .map(|t| (*t, crate::booktype::type_name(t)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
         })
     }
 
@@ -708,10 +727,11 @@ impl App {
             .map_err(|e| fail(e.to_string()))?;
         self.books[bi].sync();
         let b = &self.books[bi];
-        let rows = crate::export::rows_for_book(&b.pages, &self.export_columns, &self.book_type);
-        let xlsx = crate::export::write_xlsx(&rows, &self.export_columns, crate::store::created_time())
+        let columns = crate::batch::export_columns(&self.vocab, &b.book_type, &b.pages);
+        let rows = crate::export::rows_for_book(&b.pages, &columns, &b.book_type);
+        let xlsx = crate::export::write_xlsx(&rows, &columns, crate::store::created_time())
             .map_err(|e| fail(e.to_string()))?;
-        let csv = crate::export::write_csv(&rows, &self.export_columns);
+        let csv = crate::export::write_csv(&rows, &columns);
         let write = |name: &str, bytes: &[u8]| BookDir::at(&b.dir).write(name, bytes).map_err(|e| fail(e.to_string()));
         write("records.xlsx", &xlsx)?;
         write("records.csv", &csv)?;
@@ -736,10 +756,12 @@ impl App {
 
 /// The processed books under `out`, journals replayed; page files the journal changed
 /// are rewritten.
-fn load_books(out: &Path) -> Result<Vec<Book>, ServeError> {
+fn load_books(out: &Path, given: Option<&str>) -> Result<Vec<Book>, ServeError> {
     let mut books = Vec::new();
     for b in super::read_books(out)? {
-        books.push(Book::load(b)?);
+        let mut book = Book::load(b)?;
+        book.book_type = crate::booktype::of_book(given, &book.pages);
+        books.push(book);
     }
     Ok(books)
 }

@@ -17,6 +17,38 @@ impl Fonts {
         bold: include_bytes!("fonts/DejaVuSansCondensed-Bold.ttf"),
         italic: include_bytes!("fonts/DejaVuSerifCondensed-Italic.ttf"),
     };
+
+    /// The built-in faces, parsed: regular, bold, italic.
+    pub(super) fn parsed() -> Result<[FontRef<'static>; 3], SynthError> {
+        let f = Fonts::BUILTIN;
+        let parse = |bytes: &'static [u8], name: &str| {
+            FontRef::try_from_slice(bytes).map_err(|_| SynthError::FontInvalid(name.into()))
+        };
+        Ok([
+            parse(f.regular, "regular")?,
+            parse(f.bold, "bold")?,
+            parse(f.italic, "italic")?,
+        ])
+    }
+}
+
+/// The handwriting face's file, when the page is written in one (parsed by the caller:
+/// the face borrows the bytes).
+pub(super) fn script_bytes(hand: Hand) -> Result<Vec<u8>, SynthError> {
+    match hand {
+        Hand::Script(face) => face.load(),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The handwriting face parsed from [`script_bytes`].
+pub(super) fn script_face(hand: Hand, bytes: &[u8]) -> Result<Option<FontRef<'_>>, SynthError> {
+    match hand {
+        Hand::Script(face) => FontRef::try_from_slice(bytes)
+            .map(Some)
+            .map_err(|_| SynthError::FontInvalid(format!("{face:?}"))),
+        _ => Ok(None),
+    }
 }
 
 /// One line of `text` on white, `height` pixels high: typed (DejaVu Sans) or in a

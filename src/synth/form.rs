@@ -25,10 +25,17 @@ pub(super) fn render_form(
     let (w, h) = ((210.0 * mm) as u32, (297.0 * mm) as u32);
     let mut img = GrayImage::from_pixel(w, h, Luma([255]));
     let pt = spec.dpi / 72.0;
-    let mut rec = record(rng, spec.first_number, spec.year, spec.real_places);
+    // Another type's form: its template's labels, one a line, and a record of the type.
+    let typed_form = (spec.book != SynthBook::Ks)
+        .then(|| crate::template::Template::for_book(spec.book.code(), crate::template::Layout::Form).ok())
+        .flatten();
+    let mut rec = match &typed_form {
+        None => record(rng, spec.first_number, spec.year, spec.real_places),
+        Some(_) => typed::form_record(spec.book, rng, spec.first_number, spec.year, spec.real_places),
+    };
     // Books from 2016 on (Circular 15/2015) carry the child's personal ID: province code,
     // sex and century, the birth year's last two digits, six more digits.
-    let with_id = spec.year >= 2016;
+    let with_id = spec.year >= 2016 && typed_form.is_none();
     if with_id {
         let born: u32 = rec["nksNgaySinh"].value[6..10].parse().unwrap_or(spec.year);
         let female = rec["nksGioiTinh"].value == "2";
@@ -47,10 +54,12 @@ pub(super) fn render_form(
             },
         );
     }
-    let title = "SỔ ĐĂNG KÝ KHAI SINH";
+    let title = typed_form
+        .as_ref()
+        .map_or_else(|| "SỔ ĐĂNG KÝ KHAI SINH".to_string(), |t| t.titles[0].to_uppercase());
     let tpx = 15.0 * pt;
-    let tw = text_width(f.bold, tpx, title);
-    draw_text(&mut img, f.bold, tpx, (w as f32 - tw) / 2.0, 20.0 * mm, title, 0, None);
+    let tw = text_width(f.bold, tpx, &title);
+    draw_text(&mut img, f.bold, tpx, (w as f32 - tw) / 2.0, 20.0 * mm, &title, 0, None);
     let year = format!("Năm {}", spec.year);
     let ypx = 11.0 * pt;
     let yw = text_width(f.regular, ypx, &year);
@@ -98,9 +107,30 @@ pub(super) fn render_form(
         &[("Họ, chữ đệm, tên người cha", "chaHoTen")],
         &[("Ghi chú", "ghiChu")],
     ];
-    let rows = if style.paired { paired } else { plain };
+    let owned = |rows: &[&[(&str, &str)]]| -> Vec<Vec<(String, String)>> {
+        match &typed_form {
+            None => rows
+                .iter()
+                .map(|r| r.iter().map(|(l, id)| (l.to_string(), id.to_string())).collect())
+                .collect(),
+            Some(t) => t
+                .columns
+                .iter()
+                .map(|c| vec![(c.headings[0].clone(), c.field.clone())])
+                .collect(),
+        }
+    };
+    let plain = owned(plain);
+    let rows = if style.paired { owned(paired) } else { plain.clone() };
     // The same labels as other books word them.
     let other = |label: &str| -> String {
+        if let Some(t) = &typed_form {
+            let c = t.columns.iter().find(|c| c.headings[0] == label);
+            return c
+                .and_then(|c| c.headings.get(1))
+                .map_or(label, |h| h.as_str())
+                .to_string();
+        }
         match label {
             "Số" => "Số đăng ký",
             "Số định danh cá nhân" => "Số định danh",
@@ -121,7 +151,7 @@ pub(super) fn render_form(
         let value_x = left + 68.0 * mm;
         let top = y - 7.0 * mm;
         let (mut row_top, mut rules) = (top, vec![top]);
-        for &(label, id) in plain.iter().flat_map(|r| r.iter()) {
+        for (label, id) in plain.iter().flat_map(|r| r.iter()) {
             if id == "nksSoDinhDanh" && !with_id {
                 continue;
             }
@@ -132,7 +162,7 @@ pub(super) fn render_form(
             };
             let base = row_top + 6.5 * mm;
             draw_text(&mut img, lfont, lpx, left + 2.0 * mm, base, &label, 0, None);
-            let value = &rec[id].text;
+            let value = rec.get(id).map_or("", |v| v.text.as_str());
             let lines = wrap(vfont, vpx, value, right - value_x - 4.0 * mm);
             for (k, l) in lines.iter().enumerate().filter(|(_, l)| !l.is_empty()) {
                 let yy = base + k as f32 * 6.0 * mm;
@@ -180,7 +210,7 @@ pub(super) fn render_form(
                     dx += 1.3 * mm;
                 }
             }
-            let value = &rec[*id].text;
+            let value = rec.get(id).map_or("", |v| v.text.as_str());
             if value.is_empty() {
                 continue;
             }

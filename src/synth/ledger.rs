@@ -7,23 +7,15 @@ use super::*;
 // Drawn as a register is ruled and filled, each record beside its truth: read better whole.
 #[allow(clippy::too_many_lines)]
 pub fn render_page(spec: &PageSpec) -> Result<(GrayImage, TruthPage), SynthError> {
-    let fonts = Fonts::BUILTIN;
-    let regular = FontRef::try_from_slice(fonts.regular).map_err(|_| SynthError::FontInvalid("regular".into()))?;
-    let bold = FontRef::try_from_slice(fonts.bold).map_err(|_| SynthError::FontInvalid("bold".into()))?;
-    let italic = FontRef::try_from_slice(fonts.italic).map_err(|_| SynthError::FontInvalid("italic".into()))?;
-    let script_bytes = match spec.hand {
-        Hand::Script(face) => face.load()?,
-        _ => Vec::new(),
-    };
-    let script = match spec.hand {
-        Hand::Script(face) => {
-            Some(FontRef::try_from_slice(&script_bytes).map_err(|_| SynthError::FontInvalid(format!("{face:?}")))?)
-        }
-        _ => None,
-    };
+    let [regular, bold, italic] = Fonts::parsed()?;
+    let script_bytes = script_bytes(spec.hand)?;
+    let script = script_face(spec.hand, &script_bytes)?;
     let mut rng = SmallRng::seed_from_u64(spec.seed);
     if spec.spread && spec.form.is_none() {
         return render_spread(spec, &mut rng);
+    }
+    if spec.book != SynthBook::Ks && spec.form.is_none() {
+        return typed::render_typed(spec);
     }
     if let Some(style) = spec.form {
         let fonts = FormFonts {

@@ -12,6 +12,7 @@ mod form;
 mod ledger;
 mod script;
 mod sets;
+mod typed;
 
 use crate::eval::TruthField;
 use crate::raster::{mm_px, px_per_mm};
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 pub use sets::{checks_specs, sample_specs, script_specs, variation_specs, varied_specs};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub use typed::SynthBook;
 
 /// Why synthesis failed.
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +208,11 @@ pub struct PageSpec {
     /// right page's records numbered on from the left's), the binding's shadow between
     /// them; the damage is done to the whole.
     pub spread: bool,
+    /// The book type drawn (birth unless said).
+    pub book: SynthBook,
+    /// Another printing of a type's ledger: the headings' other wordings and the bands in
+    /// the other order (the wife's before the husband's).
+    pub alt: bool,
 }
 
 /// Problems planted in a ledger page's records (rows 0-based, after the records are put
@@ -256,6 +263,8 @@ impl PageSpec {
             plant: Plant::default(),
             column_jitter: 0.0,
             spread: false,
+            book: SynthBook::Ks,
+            alt: false,
         }
     }
 }

@@ -60,6 +60,8 @@ pub fn sample_specs() -> Vec<PageSpec> {
         plant: Plant::default(),
         column_jitter: 0.0,
         spread: false,
+        book: SynthBook::Ks,
+        alt: false,
     };
     vec![
         base(
@@ -167,6 +169,8 @@ pub fn varied_specs(n: u32, seed: u64, dpi: Option<f32>) -> Vec<PageSpec> {
                 plant: Plant::default(),
                 column_jitter: 0.0,
                 spread: false,
+                book: SynthBook::Ks,
+                alt: false,
             }
         })
         .collect()

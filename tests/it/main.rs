@@ -2,6 +2,7 @@
 //! Tesseract, real files, an independent PDF/A validator, poppler's text extraction, and
 //! headless Chromium for the review screen. `scripts/test --quick` runs the fast ones.
 
+mod booktypes;
 mod campaign;
 mod checks;
 mod common;

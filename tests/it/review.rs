@@ -191,13 +191,10 @@ fn csv_rows(out: &Path) -> Vec<Vec<String>> {
     book_csv_rows(&out.join("ks-1983"))
 }
 
-/// The rows of a book's `records.csv`, header first.
+/// The rows of a book's `records.csv`, header first (a value in quotes may hold commas).
 fn book_csv_rows(book: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(book.join("records.csv")).unwrap();
-    text.trim_start_matches('\u{feff}')
-        .lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
+    text.trim_start_matches('\u{feff}').lines().map(csv_cells).collect()
 }
 
 #[test]
@@ -1090,6 +1087,68 @@ fn review_screen_shows_and_offers_a_tick_fields_codes() {
     );
     let (rows, col) = export_book_from_screen(&b, &out.join("ks-2018"), "loaiDangKy");
     assert_eq!(rows[1][col], "2");
+}
+
+/// A marriage book processed with no type given: the screen shows each spouse's fields
+/// under their band's heading, in the book's order, and exports the marriage template.
+#[test]
+fn review_screen_groups_a_marriage_books_fields_by_spouse() {
+    use sohoa::synth::{render_page, PageSpec, SynthBook};
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("in").join("kh-1990");
+    std::fs::create_dir_all(&book).unwrap();
+    let spec = PageSpec {
+        book: SynthBook::Kh,
+        records: 3,
+        ..PageSpec::ledger("trang-1.png", 200.0, 81)
+    };
+    let (img, truth) = render_page(&spec).unwrap();
+    std::fs::write(
+        book.join("trang-1.png"),
+        sohoa::encode::page_file(&img, "trang-1.png", Some(200.0)),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    process_into(&tmp.path().join("in"), &out, &["--no-record-pdfs"], &[]);
+
+    let server = Server::start(&out, "lan");
+    let b = Browser::start();
+    b.goto(&server.url);
+    b.wait("return document.body.dataset.ready === 'yes'", "the screen to load");
+    b.wait(
+        "return document.querySelectorAll('.field-group').length > 0",
+        "the fields",
+    );
+    // The headings and the first field under each.
+    let groups = b.js(
+        "return Array.from(document.querySelectorAll('.field-group')).map((g) => g.textContent + ' ' + g.nextElementSibling.dataset.field)",
+    );
+    assert_eq!(groups, serde_json::json!(["Bên chồng chongHoTen", "Bên vợ voHoTen"]));
+    let label = b.js("return document.querySelector('.field[data-field=voHoTen] label').textContent");
+    assert!(label.as_str().unwrap().starts_with("Họ và tên"), "{label}");
+    let value = b.js("return document.getElementById('f-voHoTen').value");
+    assert_eq!(value, truth.records[0]["voHoTen"].value.as_str());
+    let (rows, col) = export_book_from_screen(&b, &out.join("kh-1990"), "voHoTen");
+    let mut want = vec!["STT".to_string()];
+    want.extend(
+        sohoa::template::Vocabulary::builtin()
+            .export_columns("kh")
+            .unwrap()
+            .iter()
+            .cloned(),
+    );
+    assert_eq!(rows[0], want);
+    assert_eq!(rows[1][col], truth.records[0]["voHoTen"].value);
+    // The team's view counts the books and records of each type.
+    b.click("#team");
+    b.wait("return document.getElementById('team-dialog').open", "the team view");
+    let by_type = b.js(
+        "return Array.from(document.querySelectorAll('#team-table tr.book-type')).map((r) => r.cells[0].textContent + ' ' + r.cells[3].textContent)",
+    );
+    assert_eq!(
+        by_type,
+        serde_json::json!([format!("Sổ kết hôn: 1 sổ 0/{}", truth.records.len())])
+    );
 }
 
 /// A synthetic book of two 150-dpi pages in `dir/in/b` and another scan of its first page

@@ -28,7 +28,7 @@ function errorText(status, body) {
 }
 
 const state = {
-  labels: {}, kinds: {}, codes: {}, flagLabels: {}, books: [], book: null, page: null, rec: 0, field: null, others: [],
+  labels: {}, groups: {}, kinds: {}, codes: {}, flagLabels: {}, books: [], book: null, page: null, rec: 0, field: null, others: [],
   view: { s: 1, x: 0, y: 0 }, imgSize: [1, 1],
 };
 const $ = (id) => document.getElementById(id);
@@ -230,6 +230,7 @@ window.addEventListener('pagehide', () => {
 async function loadBooks() {
   const data = await getJSON('/api/books');
   state.labels = Object.fromEntries(data.labels);
+  state.groups = data.groups || {};
   state.flagLabels = data.flag_labels || {};
   state.kinds = Object.fromEntries(data.kinds);
   state.codes = data.codes || {};
@@ -379,8 +380,17 @@ function renderPanel(fieldIndex) {
   const fs = document.createElement('fieldset');
   fs.disabled = !editable; fs.style.border = '0'; fs.style.padding = '0'; fs.style.margin = '0';
   form.append(fs);
+  let group = null;
   for (const id of columnsOf(page)) {
     const f = rec.fields[id];
+    // Fields of one person under their heading: Bên chồng / Bên vợ, người chết / người đi khai.
+    const g = state.groups[id] || null;
+    if (g && g !== group) {
+      const head = document.createElement('div');
+      head.className = 'field-group'; head.textContent = g;
+      fs.append(head);
+    }
+    group = g;
     const row = document.createElement('div');
     row.className = 'field'; row.dataset.field = id;
     const label = document.createElement('label');
@@ -767,11 +777,14 @@ async function showTeam() {
   const body = $('team-table').tBodies[0];
   body.innerHTML = '';
   const cell = (tr, text) => { const td = document.createElement('td'); td.textContent = text; tr.append(td); };
+  const types = {};
   for (const b of data.books) {
     const officers = Object.entries(b.officers);
     const p = b.progress;
+    const t = types[b.book_type] || (types[b.book_type] = { books: 0, accepted: 0, records: 0, not_eligible: 0 });
+    t.books += 1; t.accepted += p.accepted; t.records += p.records; t.not_eligible += p.not_eligible;
     const tr = document.createElement('tr'); tr.className = 'book';
-    cell(tr, b.name); cell(tr, 'cả sổ');
+    cell(tr, b.name + ' (' + (data.type_names[b.book_type] || b.book_type) + ')'); cell(tr, 'cả sổ');
     cell(tr, ''); cell(tr, p.accepted + '/' + p.records); cell(tr, p.not_eligible); cell(tr, '');
     body.append(tr);
     for (const [name, w] of officers) {
@@ -779,6 +792,13 @@ async function showTeam() {
       cell(r, ''); cell(r, name); cell(r, w.fields); cell(r, w.accepted); cell(r, w.pages); cell(r, fmtTime(w.last));
       body.append(r);
     }
+  }
+  // Each book type's books and records together.
+  for (const [code, t] of Object.entries(types)) {
+    const tr = document.createElement('tr'); tr.className = 'book book-type'; tr.dataset.type = code;
+    cell(tr, 'Sổ ' + (data.type_names[code] || code) + ': ' + t.books + ' sổ'); cell(tr, 'theo loại');
+    cell(tr, ''); cell(tr, t.accepted + '/' + t.records); cell(tr, t.not_eligible); cell(tr, '');
+    body.append(tr);
   }
   $('team-present').textContent = data.present.length
     ? 'Đang làm việc: ' + data.present.map((o) => o.by + ' (' + o.book + ', ' + o.page + ', hàng ' + o.row + ')').join('; ')
