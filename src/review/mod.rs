@@ -390,14 +390,28 @@ pub fn superseded(entries: &[Entry], pages: &[PageResult]) -> usize {
         .count()
 }
 
-/// The book type an output folder was processed as (its `report.json`: a type, or `auto`
-/// where each book told its own), `ks` when it does not say.
+/// The book type an output folder was processed as: its `report.json`'s (a type, or
+/// `auto` where each book told its own), else a shard's report's; `auto` when none says
+/// (each book's type then comes from its pages, and results from before types were told
+/// say birth).
 pub fn book_type_of(out: &Path) -> String {
-    std::fs::read(out.join("report.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v.get("book_type").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "ks".to_string())
+    let said = |name: &str| {
+        std::fs::read(out.join(name))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("book_type").and_then(|t| t.as_str()).map(str::to_string))
+    };
+    let mut shards: Vec<String> = std::fs::read_dir(out)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("report-shard-") && n.ends_with(".json"))
+        .collect();
+    shards.sort();
+    said("report.json")
+        .or_else(|| shards.iter().find_map(|n| said(n)))
+        .unwrap_or_else(|| "auto".to_string())
 }
 
 /// A processed book as review leaves it: its folder and page results with the journal
