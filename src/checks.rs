@@ -43,7 +43,7 @@ pub struct Finding {
     /// `duplicate_page`, `duplicate_number`, `duplicate_person`, `number_gap`,
     /// `date_order`, `wrong_year`, `id_mismatch`; death books: `death_before_birth`,
     /// `registered_before_death`, `late_registration`; marriage books: `under_age`,
-    /// `married_twice`.
+    /// `married_twice`; `other_book_type`.
     pub code: String,
     /// Where.
     pub at: Place,
@@ -155,6 +155,7 @@ pub fn check(books: &[Book], opts: &CheckOptions) -> Vec<Finding> {
         id_mismatches(&recs, &mut out);
         death_dates(&recs, &mut out);
         marriage_ages(&recs, &mut out);
+        pages_of_another_type(b, &mut out);
     }
     married_twice(books, &mut out);
     out.sort_by(|a, b| {
@@ -487,6 +488,32 @@ fn id_mismatches(recs: &[Rec], out: &mut Vec<Finding>) {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Pages whose own title names another book type than the book's (the type most of its
+/// pages told): a page of another book filed in this one.
+fn pages_of_another_type(b: &Book, out: &mut Vec<Finding>) {
+    let Some(book_type) = crate::booktype::of_pages(b.pages) else {
+        return;
+    };
+    for p in b.pages {
+        if p.book_type_from == crate::booktype::TypeFrom::Title && p.book_type != book_type {
+            out.push(Finding {
+                code: "other_book_type".into(),
+                text: format!(
+                    "the page's title names a {} book, the book is a {} book",
+                    p.book_type, book_type
+                ),
+                vi: format!(
+                    "Tên sổ trên trang là sổ {}, sổ này là sổ {}",
+                    crate::booktype::type_name(&p.book_type),
+                    crate::booktype::type_name(&book_type)
+                ),
+                at: place(b.name, p, None),
+                other: None,
+            });
         }
     }
 }
@@ -1109,6 +1136,32 @@ mod tests {
         assert_eq!(of("married_twice"), vec![("kh2", Some(2))]);
         let twice = f.iter().find(|x| x.code == "married_twice").unwrap();
         assert_eq!(twice.other.as_ref().map(|o| o.book.as_str()), Some("kh"));
+    }
+
+    #[test]
+    fn a_page_titled_as_another_books_type_is_found() {
+        let mut pages = [
+            page(1, &[("1/1990", "02.01.1990")]),
+            page(2, &[("2/1990", "03.01.1990")]),
+            page(3, &[]),
+        ];
+        for (p, t) in pages.iter_mut().zip(["kh", "kh", "kt"]) {
+            p.book_type = t.into();
+            p.book_type_from = crate::booktype::TypeFrom::Title;
+        }
+        let f = check(
+            &[Book {
+                name: "b",
+                pages: &pages,
+            }],
+            &CheckOptions::default(),
+        );
+        let found: Vec<_> = f
+            .iter()
+            .filter(|x| x.code == "other_book_type")
+            .map(|x| x.at.page_number)
+            .collect();
+        assert_eq!(found, [3]);
     }
 
     #[test]
