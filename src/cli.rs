@@ -240,7 +240,7 @@ pub struct SynthArgs {
     /// Book type of the pages: ks (birth), kh (marriage: a band over each spouse's
     /// columns), kt (death), cmc (parent–child recognition), hn (marital-status
     /// confirmation). The type's pages have its title, headings and records; with
-    /// `--layout form`, its form's labels (ks, kt and hn have forms).
+    /// `--layout form`, its form (ks, kt, hn: labels down the page; kh: a column per spouse).
     #[arg(long, value_enum, default_value = "ks")]
     pub book_type: sohoa::synth::SynthBook,
     /// Another printing of the type's ledger (its headings' other wordings, the bands in

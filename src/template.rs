@@ -223,6 +223,7 @@ const BUILTIN: &[&str] = &[
     include_str!("../models/ks-ledger.json"),
     include_str!("../models/ks-form.json"),
     include_str!("../models/kh-ledger.json"),
+    include_str!("../models/kh-form.json"),
     include_str!("../models/kt-ledger.json"),
     include_str!("../models/kt-form.json"),
     include_str!("../models/cmc-ledger.json"),

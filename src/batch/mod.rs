@@ -598,6 +598,7 @@ impl Report {
     ) -> Report {
         let elapsed = start.elapsed().as_secs_f64();
         let StageTimes { restore, layout, read } = tally.times;
+        let vocab = Vocabulary::builtin();
         Report {
             version: env!("CARGO_PKG_VERSION").to_string(),
             book_type: opts.book_type.clone(),
@@ -614,7 +615,7 @@ impl Report {
             books_without_import_template: counts
                 .types
                 .iter()
-                .filter(|(_, t)| Vocabulary::builtin().export_columns(t).is_none())
+                .filter(|(_, t)| vocab.export_columns(t).is_none())
                 .map(|(b, _)| b.clone())
                 .collect(),
             book_types: counts.types.clone(),

@@ -652,7 +652,10 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
     // A value every record has, found empty (and not already flagged for a failed check:
     // an invalid date is exported empty too, and says why).
     for (id, f) in record.fields.iter_mut() {
-        if template.is_required(id) && f.value.is_empty() && !f.flags.iter().any(|x| x.is_failed_check()) {
+        if template.is_required(id)
+            && f.value.is_empty()
+            && !f.flags.iter().any(|x| x.is_failed_check() || *x == Flag::Missing)
+        {
             f.flags.push(Flag::Missing);
             f.confidence = 0.0;
         }
@@ -704,7 +707,8 @@ pub fn check_record(record: &mut RecordResult, template: &Template, page_year: O
         }
     }
     for (id, f) in record.fields.iter_mut() {
-        if template.kind_of(id) != Some(FieldKind::RegistrationNumber) || f.value.is_empty() {
+        // A number given its year already (the record checked before) keeps it.
+        if template.kind_of(id) != Some(FieldKind::RegistrationNumber) || f.value.is_empty() || f.value.contains('/') {
             continue;
         }
         if f.has(Flag::NotANumber) {

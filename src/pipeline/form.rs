@@ -8,7 +8,7 @@ use crate::fields;
 use crate::form::leaders::{off_leader_words, without_dots, without_leaders};
 use crate::form::{FormPlaces, ValueRead};
 use crate::layout::{self, Grid};
-use crate::model::{ColumnMapping, WordBox};
+use crate::model::{ColumnMapping, RecordResult, WordBox};
 use crate::ocr::field::{self, LineImage};
 use crate::ocr::tesseract::read_enlarged;
 use crate::ocr::{OcrError, ReadMode, Readers};
@@ -29,6 +29,9 @@ pub(super) fn read_as_form(
     ctx: &PageContext,
     ocr: &mut Readers,
 ) -> Result<Option<Reading>, OcrError> {
+    if let (false, Some(grid)) = (template.bands.is_empty(), boxes) {
+        return read_person_table(page, dpi, template, grid, ctx, ocr);
+    }
     let words = read_page_words(page, dpi, boxes, ocr)?;
     let places = match boxes {
         Some(grid) => {
@@ -44,6 +47,149 @@ pub(super) fn read_as_form(
         return Ok(None);
     }
     read_form(page, dpi, template, words, &places, ctx, ocr).map(Some)
+}
+
+/// A form whose people stand side by side (a marriage book of 2006–2020): a ruled table,
+/// a column per person under their band's name ("Bên chồng", "Bên vợ"), a row per field
+/// under its label in the first column; the fields outside it (the number, the
+/// registration date) after their labels on the page. `None` when the table's header
+/// names no band.
+fn read_person_table(
+    page: &RestoredPage,
+    dpi: f32,
+    template: &Template,
+    grid: &Grid,
+    ctx: &PageContext,
+    ocr: &mut Readers,
+) -> Result<Option<Reading>, OcrError> {
+    let reader = CellReader { page, dpi };
+    let grid = &between_rules(grid);
+    if grid.columns.len() < 2 || grid.rows.len() < 2 {
+        return Ok(None);
+    }
+    let (header, _) = reader.read_row(grid, 0, ocr.tesseract.as_mut())?;
+    let band_of = |text: &str| -> Option<&str> {
+        let t = crate::template::fold(text);
+        let t = t.as_str();
+        template
+            .bands
+            .iter()
+            .flat_map(|b| {
+                b.names
+                    .iter()
+                    .map(move |n| (b, crate::template::similarity(t, &crate::template::fold(n))))
+            })
+            .filter(|(_, s)| *s >= 0.6)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(b, _)| b.id.as_str())
+    };
+    let bands: Vec<Option<&str>> = header.iter().map(|h| band_of(h)).collect();
+    if bands.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let cells = person_cells(&reader, grid, template, &bands, ocr)?;
+    // The fields outside the table, after their labels.
+    let outside = Template {
+        columns: template.columns.iter().filter(|c| c.band.is_none()).cloned().collect(),
+        bands: Vec::new(),
+        ..template.clone()
+    };
+    let words = read_page_words(page, dpi, Some(grid), ocr)?;
+    let places = crate::form::place(&words, &outside, &page.binary);
+    let mut reading = read_form(page, dpi, &outside, words, &places, ctx, ocr)?;
+    let mut record = reading.records.pop().unwrap_or(RecordResult {
+        row: 1,
+        bbox: grid.table.unwrap_or_default(),
+        fields: BTreeMap::new(),
+        accepted: None,
+    });
+    for &(r, c, spec) in &cells {
+        let mut kinds = vec![None; grid.columns.len()];
+        kinds[c] = Some(spec.kind);
+        let read = reader.read_cells(grid, &[r], &kinds, ctx.cells, &ctx.lexicons, ocr)?;
+        let Some(cell) = read.into_iter().next().and_then(|row| row.into_iter().nth(c)) else {
+            continue;
+        };
+        let mut f = fields::make_field(spec.kind, &cell.text, cell.confidence, cell.bbox, &ctx.vocab);
+        if cell.engine == CellEngine::LineModel {
+            fields::flag_below(&mut f, LINE_MODEL_DOUBTFUL);
+        }
+        record.fields.insert(spec.field.clone(), f);
+    }
+    let mut records = vec![record];
+    check(&mut records, template);
+    reading.records = records;
+    reading.columns = template.columns.iter().map(|c| c.field.clone()).collect();
+    reading.grid = grid.clone();
+    Ok(Some(reading))
+}
+
+/// The grid's cells between its rules: its columns and rows as ruled, not as a
+/// register's split at its template's proportions.
+fn between_rules(grid: &Grid) -> Grid {
+    let between = |lines: &[layout::RuleLine]| -> Vec<layout::Band> {
+        lines
+            .windows(2)
+            .map(|p| layout::Band {
+                start: p[0].to + 1,
+                end: p[1].from,
+            })
+            .filter(|b| !b.is_empty())
+            .collect()
+    };
+    Grid {
+        columns: between(&grid.v_lines),
+        rows: between(&grid.h_lines),
+        ..grid.clone()
+    }
+}
+
+/// The cells of a table of people (see [`read_person_table`]) and the field each holds:
+/// each row's label read in the first column names a person's field, each column's band
+/// (`bands`) whose.
+fn person_cells<'t>(
+    reader: &CellReader,
+    grid: &Grid,
+    template: &'t Template,
+    bands: &[Option<&str>],
+    ocr: &mut Readers,
+) -> Result<Vec<(usize, usize, &'t crate::template::ColumnSpec)>, OcrError> {
+    let banded: Vec<&crate::template::ColumnSpec> = template.columns.iter().filter(|c| c.band.is_some()).collect();
+    let mut cells: Vec<(usize, usize, &crate::template::ColumnSpec)> = Vec::new();
+    for r in 1..grid.rows.len() {
+        let label = reader.read_box(grid.cell(r, 0), ocr.tesseract.as_mut())?;
+        let label = crate::template::fold(&crate::ocr::words_to_text(&label));
+        let best = banded
+            .iter()
+            .map(|c| {
+                let s = c
+                    .headings
+                    .iter()
+                    .map(|g| crate::template::similarity(&label, &crate::template::fold(g)));
+                (c, s.fold(0.0, f32::max))
+            })
+            .filter(|(_, s)| *s >= 0.6)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        // A label not read: the row in the form's order, when the table has a row for
+        // each of a person's fields.
+        let per_person: Vec<&&crate::template::ColumnSpec> =
+            banded.iter().filter(|c| c.band == banded[0].band).collect();
+        let in_order = (grid.rows.len() - 1 == per_person.len()).then(|| (per_person[r - 1], 0.0));
+        let Some((row_field, _)) = best.or(in_order) else {
+            continue;
+        };
+        for (c, band) in bands.iter().enumerate() {
+            let spec = band.and_then(|b| {
+                banded
+                    .iter()
+                    .find(|x| x.band.as_deref() == Some(b) && x.headings[0] == row_field.headings[0])
+            });
+            if let Some(spec) = spec {
+                cells.push((r, c, spec));
+            }
+        }
+    }
+    Ok(cells)
 }
 
 /// A ruled table with this many column rules at most may be a form page drawn in boxes

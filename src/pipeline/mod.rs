@@ -360,7 +360,9 @@ fn read_records(
         Template::for_book(&ledger.book_type, Layout::Form).ok(),
         TypeFrom::Title,
     );
-    let tables = if ledger.own_headings || ledger.book_type == ctx.ledger.book_type {
+    // A table of a few columns (a form in boxes) is no register to fit the type's columns to.
+    let boxes = tables.grid.v_lines.len() <= FORM_TABLE_RULES;
+    let tables = if ledger.own_headings || ledger.book_type == ctx.ledger.book_type || boxes {
         tables
     } else {
         let started = Instant::now();

@@ -21,6 +21,9 @@ pub(super) fn render_form(
     f: &FormFonts,
     rng: &mut SmallRng,
 ) -> (GrayImage, Vec<BTreeMap<String, TruthField>>) {
+    if spec.book == SynthBook::Kh {
+        return typed::render_person_form(spec, f, rng);
+    }
     let mm = px_per_mm(spec.dpi);
     let (w, h) = ((210.0 * mm) as u32, (297.0 * mm) as u32);
     let mut img = GrayImage::from_pixel(w, h, Luma([255]));

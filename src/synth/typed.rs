@@ -315,6 +315,150 @@ fn typed_record(
     r.fields
 }
 
+/// A marriage book's form page of 2006–2020: the number after its label, a ruled table of
+/// a column per spouse under their band's name (`alt`: the wife's first) and a row per
+/// field under its label, then the registration date and the note after their labels.
+pub(super) fn render_person_form(
+    spec: &PageSpec,
+    f: &form::FormFonts,
+    rng: &mut SmallRng,
+) -> (GrayImage, Vec<BTreeMap<String, TruthField>>) {
+    let t = Template::for_book("kh", Layout::Form).expect("the marriage form template");
+    let rec = typed_record(SynthBook::Kh, rng, spec.first_number, spec.year, spec.real_places);
+    let mm = px_per_mm(spec.dpi);
+    let (w, h) = ((210.0 * mm) as u32, (297.0 * mm) as u32);
+    let mut img = GrayImage::from_pixel(w, h, Luma([255]));
+    let pt = spec.dpi / 72.0;
+    let title = t.titles[0].to_uppercase();
+    let tw = text_width(f.bold, 15.0 * pt, &title);
+    draw_text(
+        &mut img,
+        f.bold,
+        15.0 * pt,
+        (w as f32 - tw) / 2.0,
+        20.0 * mm,
+        &title,
+        0,
+        None,
+    );
+    let (vfont, vpx, ink) = match (spec.hand, f.script) {
+        (Hand::Script(_), Some(s)) => (s, script_px(s, 4.5 * pt), 35u8),
+        (Hand::Hand | Hand::Script(_), _) => (f.italic, 11.0 * pt, 40u8),
+        (Hand::Typed, _) => (f.regular, 10.0 * pt, 10u8),
+    };
+    let lpx = 10.0 * pt;
+    let (left, right) = (18.0 * mm, w as f32 - 16.0 * mm);
+    let label_value = |img: &mut GrayImage, rng: &mut SmallRng, y: f32, label: &str, value: &str| {
+        let label = format!("{label}:");
+        draw_text(img, f.regular, lpx, left, y, &label, 0, None);
+        let x = left + text_width(f.regular, lpx, &label) + 3.0 * mm;
+        draw_text(img, vfont, vpx, x, y, value, ink, spec.hand.is_hand().then_some(rng));
+    };
+    label_value(&mut img, rng, 38.0 * mm, "Số", &rec["so"].text);
+    // The table: a label column, then a column per spouse.
+    let mut people = [("chong", &t.bands[0]), ("vo", &t.bands[1])];
+    if spec.alt {
+        people.reverse();
+    }
+    let bottom = draw_person_table(&mut img, spec, f, (&t, &rec, &people), (left, right), rng);
+    label_value(
+        &mut img,
+        rng,
+        bottom + 12.0 * mm,
+        "Ngày, tháng, năm đăng ký",
+        &rec["ngayDangKy"].text,
+    );
+    label_value(&mut img, rng, bottom + 24.0 * mm, "Ghi chú", &rec["ghiChu"].text);
+    (img, vec![rec])
+}
+
+/// The marriage form's table (see [`render_person_form`]), drawn from 46 mm down between
+/// `left` and `right`: a header of the people's band names, a row per field with its
+/// label and each person's value. Returns its bottom.
+fn draw_person_table(
+    img: &mut GrayImage,
+    spec: &PageSpec,
+    f: &form::FormFonts,
+    (t, rec, people): (
+        &Template,
+        &BTreeMap<String, TruthField>,
+        &[(&str, &crate::template::HeaderBand)],
+    ),
+    (left, right): (f32, f32),
+    rng: &mut SmallRng,
+) -> f32 {
+    let mm = px_per_mm(spec.dpi);
+    let pt = spec.dpi / 72.0;
+    let lpx = 10.0 * pt;
+    let (vfont, vpx, ink) = match (spec.hand, f.script) {
+        (Hand::Script(_), Some(s)) => (s, script_px(s, 4.5 * pt), 35u8),
+        (Hand::Hand | Hand::Script(_), _) => (f.italic, 11.0 * pt, 40u8),
+        (Hand::Typed, _) => (f.regular, 10.0 * pt, 10u8),
+    };
+    let label_w = 52.0 * mm;
+    let col_w = (right - left - label_w) / 2.0;
+    let (top, head_h, row_h) = (46.0 * mm, 10.0 * mm, 17.0 * mm);
+    let rows: Vec<&crate::template::ColumnSpec> = t
+        .columns
+        .iter()
+        .filter(|c| c.band.as_deref() == Some("chong"))
+        .collect();
+    let bottom = top + head_h + rows.len() as f32 * row_h;
+    let line = ((spec.dpi / 110.0).round() as u32).max(1);
+    for k in 0..=rows.len() + 1 {
+        let y = if k == 0 {
+            top
+        } else {
+            top + head_h + (k - 1) as f32 * row_h
+        };
+        fill_rect(img, left as u32, y as u32, right as u32 + line, y as u32 + line, 0);
+    }
+    for x in [left, left + label_w, left + label_w + col_w, right] {
+        fill_rect(img, x as u32, top as u32, x as u32 + line, bottom as u32 + line, 0);
+    }
+    for (i, (_, band)) in people.iter().enumerate() {
+        let name = band.names[usize::from(spec.alt).min(band.names.len() - 1)].to_uppercase();
+        let x0 = left + label_w + i as f32 * col_w;
+        let nw = text_width(f.bold, lpx, &name);
+        draw_text(
+            img,
+            f.bold,
+            lpx,
+            x0 + (col_w - nw) / 2.0,
+            top + 6.5 * mm,
+            &name,
+            0,
+            None,
+        );
+    }
+    for (r, spec_row) in rows.iter().enumerate() {
+        let y0 = top + head_h + r as f32 * row_h;
+        let label = &spec_row.headings[usize::from(spec.alt).min(spec_row.headings.len() - 1)];
+        for (k, l) in wrap(f.regular, lpx, label, label_w - 4.0 * mm).iter().enumerate() {
+            draw_text(
+                img,
+                f.regular,
+                lpx,
+                left + 2.0 * mm,
+                y0 + 6.0 * mm + k as f32 * 4.5 * mm,
+                l,
+                0,
+                None,
+            );
+        }
+        let base = spec_row.field.trim_start_matches("chong");
+        for (i, (who, _)) in people.iter().enumerate() {
+            let value = rec.get(&format!("{who}{base}")).map_or("", |v| v.text.as_str());
+            let x0 = left + label_w + i as f32 * col_w + 2.0 * mm;
+            for (k, l) in wrap(vfont, vpx, value, col_w - 4.0 * mm).iter().enumerate() {
+                let jitter = spec.hand.is_hand().then_some(&mut *rng);
+                draw_text(img, vfont, vpx, x0, y0 + 7.0 * mm + k as f32 * 5.5 * mm, l, ink, jitter);
+            }
+        }
+    }
+    bottom
+}
+
 /// A record of a type's form page: as its ledger's, the declarant's relationship written
 /// on a line of its own.
 pub(super) fn form_record(
