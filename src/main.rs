@@ -275,6 +275,12 @@ fn synth(args: SynthArgs) -> Result<ExitCode> {
         book_type,
         other_printing,
     } = args;
+    if layout == Layout::Form && sohoa::template::Template::for_book(book_type.code(), Layout::Form).is_err() {
+        anyhow::bail!(
+            "no form pages of {} books are drawn: use --layout ledger, or --book-type ks, kh, kt or hn",
+            book_type.code()
+        );
+    }
     let held_out = set.ends_with("-held-out");
     let mut specs = match set.as_str() {
         "samples" => sohoa::synth::sample_specs(),
