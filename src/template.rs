@@ -244,18 +244,25 @@ impl Template {
     /// The built-in template for a book type and layout (`ledger`: one record per table
     /// row; `form`: one record per page, printed labels followed by the values).
     pub fn for_book(book_type: &str, layout: Layout) -> Result<Template, TemplateError> {
-        let all: Vec<Template> = BUILTIN
-            .iter()
-            .map(|s| serde_json::from_str(s).expect("built-in template is valid JSON"))
-            .collect();
-        let known = all
-            .iter()
-            .map(|t| format!("{} {}", t.book_type, t.layout))
-            .collect::<Vec<_>>()
-            .join(", ");
-        all.into_iter()
+        // Parsed once: pages ask for their type's templates one by one.
+        static ALL: std::sync::OnceLock<Vec<Template>> = std::sync::OnceLock::new();
+        let all = ALL.get_or_init(|| {
+            BUILTIN
+                .iter()
+                .map(|s| serde_json::from_str(s).expect("built-in template is valid JSON"))
+                .collect()
+        });
+        all.iter()
             .find(|t| t.book_type.eq_ignore_ascii_case(book_type) && t.layout == layout)
-            .ok_or_else(|| TemplateError::Unknown(book_type.to_string(), layout, known))
+            .cloned()
+            .ok_or_else(|| {
+                let known = all
+                    .iter()
+                    .map(|t| format!("{} {}", t.book_type, t.layout))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                TemplateError::Unknown(book_type.to_string(), layout, known)
+            })
     }
 
     /// Relative column widths, summing to 1.

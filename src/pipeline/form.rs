@@ -103,18 +103,25 @@ fn read_person_table(
         fields: BTreeMap::new(),
         accepted: None,
     });
-    for &(r, c, spec) in &cells {
+    // Each row read once, its people's cells with their fields' kinds.
+    let mut rows: Vec<usize> = cells.iter().map(|&(r, _, _)| r).collect();
+    rows.dedup();
+    for r in rows {
+        let in_row: Vec<_> = cells.iter().filter(|&&(row, _, _)| row == r).collect();
         let mut kinds = vec![None; grid.columns.len()];
-        kinds[c] = Some(spec.kind);
-        let read = reader.read_cells(grid, &[r], &kinds, ctx.cells, &ctx.lexicons, ocr)?;
-        let Some(cell) = read.into_iter().next().and_then(|row| row.into_iter().nth(c)) else {
-            continue;
-        };
-        let mut f = fields::make_field(spec.kind, &cell.text, cell.confidence, cell.bbox, &ctx.vocab);
-        if cell.engine == CellEngine::LineModel {
-            fields::flag_below(&mut f, LINE_MODEL_DOUBTFUL);
+        for &&(_, c, spec) in &in_row {
+            kinds[c] = Some(spec.kind);
         }
-        record.fields.insert(spec.field.clone(), f);
+        let read = reader.read_cells(grid, &[r], &kinds, ctx.cells, &ctx.lexicons, ocr)?;
+        let Some(row) = read.into_iter().next() else { continue };
+        for &&(_, c, spec) in &in_row {
+            let Some(cell) = row.get(c) else { continue };
+            let mut f = fields::make_field(spec.kind, &cell.text, cell.confidence, cell.bbox, &ctx.vocab);
+            if cell.engine == CellEngine::LineModel {
+                fields::flag_below(&mut f, LINE_MODEL_DOUBTFUL);
+            }
+            record.fields.insert(spec.field.clone(), f);
+        }
     }
     let mut records = vec![record];
     check(&mut records, template);

@@ -72,7 +72,8 @@ impl Book {
             versions: Versions::default(),
             findings: crate::checks::read_findings(&b.dir),
             name: b.name,
-            book_type: crate::booktype::of_book(None, &b.pages),
+            // Set by the server, which knows the type given for the run.
+            book_type: String::new(),
             dir: b.dir,
             pages: b.pages,
             journal,

@@ -11,6 +11,17 @@ pub(super) struct FormFonts<'a> {
     pub(super) script: Option<&'a FontRef<'a>>,
 }
 
+/// The face, size (pixels) and ink a form's values are written in: the handwriting face,
+/// the slanted hand or the typed face by `hand`; `sizes` in points: the handwriting face's
+/// x-height, the hand's and the typed face's size (`pt` pixels a point).
+pub(super) fn value_face<'a>(hand: Hand, f: &FormFonts<'a>, pt: f32, sizes: [f32; 3]) -> (&'a FontRef<'a>, f32, u8) {
+    match (hand, f.script) {
+        (Hand::Script(_), Some(s)) => (s, script_px(s, sizes[0] * pt), 35u8),
+        (Hand::Hand | Hand::Script(_), _) => (f.italic, sizes[1] * pt, 40u8),
+        (Hand::Typed, _) => (f.regular, sizes[2] * pt, 10u8),
+    }
+}
+
 /// A form page (books of 2006–2020): portrait A4, one record, each value written after
 /// its printed label; sex, ethnicity and nationality share a line.
 // Drawn top to bottom as the printed form runs, each line beside its truth: read better whole.
@@ -76,11 +87,7 @@ pub(super) fn render_form(
         0,
         None,
     );
-    let (vfont, vpx, ink) = match (spec.hand, f.script) {
-        (Hand::Script(_), Some(s)) => (s, script_px(s, 5.5 * pt), 35u8),
-        (Hand::Hand | Hand::Script(_), _) => (f.italic, 13.0 * pt, 40u8),
-        (Hand::Typed, _) => (f.regular, 12.0 * pt, 10u8),
-    };
+    let (vfont, vpx, ink) = value_face(spec.hand, f, pt, [5.5, 13.0, 12.0]);
     let lpx = 11.0 * pt;
     let (left, right) = (20.0 * mm, w as f32 - 18.0 * mm);
     let plain: &[&[(&str, &str)]] = &[

@@ -341,11 +341,8 @@ pub(super) fn render_person_form(
         0,
         None,
     );
-    let (vfont, vpx, ink) = match (spec.hand, f.script) {
-        (Hand::Script(_), Some(s)) => (s, script_px(s, 4.5 * pt), 35u8),
-        (Hand::Hand | Hand::Script(_), _) => (f.italic, 11.0 * pt, 40u8),
-        (Hand::Typed, _) => (f.regular, 10.0 * pt, 10u8),
-    };
+    let face = form::value_face(spec.hand, f, pt, [4.5, 11.0, 10.0]);
+    let (vfont, vpx, ink) = face;
     let lpx = 10.0 * pt;
     let (left, right) = (18.0 * mm, w as f32 - 16.0 * mm);
     let label_value = |img: &mut GrayImage, rng: &mut SmallRng, y: f32, label: &str, value: &str| {
@@ -360,7 +357,7 @@ pub(super) fn render_person_form(
     if spec.alt {
         people.reverse();
     }
-    let bottom = draw_person_table(&mut img, spec, f, (&t, &rec, &people), (left, right), rng);
+    let bottom = draw_person_table(&mut img, spec, f, face, (&t, &rec, &people), (left, right), rng);
     label_value(
         &mut img,
         rng,
@@ -374,11 +371,12 @@ pub(super) fn render_person_form(
 
 /// The marriage form's table (see [`render_person_form`]), drawn from 46 mm down between
 /// `left` and `right`: a header of the people's band names, a row per field with its
-/// label and each person's value. Returns its bottom.
+/// label and each person's value (written in the value face given). Returns its bottom.
 fn draw_person_table(
     img: &mut GrayImage,
     spec: &PageSpec,
     f: &form::FormFonts,
+    (vfont, vpx, ink): (&FontRef, f32, u8),
     (t, rec, people): (
         &Template,
         &BTreeMap<String, TruthField>,
@@ -390,11 +388,6 @@ fn draw_person_table(
     let mm = px_per_mm(spec.dpi);
     let pt = spec.dpi / 72.0;
     let lpx = 10.0 * pt;
-    let (vfont, vpx, ink) = match (spec.hand, f.script) {
-        (Hand::Script(_), Some(s)) => (s, script_px(s, 4.5 * pt), 35u8),
-        (Hand::Hand | Hand::Script(_), _) => (f.italic, 11.0 * pt, 40u8),
-        (Hand::Typed, _) => (f.regular, 10.0 * pt, 10u8),
-    };
     let label_w = 52.0 * mm;
     let col_w = (right - left - label_w) / 2.0;
     let (top, head_h, row_h) = (46.0 * mm, 10.0 * mm, 17.0 * mm);
