@@ -1,7 +1,8 @@
 //! The line model on labelled text-line images: character error rate of the free reading
 //! and of the reading constrained by a field kind, for the first half of the lines (used
 //! to tune the decoding) and the second half (held out), and the time per line.
-//! `cargo run --release --example hand_lines -- [LABELS.tsv] [KIND]` (see scripts/hand-dev);
+//! `cargo run --release --example hand_lines -- [LABELS.tsv] [KIND] [MODEL.onnx]` (see
+//! scripts/hand-dev; MODEL: a trained model, default the installed one);
 //! LABELS.tsv: `path<TAB>text` lines, paths relative to its folder.
 
 use sohoa::ocr::constrain::Lexicons;
@@ -28,8 +29,10 @@ fn main() {
         .filter_map(|l| l.split_once('\t'))
         .map(|(p, t)| (p.to_string(), t.nfc().collect()))
         .collect();
-    let mut model = LineModel::load(&ModelFiles::locate(None).expect("line model installed (scripts/setup)"))
-        .expect("line model loads");
+    let trained = std::env::args().nth(3).map(std::path::PathBuf::from);
+    let mut model =
+        LineModel::load(&ModelFiles::locate(trained.as_deref()).expect("line model installed (scripts/setup)"))
+            .expect("line model loads");
     let lex = Lexicons::builtin(&Vocabulary::builtin());
     let half = rows.len() / 2;
     let started = std::time::Instant::now();

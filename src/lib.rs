@@ -41,4 +41,5 @@ pub mod store;
 #[cfg(feature = "synth")]
 pub mod synth;
 pub mod template;
+pub mod train;
 pub mod verify;

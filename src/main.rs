@@ -65,6 +65,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Review(args) => review(args),
         Command::Read(args) => read(args),
         Command::Dataset(args) => dataset(args),
+        Command::Train(args) => train(args),
         Command::Check(args) => check(args),
         Command::Report(args) => report(args),
         Command::Eval(args) => eval(args),
@@ -433,6 +434,120 @@ fn dataset(args: DatasetArgs) -> Result<ExitCode> {
         s.not_one_line
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sohoa train`: the trainer's events as a progress bar and a line per epoch.
+fn train(args: TrainArgs) -> Result<ExitCode> {
+    use indicatif::ProgressBar;
+    use sohoa::train::{Event, TrainError, TrainOptions};
+    use std::io::IsTerminal;
+    let opts = TrainOptions {
+        data: args.data,
+        val: args.val,
+        out: args.out.clone(),
+        base: args.base,
+        epochs: args.epochs,
+        seed: args.seed,
+        batch: args.batch,
+        freeze: args.freeze,
+        lr: args.lr,
+        max_minutes: args.max_minutes,
+        patience: args.patience,
+        restart: args.restart,
+        cpu: args.cpu,
+        threads: args.jobs,
+        python: args.python,
+    };
+    let epochs = opts.epochs;
+    let terminal = std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    match sohoa::train::train(&opts, |e| show_train_event(e, &mut bar, epochs, terminal)) {
+        Ok(Event::Done {
+            best_epoch,
+            val_cer,
+            base_cer,
+            seconds,
+        }) => {
+            let model = args.out.join("model.onnx");
+            if best_epoch == 0 {
+                eprintln!(
+                    "sohoa: no epoch read the validation lines better than the starting model (CER {base_cer:.3}); {} is the starting model ({:.0} min)",
+                    model.display(),
+                    seconds / 60.0
+                );
+            } else {
+                eprintln!(
+                    "sohoa: {} written (epoch {best_epoch}; validation CER {base_cer:.3} → {val_cer:.3}; {:.0} min); read with --line-model {}",
+                    model.display(),
+                    seconds / 60.0,
+                    model.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(
+            e @ (TrainError::Vocabulary(_)
+            | TrainError::MissingImage { .. }
+            | TrainError::NoLabels { .. }
+            | TrainError::Empty(_)),
+        ) => {
+            eprintln!("sohoa: error: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One trainer event on the terminal: a progress bar over an epoch's steps (on a terminal
+/// only), a line per epoch.
+fn show_train_event(
+    event: &sohoa::train::Event,
+    bar: &mut Option<indicatif::ProgressBar>,
+    epochs: u32,
+    terminal: bool,
+) {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use sohoa::train::Event;
+    match event {
+        Event::Start { lines, val_lines, val_cer, device, .. } => eprintln!(
+            "sohoa: training on {lines} lines, validating on {val_lines} ({device}); the starting model's validation CER {val_cer:.3}"
+        ),
+        Event::Resumed { epoch } => {
+            eprintln!("sohoa: going on after epoch {epoch} (OUT/checkpoint.pt)")
+        }
+        Event::Step { epoch, batch, batches, loss } if terminal => {
+            let b = bar.get_or_insert_with(|| {
+                let b = ProgressBar::new(*batches as u64);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "epoch {prefix} {bar:40} {pos}/{len} steps  ETA {eta}  loss {msg}",
+                    )
+                    .expect("valid template"),
+                );
+                b
+            });
+            b.set_prefix(format!("{epoch}/{epochs}"));
+            b.set_length(*batches as u64);
+            b.set_position(*batch as u64);
+            b.set_message(format!("{loss:.3}"));
+        }
+        Event::Epoch { epoch, loss, val_cer, best, seconds, out_of_time } => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            eprintln!(
+                "sohoa: epoch {epoch}/{epochs}: loss {loss:.3}, validation CER {val_cer:.3}{}{} ({:.0} min)",
+                if *best { " (best)" } else { "" },
+                if *out_of_time { ", cut short by --max-minutes" } else { "" },
+                seconds / 60.0
+            );
+        }
+        Event::EarlyStop { best_epoch, .. } => {
+            eprintln!("sohoa: the validation error stopped falling; keeping epoch {best_epoch}")
+        }
+        _ => {}
+    }
 }
 
 /// `sohoa check`.

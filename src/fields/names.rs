@@ -123,12 +123,16 @@ pub fn check_words(text: &str) -> Option<Flag> {
     let odd = text
         .split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '.')
         .filter(|w| !w.is_empty())
-        .any(|w| {
-            let short_caps = w.chars().count() <= 5 && w.chars().all(|c| c.is_uppercase());
-            let numeric = w.chars().any(|c| c.is_ascii_digit());
-            !(short_caps || numeric || is_syllable(w) || place_words().contains(&title_case(w)))
-        });
+        .any(is_odd_word);
     odd.then_some(Flag::InvalidSyllable)
+}
+
+/// A word that is neither a Vietnamese syllable nor a word of the gazetteer, a number or
+/// an abbreviation in capitals: a misreading, in a place or a note.
+pub fn is_odd_word(w: &str) -> bool {
+    let short_caps = w.chars().count() <= 5 && w.chars().all(|c| c.is_uppercase());
+    let numeric = w.chars().any(|c| c.is_ascii_digit());
+    !(short_caps || numeric || is_syllable(w) || place_words().contains(&title_case(w)))
 }
 
 /// Whether a text of several words carries no mark on any letter (`Qua han` read for

@@ -35,6 +35,9 @@ const UNLISTED_PLACE: f32 = -15.0;
 const UNLISTED_PLACE_WITHIN: f32 = -25.0;
 /// Prior of a type word as read ("Phườn"), against a listed one ("Phường", "Tx").
 const UNLISTED_TYPE: f32 = -5.0;
+/// Prior (log) of a word read that is no Vietnamese syllable, against a syllable one
+/// letter from it.
+const NO_SYLLABLE: f32 = -3.0;
 /// Weight of a surname's frequency (log share) in its prior.
 const SURNAME_WEIGHT: f32 = 0.3;
 
@@ -139,8 +142,14 @@ pub fn read(kind: FieldKind, p: &Posteriors, free: &str, vocab: &Vocab, lex: &Le
         FieldKind::RegistrationNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == '/'),
         FieldKind::IdNumber => digits(p, vocab, free, |c| c.is_ascii_digit() || c == ' ' || c == '.'),
         FieldKind::Name => Constrained::text(name(p, vocab, free, lex)),
-        FieldKind::Place => place_reading(p, vocab, free),
-        FieldKind::Text => Constrained::text(free.to_string()),
+        FieldKind::Place => {
+            let r = place_reading(p, vocab, free);
+            Constrained {
+                text: syllables_mended(p, vocab, &r.text),
+                ..r
+            }
+        }
+        FieldKind::Text => Constrained::text(syllables_mended(p, vocab, free)),
     }
 }
 
@@ -300,6 +309,80 @@ fn near_syllables(word: &str, lex: &Lexicons) -> Vec<String> {
         }
     }
     out
+}
+
+/// Each word that is no Vietnamese syllable (nor a gazetteer's word, a number or an
+/// abbreviation: [`crate::fields::names::is_odd_word`]) replaced by the syllable one edit
+/// from it (a letter changed, added or dropped) that, with the rest of the line, best
+/// explains the frames, when that beats the word as read with its prior: `huyệr` →
+/// `huyện`, `Con thứ hal` → `Con thứ hai`. Words are mended right to left.
+fn syllables_mended(p: &Posteriors, vocab: &Vocab, text: &str) -> String {
+    let letters: Vec<char> = (1..vocab.len())
+        .map(|i| vocab.char(i))
+        .filter(|c| c.is_alphabetic() && c.is_lowercase())
+        .collect();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let mut out = text.to_string();
+    for (s, e) in spans.into_iter().rev() {
+        let word = &out[s..e];
+        let n = word.chars().count();
+        if !(2..=7).contains(&n) || !crate::fields::names::is_odd_word(word) {
+            continue;
+        }
+        let with = |w: &str| format!("{}{w}{}", &out[..s], &out[e..]);
+        let mut best = (ctc::score(p, vocab, &out) + NO_SYLLABLE, None);
+        for cand in syllables_one_edit_from(word, &letters) {
+            let score = ctc::score(p, vocab, &with(&cand));
+            if score > best.0 {
+                best = (score, Some(cand));
+            }
+        }
+        if let (_, Some(c)) = best {
+            out = with(&c);
+        }
+    }
+    out
+}
+
+/// The Vietnamese syllables one edit from `word` over `letters` (lower case), in the
+/// word's case (a capital first letter kept).
+fn syllables_one_edit_from(word: &str, letters: &[char]) -> Vec<String> {
+    let lower: Vec<char> = word.to_lowercase().chars().collect();
+    let capital = word.chars().next().is_some_and(char::is_uppercase);
+    let mut edits: BTreeSet<String> = BTreeSet::new();
+    for i in 0..=lower.len() {
+        if i < lower.len() {
+            let mut w = lower.clone();
+            w.remove(i);
+            edits.insert(w.iter().collect());
+            for &c in letters {
+                let mut w = lower.clone();
+                w[i] = c;
+                edits.insert(w.iter().collect());
+            }
+        }
+        for &c in letters {
+            let mut w = lower.clone();
+            w.insert(i, c);
+            edits.insert(w.iter().collect());
+        }
+    }
+    edits
+        .into_iter()
+        .filter(|w| !w.is_empty() && crate::fields::names::is_syllable(w))
+        .map(|w| if capital { crate::fields::title_case(&w) } else { w })
+        .collect()
 }
 
 /// A place read through the gazetteer ([`place`]). When every part is a name of the
@@ -513,6 +596,55 @@ mod tests {
             .collect();
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
         ctc::tests::posteriors(&refs)
+    }
+
+    /// Frames that show `text` plainly but for one character, where `alt` is nearly as
+    /// likely (`p_alt` against the written one's `0.95 - p_alt`).
+    fn frames_doubting(text: &str, at: usize, alt: char, p_alt: f32, vocab: &Vocab) -> Posteriors {
+        let classes = vocab.len();
+        let rest = 0.05 / (classes - 2) as f32;
+        let rows: Vec<Vec<f32>> = text
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                let (main, other) = (vocab.class(c).unwrap(), vocab.class(alt).unwrap());
+                let row: Vec<f32> = (0..classes)
+                    .map(|k| match k {
+                        _ if i == at && k == other => p_alt,
+                        _ if k == main => {
+                            if i == at {
+                                0.95 - p_alt
+                            } else {
+                                0.95
+                            }
+                        }
+                        _ => rest,
+                    })
+                    .collect();
+                let blank: Vec<f32> = (0..classes).map(|k| if k == 0 { 0.95 } else { rest }).collect();
+                [row, blank]
+            })
+            .collect();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        ctc::tests::posteriors(&refs)
+    }
+
+    #[test]
+    fn a_word_that_is_no_syllable_is_mended_to_the_syllable_the_frames_allow() {
+        let v = vocab_of("huyệnrKimSơCotứhalUBND12 ,");
+        // The last letter of `huyện` read `r` (no syllable), `n` nearly as likely.
+        let p = frames_doubting("huyệr Kim Sơn", 4, 'n', 0.4, &v);
+        assert_eq!(syllables_mended(&p, &v, "huyệr Kim Sơn"), "huyện Kim Sơn");
+        let p = frames_doubting("Con thứ hal", 10, 'i', 0.35, &v);
+        assert_eq!(syllables_mended(&p, &v, "Con thứ hal"), "Con thứ hai");
+        // A syllable stays whatever the frames doubt; so do numbers and abbreviations.
+        let p = frames_doubting("Kim", 2, 'n', 0.45, &v);
+        assert_eq!(syllables_mended(&p, &v, "Kim"), "Kim");
+        let p = frames_doubting("UBND 12", 1, 'n', 0.45, &v);
+        assert_eq!(syllables_mended(&p, &v, "UBND 12"), "UBND 12");
+        // A letter the frames do not doubt is not changed to make a syllable.
+        let p = frames("huyệr", &v);
+        assert_eq!(syllables_mended(&p, &v, "huyệr"), "huyệr");
     }
 
     fn list(words: &[&str]) -> Vec<String> {

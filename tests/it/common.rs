@@ -102,3 +102,8 @@ pub fn csv_cells(line: &str) -> Vec<String> {
     cells.push(cell);
     cells
 }
+
+/// The largest absolute difference between two equally long series of log-probabilities.
+pub fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max)
+}

@@ -72,12 +72,7 @@ fn the_line_model_gives_the_reference_runtimes_log_probabilities() {
     let img = gray(&fixture("line-typed.png"));
     let got = model().read_lines(&[&img]).unwrap().remove(0);
     assert_eq!(got.log_probs.len(), want.len(), "{} frames", got.frames);
-    let worst = got
-        .log_probs
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = largest_difference(&got.log_probs, &want);
     assert!(worst < 1e-4, "largest difference {worst}");
 }
 

@@ -13,3 +13,4 @@ mod process;
 mod restore;
 mod review;
 mod safety;
+mod train;
