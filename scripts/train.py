@@ -448,6 +448,8 @@ def train(args):
         lines = [lines[i] for i in sorted(idx[cut:])]
     if args.limit:
         lines = lines[: args.limit]
+    kept = read_labels(args.keep, classes) if args.keep else []  # trained on, never validated
+    lines = lines + kept
     if not lines or not val:
         fail("no training lines (or no validation lines) in the data given")
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
@@ -484,7 +486,7 @@ def train(args):
         base_cer = evaluate(net, val, chars)
         state["history"].append({"epoch": 0, "loss": None, "val_cer": base_cer, "seconds": 0.0})
         state["best"] = base_cer
-        emit(event="start", lines=len(lines), val_lines=len(val), val_cer=base_cer, epochs=args.epochs, steps=steps_per_epoch, device=str(device), frozen=STAGES[: args.freeze], seconds=round(time.time() - t0, 1))
+        emit(event="start", lines=len(lines), val_lines=len(val), kept_lines=len(kept), val_cer=base_cer, epochs=args.epochs, steps=steps_per_epoch, device=str(device), frozen=STAGES[: args.freeze], seconds=round(time.time() - t0, 1))
     best_path = os.path.join(args.out, "best.pt")
     started = time.time() - state["seconds"]
     parent = os.getppid()
@@ -538,7 +540,7 @@ def train(args):
     with open(os.path.join(args.out, "vocab.json.part"), "w", encoding="utf-8") as f:
         json.dump({"chars": chars, "size": len(chars)}, f, ensure_ascii=False, indent=2)
     os.replace(os.path.join(args.out, "vocab.json.part"), os.path.join(args.out, "vocab.json"))
-    summary = {"base": os.path.abspath(args.base), "lines": len(lines), "val_lines": len(val), "seed": args.seed, "frozen": STAGES[: args.freeze], "best_epoch": state["best_epoch"], "val_cer": state["best"], "history": state["history"], "seconds": round(state["seconds"], 1), "device": str(device)}
+    summary = {"base": os.path.abspath(args.base), "lines": len(lines), "kept_lines": len(kept), "val_lines": len(val), "seed": args.seed, "frozen": STAGES[: args.freeze], "best_epoch": state["best_epoch"], "val_cer": state["best"], "history": state["history"], "seconds": round(state["seconds"], 1), "device": str(device)}
     with open(os.path.join(args.out, "training.json.part"), "w", encoding="utf-8") as f:
         json.dump(summary, f, ensure_ascii=False, indent=2)
     os.replace(os.path.join(args.out, "training.json.part"), os.path.join(args.out, "training.json"))
@@ -562,6 +564,7 @@ def main():
     t.add_argument("--out", required=True)
     t.add_argument("--data", nargs="+", required=True)
     t.add_argument("--val", nargs="*")
+    t.add_argument("--keep", nargs="*", help="lines trained on and never validated (typed lines sohoa draws)")
     t.add_argument("--epochs", type=int, default=8)
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--batch", type=int, default=16)

@@ -457,6 +457,7 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         cpu: args.cpu,
         threads: args.jobs,
         python: args.python,
+        typed: args.typed,
     };
     let epochs = opts.epochs;
     let terminal = std::io::stderr().is_terminal();
@@ -510,8 +511,8 @@ fn show_train_event(
     use indicatif::{ProgressBar, ProgressStyle};
     use sohoa::train::Event;
     match event {
-        Event::Start { lines, val_lines, val_cer, device, .. } => eprintln!(
-            "sohoa: training on {lines} lines, validating on {val_lines} ({device}); the starting model's validation CER {val_cer:.3}"
+        Event::Start { lines, kept_lines, val_lines, val_cer, device, .. } => eprintln!(
+            "sohoa: training on {lines} lines ({kept_lines} of them typed lines drawn by sohoa), validating on {val_lines} ({device}); the starting model's validation CER {val_cer:.3}"
         ),
         Event::Resumed { epoch } => {
             eprintln!("sohoa: going on after epoch {epoch} (OUT/checkpoint.pt)")

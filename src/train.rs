@@ -227,6 +227,9 @@ pub struct TrainOptions {
     pub threads: usize,
     /// The Python to run the trainer with (default: the training environment's).
     pub python: Option<PathBuf>,
+    /// Typed lines drawn and mixed into training, as a share of the training lines (0:
+    /// none): a model trained on a book's hand alone forgets typed print.
+    pub typed: f64,
 }
 
 /// What the trainer reports.
@@ -235,8 +238,11 @@ pub struct TrainOptions {
 pub enum Event {
     /// The lines are read and the starting model measured.
     Start {
-        /// Training lines.
+        /// Training lines, the typed lines mixed in included.
         lines: usize,
+        /// Typed lines drawn by sohoa and mixed in (never validated on).
+        #[serde(default)]
+        kept_lines: usize,
         /// Validation lines.
         val_lines: usize,
         /// The starting model's validation character error rate.
@@ -327,7 +333,7 @@ pub fn train(opts: &TrainOptions, mut on_event: impl FnMut(&Event)) -> Result<Ev
             path: files.vocab.clone(),
             message,
         })?;
-    check_data(&opts.data, &vocab)?;
+    let summary = check_data(&opts.data, &vocab)?;
     if !opts.val.is_empty() {
         check_data(&opts.val, &vocab)?;
     }
@@ -338,6 +344,12 @@ pub fn train(opts: &TrainOptions, mut on_event: impl FnMut(&Event)) -> Result<Ev
     std::fs::create_dir_all(&opts.out)?;
     let script = opts.out.join(".train.py");
     crate::store::write_atomic(&script, TRAINER.as_bytes()).map_err(|e| TrainError::Trainer(e.to_string()))?;
+    let typed = (summary.lines as f64 * opts.typed).round() as usize;
+    let typed = if typed > 0 {
+        Some(write_typed_lines(&opts.out.join("typed"), typed, opts.seed, &vocab)?)
+    } else {
+        None
+    };
     let mut cmd = Command::new(&python);
     // sohoa runs with OMP_THREAD_LIMIT=1 for Tesseract; PyTorch sets its own threads, and
     // under that limit with more threads asked it computes NaN.
@@ -352,6 +364,9 @@ pub fn train(opts: &TrainOptions, mut on_event: impl FnMut(&Event)) -> Result<Ev
         for d in &opts.val {
             cmd.arg(labels_file(d)?);
         }
+    }
+    if let Some(typed) = typed {
+        cmd.arg("--keep").arg(typed);
     }
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -377,6 +392,42 @@ pub fn train(opts: &TrainOptions, mut on_event: impl FnMut(&Event)) -> Result<Ev
         cmd.arg("--cpu");
     }
     run_trainer(cmd, &mut on_event)
+}
+
+/// `n` typed lines of record values (`synth::typed_lines`, those the vocabulary can
+/// write) written into `dir` with their labels.tsv, which is returned. Drawn again on a
+/// resume: the same seed gives the same lines.
+fn write_typed_lines(dir: &Path, n: usize, seed: u64, vocab: &Vocab) -> Result<PathBuf, TrainError> {
+    let io = |e: crate::store::StoreError| TrainError::Trainer(e.to_string());
+    std::fs::create_dir_all(dir.join("lines"))?;
+    let lines = draw_typed(n, seed)?;
+    let mut labels = String::new();
+    for (i, (text, img)) in lines.iter().enumerate() {
+        if text.chars().any(|c| vocab.class(c).is_none()) {
+            continue;
+        }
+        let name = format!("lines/{i:05}.png");
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| TrainError::Trainer(e.to_string()))?;
+        crate::store::write_atomic(&dir.join(&name), &png).map_err(io)?;
+        labels.push_str(&format!("{name}\t{text}\n"));
+    }
+    let file = dir.join("labels.tsv");
+    crate::store::write_atomic(&file, labels.as_bytes()).map_err(io)?;
+    Ok(file)
+}
+
+#[cfg(feature = "synth")]
+fn draw_typed(n: usize, seed: u64) -> Result<Vec<(String, image::GrayImage)>, TrainError> {
+    crate::synth::typed_lines(n, seed).map_err(|e| TrainError::Trainer(e.to_string()))
+}
+
+#[cfg(not(feature = "synth"))]
+fn draw_typed(_n: usize, _seed: u64) -> Result<Vec<(String, image::GrayImage)>, TrainError> {
+    Err(TrainError::Trainer(
+        "typed lines are drawn by the `synth` feature, which this build lacks: pass --typed 0".into(),
+    ))
 }
 
 /// Runs the trainer and follows its events; its standard error is kept for the message

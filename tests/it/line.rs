@@ -62,8 +62,9 @@ fn the_line_model_reads_behind_the_recognizer_trait_too() {
 
 #[test]
 fn the_line_model_gives_the_reference_runtimes_log_probabilities() {
-    // Recorded with onnxruntime 1.32.0's Python binding on the same crop, scaled to [0, 1]
-    // and padded with paper to a multiple of four columns.
+    // Recorded with onnxruntime 1.32.0's Python binding on the same crop, its contrast
+    // stretched as `ocr::line::stretch` does (integers, the darkest and lightest 1%), scaled
+    // to [0, 1] and padded with paper to a multiple of four columns.
     let bytes = std::fs::read(fixture("line-typed.logits")).unwrap();
     let want: Vec<f32> = bytes
         .chunks_exact(4)

@@ -113,6 +113,13 @@ fn training_lowers_the_loss_resumes_after_a_kill_and_exports_what_sohoa_reads() 
         curve["val_cer"].as_f64().unwrap() <= history[0]["val_cer"].as_f64().unwrap(),
         "{curve}"
     );
+    // Typed lines are mixed in (a fifth of the 24 by default), trained on and never
+    // validated on: the validation lines are the 24 given.
+    assert_eq!(curve["kept_lines"], 5, "{curve}");
+    assert_eq!(curve["lines"], 29, "{curve}");
+    assert_eq!(curve["val_lines"], 24, "{curve}");
+    let typed = std::fs::read_to_string(out.join("typed/labels.tsv")).unwrap();
+    assert_eq!(typed.lines().count(), 5, "{typed}");
 
     // The exported model loads unchanged and gives the framework's log-probabilities.
     let model = out.join("model.onnx");
